@@ -1,0 +1,83 @@
+// The pybind11 module vmkit._core: thin wrappers only. Python-facing conveniences (argument
+// defaults, capture of output, the CLI) live in python/vmkit/.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+
+#include "core/cpu.h"
+#include "core/errors.h"
+#include "frontend/riscv64/frontend.h"
+#include "mmu/guest_memory.h"
+#include "os/linux/process.h"
+
+namespace py = pybind11;
+
+namespace {
+
+std::unique_ptr<vmkit::Frontend> frontend_for(const std::string& arch) {
+  if (arch == "riscv64") return vmkit::rv64::make_frontend();
+  throw vmkit::UsageError("unknown guest architecture '" + arch + "': vmkit supports 'riscv64'");
+}
+
+// Lifts the code in `code` (placed at guest address `addr`) block by block and returns the IR
+// text of the first block, so notebooks and tests can look at what the frontend produces.
+py::dict lift(const std::string& arch, py::bytes code, uint64_t addr) {
+  auto fe = frontend_for(arch);
+  std::string bytes = code;
+  if (bytes.empty()) throw vmkit::UsageError("lift: code is empty; pass the instruction bytes to translate");
+  uint64_t page = vmkit::page_down(addr);
+  uint64_t len = vmkit::page_up(addr + bytes.size()) - page;
+  vmkit::GuestMemory mem(vmkit::page_up(addr + bytes.size()) + vmkit::GuestMemory::kPageSize);
+  mem.map(page, len, vmkit::kRead | vmkit::kExec);
+  std::memcpy(mem.host(addr), bytes.data(), bytes.size());
+  vmkit::Cpu cpu(*fe, mem);
+  vmkit::ir::Block b = cpu.translate(addr);
+  py::dict d;
+  d["text"] = vmkit::ir::print(b);
+  d["verify"] = vmkit::ir::verify(b);
+  d["guest_insns"] = b.marks.size();
+  d["ops"] = b.insts.size();
+  d["end"] = b.end_pc;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "vmkit's C++ core (internal: use the vmkit package)";
+
+  auto base = py::register_exception<vmkit::VmkitError>(m, "VmkitError", PyExc_RuntimeError);
+  py::register_exception<vmkit::ElfError>(m, "ElfError", base.ptr());
+  py::register_exception<vmkit::UsageError>(m, "UsageError", base.ptr());
+  py::register_exception<vmkit::UnsupportedSyscallError>(m, "UnsupportedSyscallError", base.ptr());
+
+  m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"));
+
+  py::class_<vmkit::linux_user::ProcessResult>(m, "ProcessResult")
+      .def_readonly("exit_status", &vmkit::linux_user::ProcessResult::exit_status)
+      .def_readonly("signal", &vmkit::linux_user::ProcessResult::signal)
+      .def_readonly("insns", &vmkit::linux_user::ProcessResult::insns)
+      .def_readonly("diagnostics", &vmkit::linux_user::ProcessResult::diagnostics);
+
+  m.def(
+      "run_linux",
+      [](const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+         const std::string& sysroot, int stdin_fd, int stdout_fd, int stderr_fd, bool strict, int diag_fd) {
+        vmkit::linux_user::ProcessOptions o;
+        o.path = path;
+        o.argv = argv;
+        o.env = env;
+        o.sysroot = sysroot;
+        o.stdin_fd = stdin_fd;
+        o.stdout_fd = stdout_fd;
+        o.stderr_fd = stderr_fd;
+        o.strict = strict;
+        o.diag_fd = diag_fd;
+        py::gil_scoped_release release;
+        return vmkit::linux_user::run_process(o);
+      },
+      py::arg("path"), py::arg("argv"), py::arg("env"), py::arg("sysroot"), py::arg("stdin_fd"),
+      py::arg("stdout_fd"), py::arg("stderr_fd"), py::arg("strict"), py::arg("diag_fd"));
+}

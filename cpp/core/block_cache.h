@@ -1,0 +1,61 @@
+// Translated blocks, keyed by guest pc. Each entry owns its IR and the interpreter's frame (the
+// slot array with constants filled in once, at translation time). Direct successors are linked
+// so the execution loop can go from block to block without a lookup; links carry the cache's
+// epoch and die when any translation is invalidated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace vmkit {
+
+struct CachedBlock {
+  ir::Block ir;
+  std::vector<uint64_t> frame;  // slot values: constants preset, temps written while running
+  uint64_t executions = 0;
+  // Direct successors (jmp target / br taken, br fallthrough), valid while link_epoch matches.
+  CachedBlock* link[2] = {nullptr, nullptr};
+  uint64_t link_epoch = 0;
+  uint32_t guest_insns = 0;
+  bool valid = true;
+};
+
+class BlockCache {
+ public:
+  CachedBlock* find(uint64_t pc) {
+    Fast& f = fast_[hash(pc)];
+    if (f.pc == pc && f.block) return f.block;
+    auto it = map_.find(pc);
+    if (it == map_.end()) return nullptr;
+    f = {pc, it->second.get()};
+    return f.block;
+  }
+  CachedBlock* insert(std::unique_ptr<CachedBlock> b);
+  // Removes blocks whose code overlaps [addr, addr+len). Removed blocks stay alive until
+  // collect() so that a block that invalidates itself can finish running.
+  size_t invalidate(uint64_t addr, uint64_t len);
+  void collect() { graveyard_.clear(); }
+  uint64_t epoch() const { return epoch_; }
+  size_t size() const { return map_.size(); }
+  template <class F> void for_each(F&& f) const {
+    for (auto& [pc, b] : map_) f(*b);
+  }
+
+ private:
+  static constexpr size_t kFastSize = 4096;
+  static size_t hash(uint64_t pc) { return (pc >> 1) & (kFastSize - 1); }
+  struct Fast {
+    uint64_t pc = ~0ull;
+    CachedBlock* block = nullptr;
+  };
+  Fast fast_[kFastSize];
+  std::unordered_map<uint64_t, std::unique_ptr<CachedBlock>> map_;
+  std::vector<std::unique_ptr<CachedBlock>> graveyard_;
+  uint64_t epoch_ = 1;
+};
+
+}  // namespace vmkit

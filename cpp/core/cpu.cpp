@@ -1,0 +1,259 @@
+#include "core/cpu.h"
+
+#include <signal.h>
+#include <ucontext.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "core/guest_common.h"
+#include "interp/interpreter.h"
+
+namespace vmkit {
+
+const char* stop_reason_name(StopReason r) {
+  switch (r) {
+    case StopReason::Syscall: return "syscall";
+    case StopReason::Breakpoint: return "breakpoint";
+    case StopReason::IllegalInsn: return "illegal_instruction";
+    case StopReason::FetchFault: return "fetch_fault";
+    case StopReason::MemFault: return "memory_fault";
+    case StopReason::Trap: return "trap";
+    case StopReason::Limit: return "limit";
+  }
+  return "?";
+}
+
+// ---- Host fault recovery -----------------------------------------------------------------------
+// A guest load or store to a PROT_NONE page of the reservation raises SIGSEGV in the host. If the
+// faulting address lies in the guest range of the CPU running on this thread, the handler jumps
+// back into Cpu::run, which reports a precise guest fault. Any other fault is passed on to the
+// handler that was installed before vmkit's (or the default action).
+
+namespace {
+thread_local Cpu* tl_running_cpu = nullptr;
+struct sigaction g_prev_segv, g_prev_bus;
+std::once_flag g_handler_once;
+}  // namespace
+
+struct FaultRecovery {
+  static void handler(int sig, siginfo_t* info, void* uctx) {
+    Cpu* cpu = tl_running_cpu;
+    if (cpu) {
+      uint8_t* addr = static_cast<uint8_t*>(info->si_addr);
+      uint8_t* base = cpu->mem_.base();
+      if (addr >= base && addr < base + cpu->mem_.size()) {
+        cpu->fault_addr_ = uint64_t(addr - base);
+        auto* uc = static_cast<ucontext_t*>(uctx);
+        cpu->fault_write_ = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+        siglongjmp(cpu->fault_jmp_, 1);
+      }
+    }
+    const struct sigaction& prev = sig == SIGBUS ? g_prev_bus : g_prev_segv;
+    if (prev.sa_flags & SA_SIGINFO) {
+      prev.sa_sigaction(sig, info, uctx);
+    } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+      prev.sa_handler(sig);
+    } else {
+      // Re-raise with the default action: returning re-executes the faulting access.
+      signal(sig, SIG_DFL);
+    }
+  }
+  static void install() {
+    std::call_once(g_handler_once, [] {
+      struct sigaction sa;
+      std::memset(&sa, 0, sizeof sa);
+      sa.sa_sigaction = handler;
+      // SA_NODEFER: we leave the handler with siglongjmp without restoring the signal mask.
+      sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGSEGV, &sa, &g_prev_segv);
+      sigaction(SIGBUS, &sa, &g_prev_bus);
+    });
+  }
+};
+
+// ---- Cpu ---------------------------------------------------------------------------------------
+
+Cpu::Cpu(const Frontend& fe, GuestMemory& mem) : fe_(fe), mem_(mem), state_(fe.arch().state_size) {
+  auto* common = reinterpret_cast<GuestCommon*>(state_.data());
+  common->mem_base = mem.base();
+  common->mem_size = mem.size();
+  FaultRecovery::install();
+}
+
+Cpu::~Cpu() = default;
+
+uint64_t Cpu::pc() const {
+  uint64_t v;
+  std::memcpy(&v, state_.data() + fe_.pc_offset(), 8);
+  return v;
+}
+
+void Cpu::set_pc(uint64_t pc) { std::memcpy(state_.data() + fe_.pc_offset(), &pc, 8); }
+
+ir::Block Cpu::translate(uint64_t pc) const {
+  ir::Block b;
+  b.pc = b.end_pc = pc;
+  b.arch = &fe_.arch();
+  ir::Builder builder(b);
+  fe_.translate(pc, mem_, builder, max_block_insns);
+  return b;
+}
+
+CachedBlock* Cpu::lookup(uint64_t pc) {
+  if (CachedBlock* b = cache_.find(pc)) return b;
+  auto cb = std::make_unique<CachedBlock>();
+  cb->ir = translate(pc);
+  if (verify_ir) {
+    std::string err = ir::verify(cb->ir);
+    if (!err.empty()) throw std::logic_error("IR verifier rejected the block at pc " + std::to_string(pc) + ": " + err + "\n" + ir::print(cb->ir));
+  }
+  cb->frame = cb->ir.slot_init;
+  cb->guest_insns = uint32_t(cb->ir.marks.size());
+  if (cb->ir.end_pc > cb->ir.pc) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
+  ++stats_.blocks_translated;
+  return cache_.insert(std::move(cb));
+}
+
+void Cpu::invalidate(uint64_t addr, uint64_t len) {
+  if (cache_.invalidate(addr, len)) ++stats_.invalidations;
+}
+
+namespace {
+// Fills the stop's instruction bytes from the block's instruction marks.
+void describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
+  const ir::InsnMark* mark = nullptr;
+  for (const auto& m : b.marks) {
+    if (m.first_inst > inst_index) break;
+    mark = &m;
+  }
+  if (mark) {
+    s.pc = mark->pc;
+    s.insn = mark->bytes;
+    s.insn_len = mark->length;
+  }
+}
+}  // namespace
+
+Stop Cpu::run(uint64_t max_insns) {
+  Cpu* volatile outer = tl_running_cpu;
+  tl_running_cpu = this;
+  struct Restore {
+    Cpu* prev;
+    ~Restore() { tl_running_cpu = prev; }
+  } restore{outer};
+
+  if (sigsetjmp(fault_jmp_, 0)) {
+    // A host fault inside guest memory while running running_.block at running_.inst.
+    const CachedBlock* b = running_.block;
+    size_t idx = size_t(running_.inst - b->ir.insts.data());
+    Stop s{StopReason::MemFault};
+    describe_insn(s, b->ir, idx);
+    s.addr = fault_addr_;
+    s.write = fault_write_;
+    set_pc(s.pc);
+    cache_.collect();
+    return s;
+  }
+  return run_blocks(max_insns);
+}
+
+Stop Cpu::run_blocks(uint64_t max_insns) {
+  auto* common = reinterpret_cast<GuestCommon*>(state_.data());
+  InterpEnv env{state_.data(), mem_.base(), mem_.size(), mem_.code_page_map(), &running_.inst};
+  uint64_t pc = this->pc();
+  uint64_t executed = 0;
+  CachedBlock* b = lookup(pc);
+  uint32_t start = 0;
+  for (;;) {
+    running_.block = b;
+    BlockOutcome out = interpret(*b, env, start);
+    start = 0;
+    switch (out.kind) {
+      case BlockOutcome::Next:
+        break;
+      case BlockOutcome::CodeWrite: {
+        // The store completed; drop translations of the written code, then finish this block
+        // (which may itself be among them: it stays alive until collect()).
+        invalidate(out.addr, out.size);
+        start = out.inst + 1;
+        continue;
+      }
+      case BlockOutcome::Exit: {
+        auto kind = static_cast<ir::ExitKind>(out.exit_kind);
+        if (kind == ir::ExitKind::FlushICache) {
+          // Executed every instruction of the block up to and including fence.i.
+          executed += b->guest_insns;
+          invalidate();
+          cache_.collect();
+          pc = out.pc;
+          b = lookup(pc);
+          continue;
+        }
+        Stop s{};
+        stats_.insns_executed += executed;
+        describe_insn(s, b->ir, out.inst);
+        s.pc = out.pc;
+        switch (kind) {
+          case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
+          case ir::ExitKind::Breakpoint: s.reason = StopReason::Breakpoint; break;
+          case ir::ExitKind::IllegalInsn: s.reason = StopReason::IllegalInsn; s.insn = out.detail; break;
+          case ir::ExitKind::FetchFault: s.reason = StopReason::FetchFault; s.addr = out.pc; s.insn_len = 0; break;
+          default: s.reason = StopReason::Trap; break;
+        }
+        set_pc(s.pc);
+        cache_.collect();
+        return s;
+      }
+      case BlockOutcome::MemFault:
+      case BlockOutcome::Trap: {
+        Stop s{};
+        describe_insn(s, b->ir, out.inst);
+        stats_.insns_executed += executed;
+        if (out.kind == BlockOutcome::MemFault) {
+          s.reason = StopReason::MemFault;
+          s.addr = out.addr;
+          s.write = out.write;
+        } else {
+          s.reason = StopReason::Trap;
+          s.signo = common->trap.signo;
+          s.code = common->trap.code;
+          s.addr = common->trap.addr ? common->trap.addr : s.pc;
+          common->trap = PendingTrap{};
+        }
+        set_pc(s.pc);
+        cache_.collect();
+        return s;
+      }
+    }
+    ++b->executions;
+    ++stats_.blocks_executed;
+    executed += b->guest_insns;
+    pc = out.pc;
+    if (executed >= max_insns) {
+      stats_.insns_executed += executed;
+      set_pc(pc);
+      cache_.collect();
+      return Stop{StopReason::Limit, pc};
+    }
+    CachedBlock* next = nullptr;
+    uint64_t epoch = cache_.epoch();
+    if (out.succ >= 0 && b->link_epoch == epoch) next = b->link[out.succ];
+    if (!next) {
+      next = lookup(pc);
+      if (out.succ >= 0 && b->valid) {
+        if (b->link_epoch != cache_.epoch()) {
+          b->link[0] = b->link[1] = nullptr;
+          b->link_epoch = cache_.epoch();
+        }
+        b->link[out.succ] = next;
+      }
+    }
+    if (!b->valid) cache_.collect();
+    b = next;
+  }
+}
+
+}  // namespace vmkit

@@ -1,0 +1,27 @@
+// Exceptions the core raises for a user's mistake. The bindings map each to a vmkit Python
+// exception of the same name; the message says what is wrong and what to change.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace vmkit {
+
+struct VmkitError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// The program file is not a loadable ELF for this guest (not ELF, wrong class/arch, truncated,
+// inconsistent headers), or its interpreter cannot be found.
+struct ElfError : VmkitError {
+  using VmkitError::VmkitError;
+};
+// An argument from the user is invalid (bad size, unknown register, overlapping map, ...).
+struct UsageError : VmkitError {
+  using VmkitError::VmkitError;
+};
+// Strict mode: the guest called a syscall vmkit does not implement.
+struct UnsupportedSyscallError : VmkitError {
+  using VmkitError::VmkitError;
+};
+
+}  // namespace vmkit

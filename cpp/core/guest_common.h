@@ -1,0 +1,25 @@
+// Fields every guest state starts with, at offset 0: the execution loop and helpers use them
+// without knowing the guest architecture.
+#pragma once
+
+#include <cstdint>
+
+namespace vmkit {
+
+// A synchronous trap requested by a helper (a `call` op): the interpreter stops the block at the
+// instruction that called the helper and reports the trap to whoever runs the CPU.
+struct PendingTrap {
+  uint32_t pending = 0;   // nonzero: a trap is pending
+  int32_t signo = 0;      // Linux user mode: the signal to deliver (SIGILL, SIGFPE, SIGSEGV, ...)
+  int32_t code = 0;       // si_code
+  uint32_t pad = 0;
+  uint64_t addr = 0;      // faulting address (si_addr)
+};
+
+struct GuestCommon {
+  PendingTrap trap;
+  uint8_t* mem_base = nullptr;  // host address of guest address 0 (for helpers that touch memory)
+  uint64_t mem_size = 0;        // guest addresses at or above this fault
+};
+
+}  // namespace vmkit

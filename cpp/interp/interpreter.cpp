@@ -1,0 +1,296 @@
+#include "interp/interpreter.h"
+
+#include <bit>
+#include <cstring>
+
+#include "core/guest_common.h"
+
+namespace vmkit {
+
+using ir::Inst;
+using ir::Op;
+using ir::Type;
+
+namespace {
+
+inline int64_t sext(uint64_t v, unsigned bits) {
+  return bits >= 64 ? int64_t(v) : int64_t(v << (64 - bits)) >> (64 - bits);
+}
+
+uint64_t div_s(uint64_t a, uint64_t b, unsigned w) {
+  int64_t x = sext(a, w), y = sext(b, w);
+  int64_t min = w >= 64 ? INT64_MIN : -(int64_t(1) << (w - 1));
+  if (y == 0) return ~0ull;
+  if (x == min && y == -1) return uint64_t(x);
+  return uint64_t(x / y);
+}
+
+uint64_t rem_s(uint64_t a, uint64_t b, unsigned w) {
+  int64_t x = sext(a, w), y = sext(b, w);
+  int64_t min = w >= 64 ? INT64_MIN : -(int64_t(1) << (w - 1));
+  if (y == 0) return uint64_t(x);
+  if (x == min && y == -1) return 0;
+  return uint64_t(x % y);
+}
+
+uint64_t mul_high(Op op, uint64_t a, uint64_t b, unsigned w) {
+  __int128 x = op == Op::mulhu ? __int128(a) : __int128(sext(a, w));
+  __int128 y = op == Op::mulhs ? __int128(sext(b, w)) : __int128(b);
+  if (w < 64) return uint64_t((x * y) >> w);
+  if (op == Op::mulhu) return uint64_t((unsigned __int128)a * b >> 64);
+  return uint64_t((x * y) >> 64);
+}
+
+uint64_t rotate(bool left, uint64_t a, uint64_t sh, unsigned w) {
+  sh %= w;
+  if (sh == 0) return a;
+  if (!left) sh = w - sh;
+  return (a << sh) | (a >> (w - sh));
+}
+
+uint64_t byte_swap(uint64_t a, unsigned w) { return __builtin_bswap64(a) >> (64 - w); }
+
+uint64_t or_combine_bytes(uint64_t a, unsigned w) {
+  uint64_t r = 0;
+  for (unsigned i = 0; i < w; i += 8)
+    if ((a >> i) & 0xff) r |= 0xffull << i;
+  return r;
+}
+
+inline uint64_t load_bytes(const uint8_t* p, unsigned bits) {
+  switch (bits) {
+    case 8: return *p;
+    case 16: { uint16_t v; std::memcpy(&v, p, 2); return v; }
+    case 32: { uint32_t v; std::memcpy(&v, p, 4); return v; }
+    default: { uint64_t v; std::memcpy(&v, p, 8); return v; }
+  }
+}
+
+inline void store_bytes(uint8_t* p, uint64_t v, unsigned bits) {
+  switch (bits) {
+    case 8: *p = uint8_t(v); break;
+    case 16: { uint16_t x = uint16_t(v); std::memcpy(p, &x, 2); break; }
+    case 32: { uint32_t x = uint32_t(v); std::memcpy(p, &x, 4); break; }
+    default: std::memcpy(p, &v, 8); break;
+  }
+}
+
+}  // namespace
+
+BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
+  // Labels indexed by (type << 6 | op): every op has a generic label; the hottest op/type pairs
+  // have specialised ones. The generic table comes from ops.def, so a new op that lacks an
+  // implementation here fails to compile.
+  constexpr unsigned kOpBits = 6;
+  static_assert(static_cast<unsigned>(Op::Count) <= (1u << kOpBits));
+  static void* table[8 << kOpBits];
+  static bool ready = false;
+  if (__builtin_expect(!ready, 0)) {
+    void* generic[] = {
+#define OP(name, nsrc, dst, shape, flags) &&L_##name,
+#include "ir/ops.def"
+#undef OP
+    };
+    for (unsigned t = 0; t < 8; ++t)
+      for (unsigned o = 0; o < static_cast<unsigned>(Op::Count); ++o) table[t << kOpBits | o] = generic[o];
+    auto at = [](Type t, Op o) -> void*& { return table[unsigned(t) << kOpBits | unsigned(o)]; };
+    at(Type::I64, Op::get) = &&L_get_i64;
+    at(Type::I64, Op::put) = &&L_put_i64;
+    at(Type::I64, Op::add) = &&L_add_i64;
+    at(Type::I64, Op::load) = &&L_load_i64;
+    at(Type::I64, Op::store) = &&L_store_i64;
+    ready = true;
+  }
+
+  uint64_t* const v = cb.frame.data();
+  const Inst* const first = cb.ir.insts.data();
+  const Inst* ip = first + start;
+  uint8_t* const st = env.state;
+  uint8_t* const mem = env.mem_base;
+  const uint64_t mem_size = env.mem_size;
+  BlockOutcome out{};
+
+#define DISPATCH() goto* table[unsigned(ip->type) << kOpBits | unsigned(ip->op)]
+#define NEXT() \
+  do {         \
+    ++ip;      \
+    DISPATCH(); \
+  } while (0)
+#define A v[ip->a]
+#define B v[ip->b]
+#define C v[ip->c]
+#define D v[ip->dst]
+#define W ir::type_bits(ip->type)
+#define M ir::type_mask(ip->type)
+// The address check covers the guest range; holes inside it are PROT_NONE host pages, whose
+// faults the execution loop's SIGSEGV handler turns into guest faults at *env.running.
+#define CHECK_ADDR(addr, bytes, is_write)                          \
+  do {                                                             \
+    *env.running = ip;                                             \
+    if (__builtin_expect((addr) > mem_size - (bytes), 0)) {        \
+      out.kind = BlockOutcome::MemFault;                           \
+      out.write = is_write;                                        \
+      out.addr = addr;                                             \
+      out.inst = uint32_t(ip - first);                             \
+      return out;                                                  \
+    }                                                              \
+  } while (0)
+#define AFTER_STORE(addr, bytes)                                                         \
+  do {                                                                                   \
+    if (__builtin_expect(env.code_pages[(addr) >> 12] | env.code_pages[((addr) + (bytes) - 1) >> 12], 0)) { \
+      out.kind = BlockOutcome::CodeWrite;                                                \
+      out.addr = addr;                                                                   \
+      out.size = bytes;                                                                  \
+      out.inst = uint32_t(ip - first);                                                   \
+      return out;                                                                        \
+    }                                                                                    \
+  } while (0)
+
+  DISPATCH();
+
+L_get_i64:
+  std::memcpy(&D, st + ip->aux, 8);
+  NEXT();
+L_get: {
+  D = load_bytes(st + ip->aux, W < 8 ? 8 : W);
+  NEXT();
+}
+L_put_i64:
+  std::memcpy(st + ip->aux, &A, 8);
+  NEXT();
+L_put:
+  store_bytes(st + ip->aux, A, W < 8 ? 8 : W);
+  NEXT();
+L_add_i64:
+  D = A + B;
+  NEXT();
+L_add: D = (A + B) & M; NEXT();
+L_sub: D = (A - B) & M; NEXT();
+L_mul: D = (A * B) & M; NEXT();
+L_mulhs:
+L_mulhu:
+L_mulhsu: D = mul_high(ip->op, A, B, W) & M; NEXT();
+L_divs: D = div_s(A, B, W) & M; NEXT();
+L_divu: D = B == 0 ? M : A / B; NEXT();
+L_rems: D = rem_s(A, B, W) & M; NEXT();
+L_remu: D = B == 0 ? A : A % B; NEXT();
+L_and_: D = A & B; NEXT();
+L_or_: D = A | B; NEXT();
+L_xor_: D = A ^ B; NEXT();
+L_andn: D = A & ~B & M; NEXT();
+L_orn: D = (A | ~B) & M; NEXT();
+L_xnor: D = ~(A ^ B) & M; NEXT();
+L_shl: D = (A << (B % W)) & M; NEXT();
+L_lshr: D = A >> (B % W); NEXT();
+L_ashr: D = uint64_t(sext(A, W) >> (B % W)) & M; NEXT();
+L_rotl: D = rotate(true, A, B, W) & M; NEXT();
+L_rotr: D = rotate(false, A, B, W) & M; NEXT();
+L_mins: D = sext(A, W) < sext(B, W) ? A : B; NEXT();
+L_minu: D = A < B ? A : B; NEXT();
+L_maxs: D = sext(A, W) > sext(B, W) ? A : B; NEXT();
+L_maxu: D = A > B ? A : B; NEXT();
+L_neg: D = (0 - A) & M; NEXT();
+L_not_: D = ~A & M; NEXT();
+L_clz: D = A == 0 ? W : unsigned(std::countl_zero(A)) - (64 - W); NEXT();
+L_ctz: D = A == 0 ? W : unsigned(std::countr_zero(A)); NEXT();
+L_popcnt: D = unsigned(std::popcount(A)); NEXT();
+L_bswap: D = byte_swap(A, W); NEXT();
+L_orcb: D = or_combine_bytes(A, W); NEXT();
+L_eq: D = A == B; NEXT();
+L_ne: D = A != B; NEXT();
+L_lts: { unsigned w = ir::type_bits(Type(ip->sub)); D = sext(A, w) < sext(B, w); NEXT(); }
+L_ltu: D = A < B; NEXT();
+L_ges: { unsigned w = ir::type_bits(Type(ip->sub)); D = sext(A, w) >= sext(B, w); NEXT(); }
+L_geu: D = A >= B; NEXT();
+L_select: D = A ? B : C; NEXT();
+L_zext: D = A; NEXT();
+L_sext: D = uint64_t(sext(A, ir::type_bits(Type(ip->sub)))) & M; NEXT();
+L_trunc: D = A & M; NEXT();
+L_load_i64:
+  if (ip->sub == 64) {
+    uint64_t addr = A;
+    CHECK_ADDR(addr, 8, false);
+    std::memcpy(&D, mem + addr, 8);
+    NEXT();
+  }
+
+L_load: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, false);
+  D = load_bytes(mem + addr, ip->sub);
+  NEXT();
+}
+L_loads: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, false);
+  D = uint64_t(sext(load_bytes(mem + addr, ip->sub), ip->sub)) & M;
+  NEXT();
+}
+L_store_i64:
+L_store: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, true);
+  store_bytes(mem + addr, B, ip->sub);
+  AFTER_STORE(addr, bytes);
+  NEXT();
+}
+L_fence:
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  NEXT();
+L_call: {
+  *env.running = ip;
+  auto* common = reinterpret_cast<GuestCommon*>(st);
+  const ir::HelperInfo& h = cb.ir.arch->helpers[ip->aux];
+  uint64_t r = h.fn(st, ip->a == ir::kNoSlot ? 0 : A, ip->b == ir::kNoSlot ? 0 : B,
+                    ip->c == ir::kNoSlot ? 0 : C, ip->sub);
+  if (__builtin_expect(common->trap.pending, 0)) {
+    out.kind = BlockOutcome::Trap;
+    out.inst = uint32_t(ip - first);
+    return out;
+  }
+  D = r & M;
+  NEXT();
+}
+L_jmp:
+  out.kind = BlockOutcome::Next;
+  out.succ = 0;
+  out.pc = A;
+  return out;
+L_br:
+  out.kind = BlockOutcome::Next;
+  if (A) {
+    out.succ = 0;
+    out.pc = B;
+  } else {
+    out.succ = 1;
+    out.pc = C;
+  }
+  return out;
+L_jmpi:
+  out.kind = BlockOutcome::Next;
+  out.succ = -1;
+  out.pc = A;
+  return out;
+L_exit:
+  out.kind = BlockOutcome::Exit;
+  out.exit_kind = ip->sub;
+  out.pc = A;
+  out.detail = ip->aux;
+  out.inst = uint32_t(ip - first);
+  return out;
+#undef DISPATCH
+#undef NEXT
+#undef A
+#undef B
+#undef C
+#undef D
+#undef W
+#undef M
+#undef CHECK_ADDR
+#undef AFTER_STORE
+}
+
+}  // namespace vmkit

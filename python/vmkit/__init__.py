@@ -1,0 +1,63 @@
+"""vmkit: a Python-scriptable, multi-architecture emulation toolkit.
+
+Run a foreign Linux program::
+
+    import vmkit.linux
+    r = vmkit.linux.run("hello", ["hello"], sysroot="/usr/riscv64-linux-gnu")
+    print(r.exit_status, r.stdout)
+
+Look at the IR a block of guest code lifts to::
+
+    print(vmkit.lift("riscv64", bytes.fromhex("13050500"), 0x1000).text)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vmkit._core import ElfError, UnsupportedSyscallError, UsageError, VmkitError
+from vmkit import _core
+
+__all__ = [
+    "VmkitError",
+    "ElfError",
+    "UsageError",
+    "UnsupportedSyscallError",
+    "LiftedBlock",
+    "lift",
+    "linux",
+]
+__version__ = "0.1.0"
+
+ARCHES = ("riscv64",)
+
+
+@dataclass(frozen=True)
+class LiftedBlock:
+    """One guest block lifted to vmkit IR.
+
+    text: the IR printed for people; guest_insns / ops: sizes; end: guest address after the block;
+    verify: "" if the IR verifier accepts the block, else its complaint.
+    """
+
+    text: str
+    guest_insns: int
+    ops: int
+    end: int
+    verify: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def lift(arch: str, code: bytes, addr: int = 0x10000) -> LiftedBlock:
+    """Decode guest machine code at guest address ``addr`` and return its first block as IR."""
+    if arch not in ARCHES:
+        raise UsageError(f"unknown guest architecture {arch!r}: choose one of {', '.join(ARCHES)}")
+    if not isinstance(code, (bytes, bytearray, memoryview)):
+        raise UsageError(f"lift: code must be bytes, not {type(code).__name__}")
+    d = _core.lift(arch, bytes(code), int(addr))
+    return LiftedBlock(d["text"], d["guest_insns"], d["ops"], d["end"], d["verify"])
+
+
+from vmkit import linux  # noqa: E402  (needs the names above)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything vmkit's build, demo and tests need on a fresh Debian (bookworm) machine, as
+# root: compilers, the RISC-V cross toolchain, qemu-user (the reference the tests compare against),
+# GoogleTest, clang (libFuzzer, sanitizers), then builds and installs the vmkit package itself.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pip
+      gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
+      qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev
+      clang-14 libclang-rt-14-dev dpkg-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+"$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+"$PY" -m pip install -q "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja
+echo "setup: building and installing vmkit (pip install .)"
+"$PY" -m pip install -q .
