@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/errors.h"
 #include "frontend/riscv64/frontend.h"
+#include "ir/passes.h"
 #include "mmu/guest_memory.h"
 #include "os/linux/process.h"
 
@@ -23,7 +24,7 @@ std::unique_ptr<vmkit::Frontend> frontend_for(const std::string& arch) {
 
 // Lifts the code in `code` (placed at guest address `addr`) block by block and returns the IR
 // text of the first block, so notebooks and tests can look at what the frontend produces.
-py::dict lift(const std::string& arch, py::bytes code, uint64_t addr) {
+py::dict lift(const std::string& arch, py::bytes code, uint64_t addr, bool optimize) {
   auto fe = frontend_for(arch);
   std::string bytes = code;
   if (bytes.empty()) throw vmkit::UsageError("lift: code is empty; pass the instruction bytes to translate");
@@ -34,6 +35,7 @@ py::dict lift(const std::string& arch, py::bytes code, uint64_t addr) {
   std::memcpy(mem.host(addr), bytes.data(), bytes.size());
   vmkit::Cpu cpu(*fe, mem);
   vmkit::ir::Block b = cpu.translate(addr);
+  if (optimize) vmkit::ir::optimize(b);
   py::dict d;
   d["text"] = vmkit::ir::print(b);
   d["verify"] = vmkit::ir::verify(b);
@@ -53,7 +55,7 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<vmkit::UsageError>(m, "UsageError", base.ptr());
   py::register_exception<vmkit::UnsupportedSyscallError>(m, "UnsupportedSyscallError", base.ptr());
 
-  m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"));
+  m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   py::class_<vmkit::linux_user::ProcessResult>(m, "ProcessResult")
       .def_readonly("exit_status", &vmkit::linux_user::ProcessResult::exit_status)

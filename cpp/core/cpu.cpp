@@ -9,6 +9,7 @@
 
 #include "core/guest_common.h"
 #include "interp/interpreter.h"
+#include "ir/passes.h"
 
 namespace vmkit {
 
@@ -106,6 +107,7 @@ CachedBlock* Cpu::lookup(uint64_t pc) {
   if (CachedBlock* b = cache_.find(pc)) return b;
   auto cb = std::make_unique<CachedBlock>();
   cb->ir = translate(pc);
+  if (optimize_ir) ir::optimize(cb->ir);
   if (verify_ir) {
     std::string err = ir::verify(cb->ir);
     if (!err.empty()) throw std::logic_error("IR verifier rejected the block at pc " + std::to_string(pc) + ": " + err + "\n" + ir::print(cb->ir));

@@ -72,6 +72,8 @@ class Cpu {
   unsigned max_block_insns = 64;
   // Check every translated block with ir::verify (tests turn this on).
   bool verify_ir = false;
+  // Run the block optimiser (ir/passes.h) on each new translation.
+  bool optimize_ir = true;
 
   // Interpreter entry points use these while a block runs (for precise faults).
   struct Running {

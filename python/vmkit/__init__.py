@@ -50,13 +50,16 @@ class LiftedBlock:
         return self.text
 
 
-def lift(arch: str, code: bytes, addr: int = 0x10000) -> LiftedBlock:
-    """Decode guest machine code at guest address ``addr`` and return its first block as IR."""
+def lift(arch: str, code: bytes, addr: int = 0x10000, optimize: bool = False) -> LiftedBlock:
+    """Decode guest machine code at guest address ``addr`` and return its first block as IR.
+
+    With optimize=True the block is shown after vmkit's block optimiser, as the interpreter runs it.
+    """
     if arch not in ARCHES:
         raise UsageError(f"unknown guest architecture {arch!r}: choose one of {', '.join(ARCHES)}")
     if not isinstance(code, (bytes, bytearray, memoryview)):
         raise UsageError(f"lift: code must be bytes, not {type(code).__name__}")
-    d = _core.lift(arch, bytes(code), int(addr))
+    d = _core.lift(arch, bytes(code), int(addr), bool(optimize))
     return LiftedBlock(d["text"], d["guest_insns"], d["ops"], d["end"], d["verify"])
 
 
