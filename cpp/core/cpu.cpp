@@ -202,7 +202,9 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
           case ir::ExitKind::Breakpoint: s.reason = StopReason::Breakpoint; break;
           case ir::ExitKind::IllegalInsn: s.reason = StopReason::IllegalInsn; s.insn = out.detail; break;
-          case ir::ExitKind::FetchFault: s.reason = StopReason::FetchFault; s.addr = out.pc; s.insn_len = 0; break;
+          case ir::ExitKind::FetchFault:
+            // Always a block's first instruction; the exit's pc operand is the missing address.
+            s.reason = StopReason::FetchFault; s.addr = out.pc; s.pc = b->ir.pc; s.insn_len = 0; break;
           default: s.reason = StopReason::Trap; break;
         }
         set_pc(s.pc);
