@@ -43,18 +43,6 @@ const char* type_name(Type t) {
   return "?";
 }
 
-unsigned type_bits(Type t) {
-  switch (t) {
-    case Type::None: return 0;
-    case Type::I1: return 1;
-    case Type::I8: return 8;
-    case Type::I16: return 16;
-    case Type::I32: case Type::F32: return 32;
-    case Type::I64: case Type::F64: return 64;
-  }
-  return 0;
-}
-
 const char* exit_kind_name(ExitKind k) {
   switch (k) {
     case ExitKind::Syscall: return "syscall";

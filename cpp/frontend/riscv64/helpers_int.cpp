@@ -1,0 +1,141 @@
+// Integer-side helpers: Zicsr CSR access, store-conditional and the alignment check of atomics.
+#include <csignal>
+#include <cstdint>
+#include <ctime>
+
+#include "frontend/riscv64/helpers.h"
+#include "frontend/riscv64/state.h"
+
+namespace vmkit::rv64 {
+
+namespace {
+
+// CSR numbers reachable from user mode on Linux.
+constexpr uint32_t kCsrFflags = 0x001;
+constexpr uint32_t kCsrFrm = 0x002;
+constexpr uint32_t kCsrFcsr = 0x003;
+constexpr uint32_t kCsrCycle = 0xC00;
+constexpr uint32_t kCsrTime = 0xC01;
+constexpr uint32_t kCsrInstret = 0xC02;
+
+// The si_code Linux reports for an illegal opcode (ILL_ILLOPC) and a misaligned address
+// (BUS_ADRALN); both are 1, named here because <csignal> need not define them.
+constexpr int32_t kIllIllopc = 1;
+constexpr int32_t kBusAdraln = 1;
+
+State& st(void* s) { return *static_cast<State*>(s); }
+
+void raise(void* s, int signo, int code, uint64_t addr) {
+  PendingTrap& t = st(s).common.trap;
+  t.pending = 1;
+  t.signo = signo;
+  t.code = code;
+  t.addr = addr;  // 0 lets the Cpu report the instruction's pc (what Linux gives for SIGILL)
+}
+
+// `time` counts host CLOCK_MONOTONIC in 100 ns ticks: 10 MHz is the timebase of qemu's riscv
+// `virt` machine (the device tree's timebase-frequency), which is what programs that scale
+// rdtime values assume.
+uint64_t time_ticks() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 10'000'000ull + uint64_t(ts.tv_nsec) / 100;
+}
+
+// Reads a CSR; false if it does not exist for a user-mode RV64 guest.
+bool csr_get(State& s, uint32_t csr, uint64_t& out) {
+  switch (csr) {
+    case kCsrFflags: out = s.fflags & 0x1f; return true;
+    case kCsrFrm: out = s.frm & 7; return true;
+    case kCsrFcsr: out = ((s.frm & 7) << 5) | (s.fflags & 0x1f); return true;
+    // No cycle-accurate model: a cycle per retired instruction keeps cycle and instret
+    // deterministic, which makes runs reproducible.
+    case kCsrCycle: out = s.instret; return true;
+    case kCsrTime: out = time_ticks(); return true;
+    case kCsrInstret: out = s.instret; return true;
+  }
+  return false;
+}
+
+// Writes a writable CSR; false if it is unknown or read-only. frm keeps any 3-bit value: an
+// invalid mode (5..7) only traps when a dynamic-rounding instruction uses it.
+bool csr_put(State& s, uint32_t csr, uint64_t v) {
+  switch (csr) {
+    case kCsrFflags: s.fflags = uint32_t(v & 0x1f); return true;
+    case kCsrFrm: s.frm = uint32_t(v & 7); return true;
+    case kCsrFcsr:
+      s.fflags = uint32_t(v & 0x1f);
+      s.frm = uint32_t((v >> 5) & 7);
+      return true;
+  }
+  return false;
+}
+
+// The read-modify-write shared by csrrw/csrrs/csrrc: returns the old value, or traps.
+template <class Combine>
+uint64_t csr_modify(void* state, uint64_t csr, uint64_t operand, Combine combine) {
+  State& s = st(state);
+  uint64_t old;
+  if (!csr_get(s, uint32_t(csr), old) || !csr_put(s, uint32_t(csr), combine(old, operand))) {
+    raise(state, SIGILL, kIllIllopc, 0);
+    return 0;
+  }
+  return old;
+}
+
+}  // namespace
+
+uint64_t helper_csr_read(void* state, uint64_t csr, uint64_t, uint64_t, uint32_t) {
+  uint64_t v;
+  if (!csr_get(st(state), uint32_t(csr), v)) {
+    raise(state, SIGILL, kIllIllopc, 0);
+    return 0;
+  }
+  return v;
+}
+
+uint64_t helper_csr_write(void* state, uint64_t csr, uint64_t v, uint64_t, uint32_t) {
+  return csr_modify(state, csr, v, [](uint64_t, uint64_t x) { return x; });
+}
+
+uint64_t helper_csr_set(void* state, uint64_t csr, uint64_t v, uint64_t, uint32_t) {
+  return csr_modify(state, csr, v, [](uint64_t old, uint64_t x) { return old | x; });
+}
+
+uint64_t helper_csr_clear(void* state, uint64_t csr, uint64_t v, uint64_t, uint32_t) {
+  return csr_modify(state, csr, v, [](uint64_t old, uint64_t x) { return old & ~x; });
+}
+
+uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint32_t size) {
+  if (addr & (size - 1)) raise(state, SIGBUS, kBusAdraln, addr);
+  return 0;
+}
+
+// Store-conditional, as qemu-riscv64 does it: without a reservation for exactly this address it
+// fails without touching memory (so no fault either); otherwise it succeeds iff memory still
+// holds the value LR loaded, and stores with a compare-and-swap. The reservation is always
+// cleared. A host fault in the compare-and-swap (page unmapped or made read-only since the LR)
+// is turned into a precise guest MemFault by the Cpu's SIGSEGV handler.
+uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t, uint32_t bits) {
+  State& s = st(state);
+  bool reserved = s.res_addr == addr;
+  s.res_addr = kNoReservation;
+  const uint64_t bytes = bits / 8;
+  if (!reserved || addr & (bytes - 1) || addr >= s.common.mem_size || s.common.mem_size - addr < bytes)
+    return 1;
+  uint8_t* host = s.common.mem_base + addr;
+  if (bits == 32) {
+    uint32_t expected = uint32_t(s.res_value);
+    return __atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected, uint32_t(value), false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+               ? 0
+               : 1;
+  }
+  uint64_t expected = s.res_value;
+  return __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(host), &expected, value, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)
+             ? 0
+             : 1;
+}
+
+}  // namespace vmkit::rv64

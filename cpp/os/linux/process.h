@@ -1,0 +1,31 @@
+// Linux user mode for RISC-V64: run one guest program (like qemu-riscv64) to completion.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vmkit::linux_user {
+
+struct ProcessOptions {
+  std::string path;               // the program on the host file system
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // "NAME=value" strings, the guest's whole environment
+  std::string sysroot;            // where PT_INTERP paths are looked up (empty: defaults)
+  int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;  // host fds behind guest fds 0/1/2
+  bool strict = false;            // unsupported syscall: throw instead of returning -ENOSYS
+  int diag_fd = 2;                // where vmkit's own reports go (-1: nowhere)
+};
+
+struct ProcessResult {
+  int exit_status = 0;     // exit code, or 128+signo if killed (as a shell reports it)
+  int signal = 0;          // the signal that killed the guest, 0 if it exited
+  uint64_t insns = 0;      // guest instructions executed
+  std::string diagnostics; // everything written to diag_fd
+};
+
+// Throws ElfError / UsageError for a program that cannot be loaded, UnsupportedSyscallError in
+// strict mode. A forked guest child never returns from here: it ends the host child process.
+ProcessResult run_process(const ProcessOptions& opts);
+
+}  // namespace vmkit::linux_user

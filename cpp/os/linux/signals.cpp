@@ -1,0 +1,202 @@
+// Signal delivery: builds the riscv64 rt_sigframe the kernel builds (so handlers that inspect
+// their ucontext, or longjmp out, behave as on real Linux) and restores it in rt_sigreturn.
+#include "os/linux/signals.h"
+
+#include <cstring>
+
+#include "os/linux/guest_process.h"
+
+namespace vmkit::linux_user {
+
+using namespace gsig;
+
+const char* signal_name(int signo) {
+  static const char* const names[] = {
+      "SIG0",    "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS"};
+  if (signo >= 0 && signo < 32) return names[signo];
+  if (signo >= 32 && signo <= kNumSignals) return "SIGRT";
+  return "SIG?";
+}
+
+namespace {
+
+std::string insn_text(uint32_t insn, uint8_t len) {
+  char buf[16];
+  if (len == 2)
+    std::snprintf(buf, sizeof buf, "0x%04x", insn & 0xffff);
+  else
+    std::snprintf(buf, sizeof buf, "0x%08x", insn);
+  return buf;
+}
+
+// The instruction at pc as the guest sees it (for diagnostics of asynchronous deaths).
+void fetch_insn(Process& p, uint64_t pc, uint32_t& insn, uint8_t& len) {
+  uint16_t lo = 0;
+  insn = 0;
+  len = 0;
+  if (!p.mem->fetch(pc, &lo, 2)) return;
+  if ((lo & 3) != 3) {
+    insn = lo;
+    len = 2;
+    return;
+  }
+  uint32_t w;
+  if (p.mem->fetch(pc, &w, 4)) {
+    insn = w;
+    len = 4;
+  }
+}
+
+void kill_process(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t len) {
+  std::string line = std::string("vmkit: guest killed by ") + signal_name(s.signo);
+  if (s.signo > 31) line += std::to_string(s.signo);
+  line += " at pc=" + hex(pc);
+  if (s.signo == kSIGILL)
+    line += " (illegal instruction " + (len ? insn_text(insn, len) : std::string("unreadable")) + ")";
+  else
+    line += " (insn " + (len ? insn_text(insn, len) : std::string("unreadable")) + ")";
+  if (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGFPE) line += ", fault address " + hex(s.addr);
+  p.diag(line);
+  p.exited = true;
+  p.killed_by = s.signo;
+  p.exit_status = 128 + s.signo;
+}
+
+bool default_ignored(int signo) { return signo <= 64 && (kDefaultIgnored & bit(signo)); }
+
+// Runs the guest handler for s: pushes the frame, points the registers at the handler.
+// Returns false if the frame could not be written (the caller then kills with SIGSEGV).
+bool setup_frame(Process& p, const PendingSignal& s) {
+  GuestSigaction& act = p.sig.actions[s.signo];
+  rv64::State& st = p.st();
+  uint64_t sp = st.x[2];
+  bool on_alt = p.sig.altstack_size && sp - p.sig.altstack_sp <= p.sig.altstack_size;
+  if ((act.flags & kSA_ONSTACK) && p.sig.altstack_size && !(p.sig.altstack_flags & kSS_DISABLE) && !on_alt)
+    sp = p.sig.altstack_sp + p.sig.altstack_size;
+  uint64_t frame = (sp - kFrameSize) & ~uint64_t(15);
+  if (!p.mem->accessible(frame, kFrameSize, kWrite)) return false;
+
+  uint8_t buf[kFrameSize];
+  std::memset(buf, 0, sizeof buf);
+  auto put32 = [&](uint64_t off, uint32_t v) { std::memcpy(buf + off, &v, 4); };
+  auto put64 = [&](uint64_t off, uint64_t v) { std::memcpy(buf + off, &v, 8); };
+  // siginfo_t: si_signo, si_errno, si_code, then the union at 16.
+  put32(kFrameInfo + 0, uint32_t(s.signo));
+  put32(kFrameInfo + 8, uint32_t(s.code));
+  if (s.code > 0 && (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGILL || s.signo == kSIGFPE || s.signo == kSIGTRAP)) {
+    put64(kFrameInfo + 16, s.addr);
+  } else {
+    put32(kFrameInfo + 16, uint32_t(s.pid));
+    put32(kFrameInfo + 20, uint32_t(s.uid));
+  }
+  const uint64_t uc = kFrameUc;
+  put64(uc + kUcStack + 0, p.sig.altstack_sp);
+  put32(uc + kUcStack + 8, uint32_t(on_alt ? kSS_ONSTACK : (p.sig.altstack_size ? p.sig.altstack_flags : kSS_DISABLE)));
+  put64(uc + kUcStack + 16, p.sig.altstack_size);
+  put64(uc + kUcSigmask, p.sig.blocked);
+  const uint64_t mc = uc + kUcMcontext;
+  put64(mc + kMcRegs, st.pc);
+  for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
+  for (unsigned i = 0; i < 32; ++i) put64(mc + kMcFp + 8 * i, st.f[i]);
+  put32(mc + kMcFcsr, (st.frm << 5) | (st.fflags & 0x1f));
+  std::memcpy(p.mem->host(frame), buf, sizeof buf);
+
+  st.x[1] = p.sigreturn_trampoline;
+  st.x[2] = frame;
+  st.x[10] = uint64_t(s.signo);
+  st.x[11] = frame + kFrameInfo;
+  st.x[12] = frame + kFrameUc;
+  st.pc = act.handler;
+  // An LR reservation does not survive a trap into the kernel.
+  st.res_addr = rv64::kNoReservation;
+  p.sig.blocked |= act.mask;
+  if (!(act.flags & kSA_NODEFER)) p.sig.blocked |= bit(s.signo);
+  p.sig.blocked &= ~kUnblockable;
+  if (act.flags & kSA_RESETHAND) act = GuestSigaction{};
+  return true;
+}
+
+void deliver(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t len) {
+  const GuestSigaction& act = p.sig.actions[s.signo];
+  if (s.signo == kSIGKILL || act.handler == kSIG_DFL) {
+    if (s.signo != kSIGKILL && default_ignored(s.signo)) return;
+    kill_process(p, s, pc, insn, len);
+    return;
+  }
+  if (act.handler == kSIG_IGN) return;
+  if (!setup_frame(p, s)) {
+    // The kernel's answer to an unwritable signal stack: force SIGSEGV with the default action.
+    p.sig.actions[kSIGSEGV] = GuestSigaction{};
+    kill_process(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, pc, insn, len);
+  }
+}
+
+}  // namespace
+
+void queue_signal(Process& p, const PendingSignal& s) {
+  if (s.signo < 1 || s.signo > kNumSignals) return;
+  const GuestSigaction& act = p.sig.actions[s.signo];
+  // Ignored signals are discarded when sent, as the kernel does.
+  if (s.signo != kSIGKILL && (act.handler == kSIG_IGN || (act.handler == kSIG_DFL && default_ignored(s.signo)))) return;
+  // Standard signals do not queue twice.
+  if (s.signo < 32)
+    for (const PendingSignal& q : p.sig.pending)
+      if (q.signo == s.signo) return;
+  p.sig.pending.push_back(s);
+}
+
+void force_signal(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t insn_len) {
+  GuestSigaction& act = p.sig.actions[s.signo];
+  // force_sig_fault: a blocked or ignored synchronous fault gets the default action.
+  if ((p.sig.blocked & bit(s.signo)) || act.handler == kSIG_IGN) {
+    act = GuestSigaction{};
+    p.sig.blocked &= ~bit(s.signo);
+  }
+  deliver(p, s, pc, insn, insn_len);
+}
+
+void deliver_pending(Process& p) {
+  while (!p.exited) {
+    auto it = p.sig.pending.begin();
+    while (it != p.sig.pending.end() && it->signo != kSIGKILL && (p.sig.blocked & bit(it->signo))) ++it;
+    if (it == p.sig.pending.end()) return;
+    PendingSignal s = *it;
+    p.sig.pending.erase(it);
+    uint32_t insn;
+    uint8_t len;
+    // The signal arrives as the syscall returns: describe the ecall that was interrupted.
+    uint64_t pc = p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
+    fetch_insn(p, pc, insn, len);
+    deliver(p, s, pc, insn, len);
+  }
+}
+
+void sigreturn(Process& p) {
+  rv64::State& st = p.st();
+  uint64_t frame = st.x[2];
+  uint8_t buf[kFrameSize];
+  if (!p.mem->accessible(frame, kFrameSize, kRead)) {
+    uint32_t insn;
+    uint8_t len;
+    fetch_insn(p, st.pc, insn, len);
+    force_signal(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, st.pc, insn, len);
+    return;
+  }
+  std::memcpy(buf, p.mem->host(frame), sizeof buf);
+  auto get32 = [&](uint64_t off) { uint32_t v; std::memcpy(&v, buf + off, 4); return v; };
+  auto get64 = [&](uint64_t off) { uint64_t v; std::memcpy(&v, buf + off, 8); return v; };
+  const uint64_t mc = kFrameUc + kUcMcontext;
+  p.sig.blocked = get64(kFrameUc + kUcSigmask) & ~kUnblockable;
+  st.pc = get64(mc + kMcRegs);
+  for (unsigned i = 1; i < 32; ++i) st.x[i] = get64(mc + kMcRegs + 8 * i);
+  for (unsigned i = 0; i < 32; ++i) st.f[i] = get64(mc + kMcFp + 8 * i);
+  uint32_t fcsr = get32(mc + kMcFcsr);
+  st.fflags = fcsr & 0x1f;
+  st.frm = (fcsr >> 5) & 7;
+  st.res_addr = rv64::kNoReservation;
+}
+
+}  // namespace vmkit::linux_user

@@ -1,0 +1,997 @@
+// The riscv64 Linux syscall layer. Guest pointers are checked against the guest's mappings
+// (a bad one gives -EFAULT, never a host fault); guest fds are translated through the FdTable;
+// structures whose riscv64 layout differs from the x86-64 host's (struct stat) are translated
+// field by field, the others (timespec, iovec, statx, dirent64, termios, rusage, ...) have the
+// same layout on both and are passed through.
+#include "os/linux/syscalls.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <system_error>
+#include <unordered_map>
+
+#include "core/errors.h"
+#include "os/linux/guest_process.h"
+#include "os/linux/signals.h"
+
+namespace vmkit::linux_user {
+
+const char* syscall_name(uint64_t number) {
+  static const std::unordered_map<uint64_t, const char*> names = {
+#define SYSCALL_NAME(n, name) {n, #name},
+#include "os/linux/syscall_names_riscv64.def"
+#undef SYSCALL_NAME
+  };
+  auto it = names.find(number);
+  return it == names.end() ? "unknown" : it->second;
+}
+
+namespace {
+
+using Args = const uint64_t (&)[6];
+// A handler's result: the value for a0, or kNoResult when the handler set the registers itself
+// (rt_sigreturn, a successful execve).
+constexpr int64_t kNoResult = INT64_MIN;
+
+int64_t host_result(long r) { return r < 0 ? -int64_t(errno) : int64_t(r); }
+
+// ---- guest memory and fd helpers ---------------------------------------------------------------
+
+// Host pointer to a guest buffer the guest may access with `perm`, or nullptr.
+void* guest_buf(Process& p, uint64_t addr, uint64_t len, int perm) {
+  if (len == 0) return p.mem->host(0);  // never dereferenced: a zero-length transfer
+  if (!p.mem->accessible(addr, len, perm)) return nullptr;
+  return p.mem->host(addr);
+}
+
+// Host fd for a guest fd, or -EBADF.
+int hfd(Process& p, uint64_t guest_fd) {
+  int g = int(guest_fd);
+  int h = p.fds.host(g);
+  return h >= 0 ? h : -EBADF;
+}
+
+// Host dirfd for a guest *at() dirfd argument (AT_FDCWD passes through).
+int hdirfd(Process& p, uint64_t guest_fd) {
+  int g = int(guest_fd);
+  if (g == AT_FDCWD) return AT_FDCWD;
+  return hfd(p, guest_fd);
+}
+
+// Where a guest path names a host file: absolute paths are looked up in the sysroot first (as
+// qemu's -L does) so a dynamic guest finds its own libraries; /proc/self/exe is the guest program.
+std::string host_path(Process& p, const std::string& path, bool lookup_sysroot) {
+  if (path == "/proc/self/exe") return p.exe_path;
+  if (lookup_sysroot && !p.sysroot.empty() && !path.empty() && path[0] == '/') {
+    std::string s = p.sysroot + path;
+    struct stat st;
+    if (::lstat(s.c_str(), &st) == 0) return s;
+  }
+  return path;
+}
+
+std::string guest_str(Process& p, uint64_t addr) { return p.mem->read_cstr(addr, PATH_MAX); }
+
+// ---- struct translation -------------------------------------------------------------------------
+
+// riscv64's struct stat (asm-generic, 128 bytes).
+void put_stat(Process& p, uint64_t addr, const struct stat& s) {
+  uint8_t b[128] = {};
+  auto u32 = [&](size_t off, uint32_t v) { std::memcpy(b + off, &v, 4); };
+  auto u64 = [&](size_t off, uint64_t v) { std::memcpy(b + off, &v, 8); };
+  u64(0, s.st_dev);
+  u64(8, s.st_ino);
+  u32(16, s.st_mode);
+  u32(20, uint32_t(s.st_nlink));
+  u32(24, s.st_uid);
+  u32(28, s.st_gid);
+  u64(32, s.st_rdev);
+  u64(48, uint64_t(s.st_size));
+  u32(56, uint32_t(s.st_blksize));
+  u64(64, uint64_t(s.st_blocks));
+  u64(72, uint64_t(s.st_atim.tv_sec));
+  u64(80, uint64_t(s.st_atim.tv_nsec));
+  u64(88, uint64_t(s.st_mtim.tv_sec));
+  u64(96, uint64_t(s.st_mtim.tv_nsec));
+  u64(104, uint64_t(s.st_ctim.tv_sec));
+  u64(112, uint64_t(s.st_ctim.tv_nsec));
+  p.mem->write(addr, b, sizeof b);
+}
+
+// Builds host iovecs for a guest iovec array (same layout: base, len); nullopt-like false on EFAULT.
+bool guest_iov(Process& p, uint64_t addr, uint64_t count, int perm, std::vector<struct iovec>& out) {
+  if (count > IOV_MAX) return false;
+  out.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t v[2];
+    p.mem->read(addr + 16 * i, v, sizeof v);
+    void* h = guest_buf(p, v[0], v[1], perm);
+    if (!h) return false;
+    out[i].iov_base = h;
+    out[i].iov_len = v[1];
+  }
+  return true;
+}
+
+// A write that hit a closed pipe raises SIGPIPE in the writer, as the kernel does.
+int64_t write_result(Process& p, long r) {
+  if (r < 0 && errno == EPIPE) queue_signal(p, PendingSignal{gsig::kSIGPIPE, gsig::kSI_USER, 0, int(::getpid()), int(::getuid())});
+  return host_result(r);
+}
+
+// ---- memory management --------------------------------------------------------------------------
+
+bool range_free(const GuestMemory& mem, uint64_t addr, uint64_t len) {
+  const auto& rs = mem.regions();
+  auto it = rs.upper_bound(addr);
+  if (it != rs.begin() && std::prev(it)->second.end > addr) return false;
+  return it == rs.end() || it->first >= addr + len;
+}
+
+int region_perm(const GuestMemory& mem, uint64_t addr) {
+  const auto& rs = mem.regions();
+  auto it = rs.upper_bound(addr);
+  if (it == rs.begin()) return -1;
+  --it;
+  return it->second.end > addr ? it->second.perm : -1;
+}
+
+constexpr uint64_t kMAP_SHARED = 0x01, kMAP_PRIVATE = 0x02, kMAP_SHARED_VALIDATE = 0x03, kMAP_TYPE = 0x0f,
+                   kMAP_FIXED = 0x10, kMAP_ANONYMOUS = 0x20, kMAP_FIXED_NOREPLACE = 0x100000;
+
+int64_t sys_mmap(Process& p, Args a) {
+  uint64_t addr = a[0], len = a[1], flags = a[3], off = a[5];
+  int prot = int(a[2]);
+  if (len == 0 || off % GuestMemory::kPageSize || (prot & ~7)) return -EINVAL;
+  uint64_t type = flags & kMAP_TYPE;
+  if (type != kMAP_SHARED && type != kMAP_PRIVATE && type != kMAP_SHARED_VALIDATE) return -EINVAL;
+  if (len > p.mem->size()) return -ENOMEM;
+  len = page_up(len);
+  bool fixed = flags & (kMAP_FIXED | kMAP_FIXED_NOREPLACE);
+  if (fixed) {
+    if (addr % GuestMemory::kPageSize) return -EINVAL;
+    if (!p.mem->in_range(addr, len)) return -ENOMEM;
+    if ((flags & kMAP_FIXED_NOREPLACE) && !(flags & kMAP_FIXED) && !range_free(*p.mem, addr, len)) return -EEXIST;
+  } else {
+    addr = page_down(addr);
+    if (!(addr && p.mem->in_range(addr, len) && range_free(*p.mem, addr, len))) {
+      addr = p.mem->find_free(len, p.mmap_base);
+      if (!addr) return -ENOMEM;
+    }
+  }
+  int perm = prot & (kRead | kWrite | kExec);
+  if (flags & kMAP_ANONYMOUS) {
+    p.mem->map(addr, len, perm, "");
+  } else {
+    int h = hfd(p, a[4]);
+    if (h < 0) return h;
+    try {
+      p.mem->map_file(addr, len, perm, h, off_t(off), type != kMAP_PRIVATE, "");
+    } catch (const std::system_error& e) {
+      return -e.code().value();
+    }
+  }
+  if (fixed) p.cpu->invalidate(addr, len);
+  return int64_t(addr);
+}
+
+int64_t sys_munmap(Process& p, Args a) {
+  uint64_t addr = a[0], len = page_up(a[1]);
+  if (addr % GuestMemory::kPageSize || len == 0 || !p.mem->in_range(addr, len)) return -EINVAL;
+  p.mem->unmap(addr, len);
+  p.cpu->invalidate(addr, len);
+  return 0;
+}
+
+int64_t sys_mprotect(Process& p, Args a) {
+  uint64_t addr = a[0], len = page_up(a[1]);
+  int prot = int(a[2]);
+  if (addr % GuestMemory::kPageSize || (prot & ~(7 | 0x01000000 | 0x02000000))) return -EINVAL;  // GROWSDOWN/UP ignored
+  if (len == 0) return 0;
+  if (!p.mem->in_range(addr, len) || !p.mem->accessible(addr, len, 0)) return -ENOMEM;
+  p.mem->protect(addr, len, prot & 7);
+  p.cpu->invalidate(addr, len);
+  return 0;
+}
+
+int64_t sys_mremap(Process& p, Args a) {
+  constexpr uint64_t kMAYMOVE = 1, kFIXED = 2;
+  uint64_t old_addr = a[0], old_len = page_up(a[1]), new_len = page_up(a[2]), flags = a[3], new_addr = a[4];
+  if (old_addr % GuestMemory::kPageSize || new_len == 0 || (flags & ~(kMAYMOVE | kFIXED))) return -EINVAL;
+  if ((flags & kFIXED) && !(flags & kMAYMOVE)) return -EINVAL;
+  if (old_len == 0 || !p.mem->in_range(old_addr, old_len) || !p.mem->accessible(old_addr, old_len, 0)) return -EFAULT;
+  int perm = region_perm(*p.mem, old_addr);
+  if (!(flags & kFIXED)) {
+    if (new_len <= old_len) {
+      if (new_len < old_len) p.mem->unmap(old_addr + new_len, old_len - new_len);
+      return int64_t(old_addr);
+    }
+    uint64_t tail = old_addr + old_len;
+    if (p.mem->in_range(tail, new_len - old_len) && range_free(*p.mem, tail, new_len - old_len)) {
+      p.mem->map(tail, new_len - old_len, perm, "");
+      return int64_t(old_addr);
+    }
+    if (!(flags & kMAYMOVE)) return -ENOMEM;
+    new_addr = p.mem->find_free(new_len, p.mmap_base);
+    if (!new_addr) return -ENOMEM;
+  } else {
+    if (new_addr % GuestMemory::kPageSize || !p.mem->in_range(new_addr, new_len)) return -EINVAL;
+    if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL;
+  }
+  // Move: a fresh mapping receives the old contents (file-backed sharing is not preserved).
+  p.mem->map(new_addr, new_len, kRead | kWrite, "");
+  if (!(perm & kRead)) p.mem->protect(old_addr, old_len, perm | kRead);
+  std::memcpy(p.mem->host(new_addr), p.mem->host(old_addr), std::min(old_len, new_len));
+  p.mem->protect(new_addr, new_len, perm);
+  p.mem->unmap(old_addr, old_len);
+  p.cpu->invalidate(old_addr, old_len);
+  p.cpu->invalidate(new_addr, new_len);
+  return int64_t(new_addr);
+}
+
+int64_t sys_brk(Process& p, Args a) {
+  uint64_t want = a[0];
+  if (want < p.brk_start) return int64_t(p.brk_cur);
+  uint64_t cur_end = page_up(p.brk_cur), new_end = page_up(want);
+  if (new_end > cur_end) {
+    if (!p.mem->in_range(cur_end, new_end - cur_end) || new_end > p.mmap_base ||
+        !range_free(*p.mem, cur_end, new_end - cur_end))
+      return int64_t(p.brk_cur);
+    p.mem->map(cur_end, new_end - cur_end, kRead | kWrite, "[heap]");
+  } else if (new_end < cur_end) {
+    p.mem->unmap(new_end, cur_end - new_end);
+  }
+  p.brk_cur = want;
+  return int64_t(want);
+}
+
+// ---- processes -------------------------------------------------------------------------------
+
+constexpr uint64_t kCLONE_VM = 0x100, kCLONE_VFORK = 0x4000, kCLONE_THREAD = 0x10000,
+                   kCLONE_SETTLS = 0x80000, kCLONE_PARENT_SETTID = 0x100000,
+                   kCLONE_CHILD_CLEARTID = 0x200000, kCLONE_CHILD_SETTID = 0x01000000;
+
+// fork / vfork: the whole emulator forks on the host, so the child is a real process the parent
+// can wait for. vfork's "parent waits until the child execs or exits" is kept with a pipe the
+// child holds until then.
+int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls) {
+  if ((flags & kCLONE_THREAD) || ((flags & kCLONE_VM) && !(flags & kCLONE_VFORK))) {
+    p.diag("vmkit: clone with CLONE_VM/CLONE_THREAD (threads) is not supported at pc=" + hex(p.st().pc - 4));
+    return -ENOSYS;
+  }
+  int vfork_pipe[2] = {-1, -1};
+  if ((flags & kCLONE_VFORK) && ::pipe2(vfork_pipe, O_CLOEXEC) != 0) return -errno;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    if (vfork_pipe[0] >= 0) ::close(vfork_pipe[0]), ::close(vfork_pipe[1]);
+    return -e;
+  }
+  if (pid == 0) {
+    p.is_fork_child = true;
+    if (vfork_pipe[0] >= 0) {
+      ::close(vfork_pipe[0]);
+      p.vfork_release_fd = vfork_pipe[1];
+    }
+    if (stack) p.x(2) = stack;
+    if (flags & kCLONE_SETTLS) p.x(4) = tls;
+    int32_t tid = int32_t(::getpid());
+    if ((flags & kCLONE_CHILD_SETTID) && p.mem->accessible(ctid, 4, kWrite)) p.mem->write_val(ctid, tid);
+    if (flags & kCLONE_CHILD_CLEARTID) p.clear_child_tid = ctid;
+    // A vfork child's writes must not be seen by the parent here (it has its own copy), which is
+    // what programs that follow vfork's rules expect.
+    return 0;
+  }
+  if ((flags & kCLONE_PARENT_SETTID) && p.mem->accessible(ptid, 4, kWrite)) p.mem->write_val(ptid, int32_t(pid));
+  if (vfork_pipe[0] >= 0) {
+    ::close(vfork_pipe[1]);
+    char c;
+    while (::read(vfork_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::close(vfork_pipe[0]);
+  }
+  return pid;
+}
+
+int64_t sys_clone3(Process& p, Args a) {
+  uint64_t cl[11] = {};
+  if (a[1] < 64) return -EINVAL;
+  p.mem->read(a[0], cl, std::min<uint64_t>(a[1], sizeof cl));
+  // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, ...
+  uint64_t stack = cl[5] ? cl[5] + cl[6] : 0;
+  return do_clone(p, cl[0], stack, cl[3], cl[2], cl[7]);
+}
+
+int64_t sys_wait4(Process& p, Args a) {
+  int status = 0;
+  struct rusage ru;
+  pid_t r = ::wait4(pid_t(int(a[0])), &status, int(a[2]), a[3] ? &ru : nullptr);
+  if (r < 0) return -errno;
+  if (r > 0 && a[1]) p.mem->write_val(a[1], int32_t(status));
+  if (r > 0 && a[3]) p.mem->write(a[3], &ru, sizeof ru);  // struct rusage: same layout on riscv64
+  return r;
+}
+
+std::vector<std::string> guest_strv(Process& p, uint64_t addr) {
+  std::vector<std::string> v;
+  if (!addr) return v;
+  for (uint64_t i = 0;; ++i) {
+    uint64_t ptr = p.mem->read_val<uint64_t>(addr + 8 * i);
+    if (!ptr) break;
+    v.push_back(p.mem->read_cstr(ptr));
+    if (v.size() > 65536) throw GuestAccessError(addr, "argument list too long");
+  }
+  return v;
+}
+
+int64_t sys_execve(Process& p, Args a) {
+  std::string path = guest_str(p, a[0]);
+  std::vector<std::string> argv = guest_strv(p, a[1]);
+  std::vector<std::string> env = guest_strv(p, a[2]);
+  std::string hp = host_path(p, path, true);
+  if (::access(hp.c_str(), X_OK) != 0) return -errno;
+  try {
+    exec_image(p, hp, argv, env);
+  } catch (const ElfError&) {
+    return -ENOEXEC;
+  } catch (const UsageError&) {
+    return -EACCES;
+  }
+  if (p.vfork_release_fd >= 0) {
+    ::close(p.vfork_release_fd);
+    p.vfork_release_fd = -1;
+  }
+  return kNoResult;
+}
+
+int64_t sys_kill_like(Process& p, int64_t target_pid, int64_t tid, int sig, bool thread) {
+  if (sig < 0 || sig > kNumSignals) return -EINVAL;
+  const int64_t self = ::getpid();
+  bool to_self = thread ? (tid == self && (target_pid < 0 || target_pid == self))
+                        : (target_pid == self || target_pid == 0);
+  if (!to_self) {
+    long r = thread ? (target_pid < 0 ? ::syscall(SYS_tkill, pid_t(tid), sig) : ::syscall(SYS_tgkill, pid_t(target_pid), pid_t(tid), sig))
+                    : ::kill(pid_t(target_pid), sig);
+    return host_result(r);
+  }
+  if (sig == 0) return 0;
+  queue_signal(p, PendingSignal{sig, thread ? gsig::kSI_TKILL : gsig::kSI_USER, 0, int(self), int(::getuid())});
+  return 0;
+}
+
+// ---- signals ---------------------------------------------------------------------------------
+
+int64_t sys_rt_sigaction(Process& p, Args a) {
+  int sig = int(a[0]);
+  if (a[3] != 8 || sig < 1 || sig > kNumSignals) return -EINVAL;
+  GuestSigaction nact{};
+  if (a[1]) {
+    if (sig == gsig::kSIGKILL || sig == gsig::kSIGSTOP) return -EINVAL;
+    p.mem->read(a[1], &nact, sizeof nact);
+  }
+  if (a[2]) p.mem->write(a[2], &p.sig.actions[sig], sizeof(GuestSigaction));
+  if (a[1]) {
+    nact.mask &= ~gsig::kUnblockable;
+    p.sig.actions[sig] = nact;
+    // Setting a signal to be ignored discards it if pending.
+    if (nact.handler == gsig::kSIG_IGN || (nact.handler == gsig::kSIG_DFL && (gsig::kDefaultIgnored & gsig::bit(sig))))
+      std::erase_if(p.sig.pending, [sig](const PendingSignal& s) { return s.signo == sig; });
+  }
+  return 0;
+}
+
+int64_t sys_rt_sigprocmask(Process& p, Args a) {
+  if (a[3] != 8) return -EINVAL;
+  uint64_t old = p.sig.blocked;
+  if (a[1]) {
+    uint64_t set = p.mem->read_val<uint64_t>(a[1]);
+    switch (a[0]) {
+      case 0: p.sig.blocked |= set; break;    // SIG_BLOCK
+      case 1: p.sig.blocked &= ~set; break;   // SIG_UNBLOCK
+      case 2: p.sig.blocked = set; break;     // SIG_SETMASK
+      default: return -EINVAL;
+    }
+    p.sig.blocked &= ~gsig::kUnblockable;
+  }
+  if (a[2]) p.mem->write_val(a[2], old);
+  return 0;
+}
+
+int64_t sys_sigaltstack(Process& p, Args a) {
+  uint64_t sp = p.x(2);
+  bool on = p.sig.altstack_size && sp - p.sig.altstack_sp <= p.sig.altstack_size;
+  if (a[1]) {
+    uint8_t old[24] = {};
+    std::memcpy(old, &p.sig.altstack_sp, 8);
+    int32_t fl = on ? gsig::kSS_ONSTACK : (p.sig.altstack_size ? p.sig.altstack_flags : gsig::kSS_DISABLE);
+    std::memcpy(old + 8, &fl, 4);
+    std::memcpy(old + 16, &p.sig.altstack_size, 8);
+    p.mem->write(a[1], old, sizeof old);
+  }
+  if (a[0]) {
+    uint8_t ss[24];
+    p.mem->read(a[0], ss, sizeof ss);
+    if (on) return -EPERM;
+    uint64_t ss_sp, ss_size;
+    int32_t fl;
+    std::memcpy(&ss_sp, ss, 8);
+    std::memcpy(&fl, ss + 8, 4);
+    std::memcpy(&ss_size, ss + 16, 8);
+    if (fl & gsig::kSS_DISABLE) {
+      p.sig.altstack_sp = p.sig.altstack_size = 0;
+      p.sig.altstack_flags = gsig::kSS_DISABLE;
+    } else {
+      if (fl & ~(gsig::kSS_ONSTACK | int32_t(0x80000000))) return -EINVAL;  // SS_AUTODISARM allowed
+      if (ss_size < 2048) return -ENOMEM;                                   // MINSIGSTKSZ
+      p.sig.altstack_sp = ss_sp;
+      p.sig.altstack_size = ss_size;
+      p.sig.altstack_flags = 0;
+    }
+  }
+  return 0;
+}
+
+// ---- files ------------------------------------------------------------------------------------
+
+int64_t sys_openat(Process& p, Args a) {
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  std::string path = host_path(p, guest_str(p, a[1]), true);
+  int flags = int(a[2]);
+  int h = ::openat(dfd, path.c_str(), flags | O_CLOEXEC, mode_t(a[3]));
+  if (h < 0) return -errno;
+  return p.fds.add(h, flags & O_CLOEXEC);
+}
+
+int64_t sys_fstatat(Process& p, Args a) {
+  std::string path = guest_str(p, a[1]);
+  int flags = int(a[3]);
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  struct stat st;
+  if (::fstatat(dfd, host_path(p, path, true).c_str(), &st, flags) != 0) return -errno;
+  if (!p.mem->accessible(a[2], 128, kWrite)) return -EFAULT;
+  put_stat(p, a[2], st);
+  return 0;
+}
+
+int64_t sys_fstat(Process& p, Args a) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  struct stat st;
+  if (::fstat(h, &st) != 0) return -errno;
+  if (!p.mem->accessible(a[1], 128, kWrite)) return -EFAULT;
+  put_stat(p, a[1], st);
+  return 0;
+}
+
+int64_t sys_statx(Process& p, Args a) {
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  std::string path = host_path(p, guest_str(p, a[1]), true);
+  void* buf = guest_buf(p, a[4], 256, kWrite);  // struct statx: same layout everywhere
+  if (!buf) return -EFAULT;
+  return host_result(::syscall(SYS_statx, dfd, path.c_str(), int(a[2]), unsigned(a[3]), buf));
+}
+
+int64_t sys_readlinkat(Process& p, Args a) {
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  std::string path = guest_str(p, a[1]);
+  if (int64_t(a[3]) <= 0) return -EINVAL;
+  void* buf = guest_buf(p, a[2], a[3], kWrite);
+  if (!buf) return -EFAULT;
+  if (path == "/proc/self/exe" || path == "/proc/" + std::to_string(::getpid()) + "/exe") {
+    char real[PATH_MAX];
+    std::string target = ::realpath(p.exe_path.c_str(), real) ? std::string(real) : p.exe_path;
+    size_t n = std::min<size_t>(target.size(), a[3]);
+    std::memcpy(buf, target.data(), n);
+    return int64_t(n);
+  }
+  return host_result(::readlinkat(dfd, host_path(p, path, true).c_str(), static_cast<char*>(buf), a[3]));
+}
+
+int64_t sys_rw(Process& p, Args a, bool is_write, bool positional) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  void* buf = guest_buf(p, a[1], a[2], is_write ? kRead : kWrite);
+  if (!buf) return -EFAULT;
+  if (is_write) {
+    long r = positional ? ::pwrite(h, buf, a[2], off_t(a[3])) : ::write(h, buf, a[2]);
+    return write_result(p, r);
+  }
+  return host_result(positional ? ::pread(h, buf, a[2], off_t(a[3])) : ::read(h, buf, a[2]));
+}
+
+int64_t sys_rwv(Process& p, Args a, bool is_write) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  if (a[2] > IOV_MAX) return -EINVAL;
+  std::vector<struct iovec> iov;
+  if (!guest_iov(p, a[1], a[2], is_write ? kRead : kWrite, iov)) return -EFAULT;
+  if (is_write) return write_result(p, ::writev(h, iov.data(), int(iov.size())));
+  return host_result(::readv(h, iov.data(), int(iov.size())));
+}
+
+int64_t sys_ioctl(Process& p, Args a) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  uint64_t req = a[1];
+  size_t size = 0;
+  int perm = kWrite;
+  switch (req) {
+    case TCGETS: size = 36; break;  // struct termios (kernel, asm-generic): same on x86-64
+    case TCSETS: case TCSETSW: case TCSETSF: size = 36; perm = kRead; break;
+    case TIOCGWINSZ: size = 8; break;
+    case TIOCSWINSZ: size = 8; perm = kRead; break;
+    case FIONREAD: size = 4; break;
+    case TIOCGPGRP: case TIOCGSID: size = 4; break;
+    case TIOCSPGRP: size = 4; perm = kRead; break;
+    case FIONBIO: size = 4; perm = kRead; break;
+    case FIOCLEX: p.fds.set_cloexec(int(a[0]), true); return 0;
+    case FIONCLEX: p.fds.set_cloexec(int(a[0]), false); return 0;
+    default: return -ENOTTY;
+  }
+  void* buf = guest_buf(p, a[2], size, perm);
+  if (!buf) return -EFAULT;
+  return host_result(::ioctl(h, req, buf));
+}
+
+int64_t sys_fcntl(Process& p, Args a) {
+  int g = int(a[0]);
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  int cmd = int(a[1]);
+  switch (cmd) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      if (int64_t(a[2]) < 0 || int64_t(a[2]) >= FdTable::kMaxFds) return -EINVAL;
+      int nh = ::fcntl(h, F_DUPFD_CLOEXEC, 3);
+      if (nh < 0) return -errno;
+      return p.fds.add(nh, cmd == F_DUPFD_CLOEXEC, int(a[2]));
+    }
+    case F_GETFD: return p.fds.cloexec(g) ? FD_CLOEXEC : 0;
+    case F_SETFD: p.fds.set_cloexec(g, a[2] & FD_CLOEXEC); return 0;
+    case F_GETFL: case F_SETFL: case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GETOWN: case F_SETOWN:
+      return host_result(::fcntl(h, cmd, int(a[2])));
+    case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
+      void* buf = guest_buf(p, a[2], sizeof(struct flock), kRead | (cmd == F_GETLK || cmd == F_OFD_GETLK ? kWrite : 0));
+      if (!buf) return -EFAULT;  // struct flock: same 32-byte layout on riscv64
+      return host_result(::fcntl(h, cmd, buf));
+    }
+    default: return -EINVAL;
+  }
+}
+
+int64_t sys_dup3(Process& p, Args a) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  int target = int(a[1]);
+  if (a[2] & ~uint64_t(O_CLOEXEC)) return -EINVAL;
+  if (target == int(a[0])) return -EINVAL;
+  if (target < 0 || target >= FdTable::kMaxFds) return -EBADF;
+  int nh = ::fcntl(h, F_DUPFD_CLOEXEC, 3);
+  if (nh < 0) return -errno;
+  p.fds.put(target, nh, a[2] & O_CLOEXEC);
+  return target;
+}
+
+int64_t sys_pipe2(Process& p, Args a) {
+  if (!p.mem->accessible(a[0], 8, kWrite)) return -EFAULT;
+  int hp[2];
+  if (::pipe2(hp, int(a[1]) | O_CLOEXEC) != 0) return -errno;
+  bool ce = a[1] & O_CLOEXEC;
+  int g0 = p.fds.add(hp[0], ce);
+  if (g0 < 0) {
+    ::close(hp[1]);
+    return g0;
+  }
+  int g1 = p.fds.add(hp[1], ce);
+  if (g1 < 0) {
+    p.fds.close(g0);
+    return g1;
+  }
+  int32_t out[2] = {g0, g1};
+  p.mem->write(a[0], out, sizeof out);
+  return 0;
+}
+
+int64_t sys_getdents64(Process& p, Args a) {
+  int h = hfd(p, a[0]);
+  if (h < 0) return h;
+  void* buf = guest_buf(p, a[1], a[2], kWrite);
+  if (!buf) return -EFAULT;
+  return host_result(::syscall(SYS_getdents64, h, buf, unsigned(a[2])));
+}
+
+int64_t sys_ppoll(Process& p, Args a) {
+  uint64_t n = a[1];
+  if (n > uint64_t(FdTable::kMaxFds)) return -EINVAL;
+  std::vector<struct pollfd> fds(n);
+  if (n) p.mem->read(a[0], fds.data(), n * sizeof(struct pollfd));
+  std::vector<int> guest(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    guest[i] = fds[i].fd;
+    // A negative fd is skipped by poll; an fd that is not open reports POLLNVAL.
+    if (fds[i].fd >= 0) {
+      int h = p.fds.host(fds[i].fd);
+      fds[i].fd = h >= 0 ? h : INT_MAX;
+    }
+  }
+  struct timespec ts;
+  if (a[2]) p.mem->read(a[2], &ts, sizeof ts);
+  int r = ::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr);
+  if (r < 0) return -errno;
+  for (uint64_t i = 0; i < n; ++i) fds[i].fd = guest[i];
+  if (n) p.mem->write(a[0], fds.data(), n * sizeof(struct pollfd));
+  return r;
+}
+
+int64_t sys_sendfile(Process& p, Args a) {
+  int out = hfd(p, a[0]), in = hfd(p, a[1]);
+  if (out < 0) return out;
+  if (in < 0) return in;
+  off_t off = 0;
+  if (a[2]) off = off_t(p.mem->read_val<int64_t>(a[2]));
+  long r = ::sendfile(out, in, a[2] ? &off : nullptr, a[3]);
+  if (r >= 0 && a[2]) p.mem->write_val(a[2], int64_t(off));
+  return write_result(p, r);
+}
+
+int64_t sys_utimensat(Process& p, Args a) {
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  struct timespec ts[2];
+  if (a[2]) p.mem->read(a[2], ts, sizeof ts);
+  std::string path;
+  if (a[1]) path = host_path(p, guest_str(p, a[1]), false);
+  return host_result(::syscall(SYS_utimensat, dfd, a[1] ? path.c_str() : nullptr, a[2] ? ts : nullptr, int(a[3])));
+}
+
+// *at() calls that take (dirfd, path, ...) with plain integer arguments.
+int64_t sys_faccessat(Process& p, Args a, int flags) {
+  int dfd = hdirfd(p, a[0]);
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  return host_result(::faccessat(dfd, host_path(p, guest_str(p, a[1]), true).c_str(), int(a[2]), flags));
+}
+
+int64_t sys_getcwd(Process& p, Args a) {
+  char buf[PATH_MAX];
+  if (!::getcwd(buf, sizeof buf)) return -errno;
+  size_t n = std::strlen(buf) + 1;
+  if (n > a[1]) return -ERANGE;
+  void* out = guest_buf(p, a[0], n, kWrite);
+  if (!out) return -EFAULT;
+  std::memcpy(out, buf, n);
+  return int64_t(n);
+}
+
+int64_t sys_uname(Process& p, Args a) {
+  struct utsname u;
+  if (::uname(&u) != 0) return -errno;
+  std::memset(u.machine, 0, sizeof u.machine);
+  std::strcpy(u.machine, "riscv64");
+  if (!p.mem->accessible(a[0], sizeof u, kWrite)) return -EFAULT;
+  p.mem->write(a[0], &u, sizeof u);  // 6 fields of 65 bytes, same everywhere
+  return 0;
+}
+
+// Copies a host result structure of the same layout as the guest's into guest memory.
+template <class T, class F>
+int64_t out_struct(Process& p, uint64_t addr, F&& call) {
+  T v{};
+  long r = call(&v);
+  if (r < 0) return -errno;
+  if (addr) {
+    if (!p.mem->accessible(addr, sizeof v, kWrite)) return -EFAULT;
+    p.mem->write(addr, &v, sizeof v);
+  }
+  return r;
+}
+
+int64_t sys_prlimit64(Process& p, Args a) {
+  if (a[0] != 0 && int64_t(a[0]) != ::getpid()) return -EPERM;
+  struct rlimit nl;
+  if (a[2]) p.mem->read(a[2], &nl, sizeof nl);
+  if (a[3] && !p.mem->accessible(a[3], sizeof(struct rlimit), kWrite)) return -EFAULT;
+  struct rlimit old;
+  if (::prlimit(0, __rlimit_resource(a[1]), a[2] ? &nl : nullptr, &old) != 0) return -errno;
+  if (a[1] == RLIMIT_NOFILE) old.rlim_cur = std::min<rlim_t>(old.rlim_cur, FdTable::kMaxFds);
+  if (a[3]) p.mem->write(a[3], &old, sizeof old);
+  return 0;
+}
+
+int64_t sys_prctl(Process& p, Args a) {
+  switch (a[0]) {
+    case PR_SET_NAME: {
+      std::string name = p.mem->read_cstr(a[1], 16);
+      p.thread_name = name.substr(0, 15);
+      return 0;
+    }
+    case PR_GET_NAME: {
+      char buf[16] = {};
+      std::memcpy(buf, p.thread_name.data(), std::min<size_t>(p.thread_name.size(), 15));
+      if (!p.mem->accessible(a[1], 16, kWrite)) return -EFAULT;
+      p.mem->write(a[1], buf, 16);
+      return 0;
+    }
+    case PR_GET_DUMPABLE: return 1;
+    case PR_SET_DUMPABLE: return a[1] <= 1 ? 0 : -EINVAL;
+    default: return -EINVAL;
+  }
+}
+
+int64_t sys_futex(Process& p, Args a) {
+  constexpr int kCmdMask = 0x7f & ~0x80;  // strip FUTEX_PRIVATE_FLAG (128) and CLOCK_REALTIME (256)
+  int op = int(a[1]) & 0x7f & kCmdMask;
+  switch (op) {
+    case 0:   // FUTEX_WAIT
+    case 9: { // FUTEX_WAIT_BITSET
+      uint32_t v = p.mem->read_val<uint32_t>(a[0]);
+      if (v != uint32_t(a[2])) return -EAGAIN;
+      // Single-threaded: nothing could ever wake this waiter.
+      return a[3] ? -ETIMEDOUT : -EINTR;
+    }
+    case 1:   // FUTEX_WAKE
+    case 10:  // FUTEX_WAKE_BITSET
+      return 0;
+    default: return -ENOSYS;
+  }
+}
+
+}  // namespace
+
+// ---- dispatch -------------------------------------------------------------------------------------
+
+void handle_syscall(Process& p) {
+  rv64::State& st = p.st();
+  const uint64_t number = st.x[17];
+  const uint64_t a[6] = {st.x[10], st.x[11], st.x[12], st.x[13], st.x[14], st.x[15]};
+  const uint64_t ecall_pc = st.pc - 4;
+  int64_t r = -ENOSYS;
+  bool known = true;
+  try {
+    switch (number) {
+      case nr::read: r = sys_rw(p, a, false, false); break;
+      case nr::write: r = sys_rw(p, a, true, false); break;
+      case nr::pread64: r = sys_rw(p, a, false, true); break;
+      case nr::pwrite64: r = sys_rw(p, a, true, true); break;
+      case nr::readv: r = sys_rwv(p, a, false); break;
+      case nr::writev: r = sys_rwv(p, a, true); break;
+      case nr::openat: r = sys_openat(p, a); break;
+      case nr::close: r = p.fds.close(int(a[0])); break;
+      case nr::lseek: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::lseek(h, off_t(a[1]), int(a[2]))); break; }
+      case nr::fstat: r = sys_fstat(p, a); break;
+      case nr::newfstatat: r = sys_fstatat(p, a); break;
+      case nr::statx: r = sys_statx(p, a); break;
+      case nr::getdents64: r = sys_getdents64(p, a); break;
+      case nr::readlinkat: r = sys_readlinkat(p, a); break;
+      case nr::ioctl: r = sys_ioctl(p, a); break;
+      case nr::fcntl: r = sys_fcntl(p, a); break;
+      case nr::dup: {
+        int h = hfd(p, a[0]);
+        if (h < 0) { r = h; break; }
+        int nh = ::fcntl(h, F_DUPFD_CLOEXEC, 3);
+        r = nh < 0 ? -errno : p.fds.add(nh, false);
+        break;
+      }
+      case nr::dup3: r = sys_dup3(p, a); break;
+      case nr::pipe2: r = sys_pipe2(p, a); break;
+      case nr::ppoll: r = sys_ppoll(p, a); break;
+      case nr::sendfile: r = sys_sendfile(p, a); break;
+      case nr::ftruncate: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::ftruncate(h, off_t(a[1]))); break; }
+      case nr::truncate: r = host_result(::truncate(host_path(p, guest_str(p, a[0]), false).c_str(), off_t(a[1]))); break;
+      case nr::fsync: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::fsync(h)); break; }
+      case nr::fdatasync: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::fdatasync(h)); break; }
+      case nr::sync: ::sync(); r = 0; break;
+      case nr::fchmod: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::fchmod(h, mode_t(a[1]))); break; }
+      case nr::fchown: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::fchown(h, uid_t(a[1]), gid_t(a[2]))); break; }
+      case nr::fchdir: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::fchdir(h)); break; }
+      case nr::fstatfs: {
+        int h = hfd(p, a[0]);
+        r = h < 0 ? h : out_struct<struct statfs>(p, a[1], [&](struct statfs* s) { return long(::fstatfs(h, s)); });
+        break;
+      }
+      case nr::statfs: {
+        std::string path = host_path(p, guest_str(p, a[0]), true);
+        r = out_struct<struct statfs>(p, a[1], [&](struct statfs* s) { return long(::statfs(path.c_str(), s)); });
+        break;
+      }
+      case nr::faccessat: r = sys_faccessat(p, a, 0); break;
+      case nr::faccessat2: r = sys_faccessat(p, a, int(a[3])); break;
+      case nr::chdir: r = host_result(::chdir(host_path(p, guest_str(p, a[0]), false).c_str())); break;
+      case nr::getcwd: r = sys_getcwd(p, a); break;
+      case nr::mkdirat:
+      case nr::unlinkat:
+      case nr::fchmodat:
+      case nr::fchownat: {
+        int dfd = hdirfd(p, a[0]);
+        if (dfd < 0 && dfd != AT_FDCWD) { r = dfd; break; }
+        std::string path = host_path(p, guest_str(p, a[1]), false);
+        if (number == nr::mkdirat) r = host_result(::mkdirat(dfd, path.c_str(), mode_t(a[2])));
+        else if (number == nr::unlinkat) r = host_result(::unlinkat(dfd, path.c_str(), int(a[2])));
+        else if (number == nr::fchmodat) r = host_result(::fchmodat(dfd, path.c_str(), mode_t(a[2]), 0));
+        else r = host_result(::fchownat(dfd, path.c_str(), uid_t(a[2]), gid_t(a[3]), int(a[4])));
+        break;
+      }
+      case nr::renameat:
+      case nr::renameat2:
+      case nr::linkat: {
+        int d1 = hdirfd(p, a[0]), d2 = hdirfd(p, a[2]);
+        if (d1 < 0 && d1 != AT_FDCWD) { r = d1; break; }
+        if (d2 < 0 && d2 != AT_FDCWD) { r = d2; break; }
+        std::string p1 = guest_str(p, a[1]), p2 = guest_str(p, a[3]);
+        if (number == nr::linkat) r = host_result(::linkat(d1, p1.c_str(), d2, p2.c_str(), int(a[4])));
+        else r = host_result(::syscall(SYS_renameat2, d1, p1.c_str(), d2, p2.c_str(), number == nr::renameat ? 0u : unsigned(a[4])));
+        break;
+      }
+      case nr::symlinkat: {
+        int dfd = hdirfd(p, a[1]);
+        if (dfd < 0 && dfd != AT_FDCWD) { r = dfd; break; }
+        r = host_result(::symlinkat(guest_str(p, a[0]).c_str(), dfd, guest_str(p, a[2]).c_str()));
+        break;
+      }
+      case nr::utimensat: r = sys_utimensat(p, a); break;
+      case nr::umask: r = ::umask(mode_t(a[0])); break;
+
+      case nr::brk: r = sys_brk(p, a); break;
+      case nr::mmap: r = sys_mmap(p, a); break;
+      case nr::munmap: r = sys_munmap(p, a); break;
+      case nr::mprotect: r = sys_mprotect(p, a); break;
+      case nr::mremap: r = sys_mremap(p, a); break;
+      case nr::madvise: r = 0; break;  // advice only; MADV_DONTNEED on private anon is not emulated
+      case nr::riscv_flush_icache: p.cpu->invalidate(); r = 0; break;
+      case nr::membarrier: r = a[0] == 0 ? 0 : -EINVAL; break;  // MEMBARRIER_CMD_QUERY: none needed
+
+      case nr::exit:
+      case nr::exit_group:
+        p.exited = true;
+        p.exit_status = int(a[0] & 0xff);
+        return;
+      case nr::set_tid_address: p.clear_child_tid = a[0]; r = ::getpid(); break;
+      case nr::set_robust_list: r = a[1] == 24 ? 0 : -EINVAL; break;
+      case nr::futex: r = sys_futex(p, a); break;
+      case nr::getpid: case nr::gettid: r = ::getpid(); break;
+      case nr::getppid: r = ::getppid(); break;
+      case nr::getuid: r = ::getuid(); break;
+      case nr::geteuid: r = ::geteuid(); break;
+      case nr::getgid: r = ::getgid(); break;
+      case nr::getegid: r = ::getegid(); break;
+      case nr::setpgid: r = host_result(::setpgid(pid_t(a[0]), pid_t(a[1]))); break;
+      case nr::getpgid: r = host_result(::getpgid(pid_t(a[0]))); break;
+      case nr::getsid: r = host_result(::getsid(pid_t(a[0]))); break;
+      case nr::setsid: r = host_result(::setsid()); break;
+      case nr::uname: r = sys_uname(p, a); break;
+      case nr::prctl: r = sys_prctl(p, a); break;
+      case nr::prlimit64: r = sys_prlimit64(p, a); break;
+      case nr::getrlimit: {
+        uint64_t args[6] = {0, a[0], 0, a[1], 0, 0};
+        r = sys_prlimit64(p, args);
+        break;
+      }
+      case nr::getrusage:
+        r = out_struct<struct rusage>(p, a[1], [&](struct rusage* u) { return long(::getrusage(int(a[0]), u)); });
+        break;
+      case nr::times: {
+        struct tms t;
+        clock_t c = ::times(&t);
+        if (a[0]) {
+          if (!p.mem->accessible(a[0], sizeof t, kWrite)) { r = -EFAULT; break; }
+          p.mem->write(a[0], &t, sizeof t);
+        }
+        r = int64_t(c);
+        break;
+      }
+      case nr::sysinfo:
+        r = out_struct<struct sysinfo>(p, a[0], [&](struct sysinfo* s) { return long(::sysinfo(s)); });
+        break;
+      case nr::sched_yield: r = 0; break;
+      case nr::sched_getaffinity: {
+        if (a[1] == 0 || a[1] % 8) { r = -EINVAL; break; }
+        void* buf = guest_buf(p, a[2], a[1], kWrite);
+        r = buf ? host_result(::syscall(SYS_sched_getaffinity, 0, size_t(a[1]), buf)) : -EFAULT;
+        break;
+      }
+      case nr::getrandom: {
+        void* buf = guest_buf(p, a[0], a[1], kWrite);
+        r = buf ? host_result(::getrandom(buf, a[1], unsigned(a[2]))) : -EFAULT;
+        break;
+      }
+      case nr::clock_gettime:
+      case nr::clock_getres: {
+        struct timespec ts;
+        long rc = number == nr::clock_gettime ? ::clock_gettime(clockid_t(a[0]), &ts) : ::clock_getres(clockid_t(a[0]), &ts);
+        if (rc != 0) { r = -errno; break; }
+        if (a[1]) p.mem->write(a[1], &ts, sizeof ts);
+        r = 0;
+        break;
+      }
+      case nr::gettimeofday: {
+        struct timeval tv;
+        ::gettimeofday(&tv, nullptr);
+        if (a[0]) p.mem->write(a[0], &tv, sizeof tv);
+        if (a[1]) p.mem->write(a[1], std::array<int32_t, 2>{0, 0}.data(), 8);
+        r = 0;
+        break;
+      }
+      case nr::nanosleep:
+      case nr::clock_nanosleep: {
+        const bool clk = number == nr::clock_nanosleep;
+        struct timespec req, rem{};
+        p.mem->read(clk ? a[2] : a[0], &req, sizeof req);
+        uint64_t rem_addr = clk ? a[3] : a[1];
+        long rc = clk ? -::clock_nanosleep(clockid_t(a[0]), int(a[1]), &req, &rem) : (::nanosleep(&req, &rem) ? -errno : 0);
+        if (rc == -EINTR && rem_addr) p.mem->write(rem_addr, &rem, sizeof rem);
+        r = rc;
+        break;
+      }
+
+      case nr::clone: r = do_clone(p, a[0], a[1], a[2], a[3], a[4]); break;
+      case nr::clone3: r = sys_clone3(p, a); break;
+      case nr::wait4: r = sys_wait4(p, a); break;
+      case nr::execve: r = sys_execve(p, a); break;
+
+      case nr::rt_sigaction: r = sys_rt_sigaction(p, a); break;
+      case nr::rt_sigprocmask: r = sys_rt_sigprocmask(p, a); break;
+      case nr::rt_sigpending: {
+        uint64_t set = 0;
+        for (const PendingSignal& s : p.sig.pending) set |= gsig::bit(s.signo) & p.sig.blocked;
+        p.mem->write_val(a[0], set);
+        r = 0;
+        break;
+      }
+      case nr::rt_sigreturn: sigreturn(p); return;
+      case nr::sigaltstack: r = sys_sigaltstack(p, a); break;
+      case nr::kill: r = sys_kill_like(p, int64_t(int32_t(a[0])), 0, int(a[1]), false); break;
+      case nr::tkill: r = sys_kill_like(p, -1, int64_t(int32_t(a[0])), int(a[1]), true); break;
+      case nr::tgkill: r = sys_kill_like(p, int64_t(int32_t(a[0])), int64_t(int32_t(a[1])), int(a[2]), true); break;
+
+      // Not provided by this kernel model; the C library falls back quietly (qemu answers the same).
+      case nr::rseq:
+      case nr::riscv_hwprobe:
+        r = -ENOSYS;
+        break;
+      default:
+        known = false;
+        break;
+    }
+  } catch (const GuestAccessError&) {
+    r = -EFAULT;
+  }
+  if (r == kNoResult) return;
+  if (!known) {
+    std::string msg = "vmkit: unsupported syscall " + std::to_string(number) + " (" + syscall_name(number) +
+                      ") at pc=" + hex(ecall_pc);
+    if (p.opts.strict) throw UnsupportedSyscallError(msg);
+    if (p.reported_syscalls.insert(number).second) p.diag(msg);
+  }
+  if (!p.exited) p.st().x[10] = uint64_t(r);
+}
+
+}  // namespace vmkit::linux_user

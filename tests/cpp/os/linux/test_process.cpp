@@ -1,0 +1,460 @@
+// Linux user mode end to end: small C programs compiled at test time with the riscv64 cross
+// compiler run under vmkit, and (where qemu-riscv64 is installed) under qemu on the same binary,
+// whose stdout and exit status are the reference.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/errors.h"
+#include "os/linux/process.h"
+
+namespace vmkit::linux_user {
+namespace {
+
+bool have_tool(const char* name) {
+  return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// One temp directory per test binary run; programs are compiled once per source.
+class GuestPrograms {
+ public:
+  static GuestPrograms& get() {
+    static GuestPrograms g;
+    return g;
+  }
+  bool have_gcc() const { return have_gcc_; }
+  bool have_qemu() const { return have_qemu_; }
+  const std::string& dir() const { return dir_; }
+
+  // Compiles `source` statically; returns the binary path ("" with the compiler output in err).
+  std::string compile(const std::string& name, const std::string& source, std::string& err,
+                      const std::string& flags = "-static -O2") {
+    auto it = built_.find(name);
+    if (it != built_.end()) return it->second;
+    std::string src = dir_ + "/" + name + ".c", bin = dir_ + "/" + name, log = dir_ + "/" + name + ".log";
+    std::ofstream(src) << source;
+    std::string cmd = "riscv64-linux-gnu-gcc " + flags + " -o " + bin + " " + src + " >" + log + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      std::ifstream in(log);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      err = ss.str();
+      return "";
+    }
+    built_[name] = bin;
+    return bin;
+  }
+
+ private:
+  GuestPrograms() {
+    have_gcc_ = have_tool("riscv64-linux-gnu-gcc");
+    have_qemu_ = have_tool("qemu-riscv64");
+    char tmpl[] = "/tmp/vmkit-linux-test-XXXXXX";
+    if (mkdtemp(tmpl)) dir_ = tmpl;
+  }
+  ~GuestPrograms() {
+    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+  }
+  bool have_gcc_ = false, have_qemu_ = false;
+  std::string dir_;
+  std::map<std::string, std::string> built_;
+};
+
+#define REQUIRE_CROSS_GCC()                                                                     \
+  if (!GuestPrograms::get().have_gcc())                                                         \
+  GTEST_SKIP() << "riscv64-linux-gnu-gcc is not installed (apt-get install gcc-riscv64-linux-gnu)"
+
+std::string slurp_fd(int fd) {
+  std::string out;
+  ::lseek(fd, 0, SEEK_SET);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  return out;
+}
+
+struct VmRun {
+  ProcessResult result;
+  std::string out;
+};
+
+// Runs under vmkit with stdout captured in a temp file (as python/vmkit/linux.py does).
+VmRun run_vm(const std::string& bin, std::vector<std::string> args = {}, std::vector<std::string> env = {},
+             bool strict = false) {
+  FILE* out = std::tmpfile();
+  int devnull = ::open("/dev/null", O_WRONLY);
+  ProcessOptions o;
+  o.path = bin;
+  o.argv = {bin};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  o.env = env;
+  o.stdout_fd = fileno(out);
+  o.diag_fd = devnull;  // the result carries the diagnostics; keep the test log clean
+  o.strict = strict;
+  VmRun r;
+  try {
+    r.result = run_process(o);
+  } catch (...) {
+    std::fclose(out);
+    ::close(devnull);
+    throw;
+  }
+  r.out = slurp_fd(fileno(out));
+  std::fclose(out);
+  ::close(devnull);
+  return r;
+}
+
+struct QemuRun {
+  int status = -1;  // as the shell reports it
+  std::string out;
+};
+
+QemuRun run_qemu(const std::string& bin, const std::vector<std::string>& args = {}, const std::string& env = "") {
+  std::string outfile = GuestPrograms::get().dir() + "/qemu.out";
+  std::string cmd = "env -i " + env + " qemu-riscv64 " + bin;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " >" + outfile + " 2>/dev/null";
+  QemuRun q;
+  int st = std::system(cmd.c_str());
+  q.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream in(outfile);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  q.out = ss.str();
+  return q;
+}
+
+std::string build(const std::string& name, const std::string& src, const std::string& flags = "-static -O2") {
+  std::string err;
+  std::string bin = GuestPrograms::get().compile(name, src, err, flags);
+  EXPECT_FALSE(bin.empty()) << "cross compilation of " << name << " failed:\n" << err;
+  return bin;
+}
+
+TEST(LinuxProcess, ExitStatusAndStdoutMatchQemu) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("hello", R"(
+#include <stdio.h>
+int main(int argc, char** argv) { printf("hello from %d args\n", argc); puts("second line"); return 37; }
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin, {"a", "b"});
+  EXPECT_EQ(v.result.exit_status, 37);
+  EXPECT_EQ(v.result.signal, 0);
+  EXPECT_EQ(v.out, "hello from 3 args\nsecond line\n");
+  EXPECT_GT(v.result.insns, 1000u);
+  EXPECT_EQ(v.result.diagnostics, "");
+  if (GuestPrograms::get().have_qemu()) {
+    QemuRun q = run_qemu(bin, {"a", "b"});
+    EXPECT_EQ(q.status, v.result.exit_status);
+    EXPECT_EQ(q.out, v.out);
+  }
+}
+
+TEST(LinuxProcess, ArgvEnvAndAuxv) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("auxv", R"(
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+extern char** environ;
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) printf("arg %d: %s\n", i, argv[i]);
+  int n = 0;
+  for (char** e = environ; *e; ++e) ++n;
+  printf("env count %d, GREETING=%s\n", n, getenv("GREETING"));
+  printf("pagesz %lu\n", getauxval(AT_PAGESZ));
+  printf("clktck %lu\n", getauxval(AT_CLKTCK));
+  printf("hwcap %#lx\n", getauxval(AT_HWCAP));
+  printf("secure %lu\n", getauxval(AT_SECURE));
+  unsigned char* r = (unsigned char*)getauxval(AT_RANDOM);
+  int nz = 0;
+  for (int i = 0; i < 16; ++i) nz |= r[i];
+  printf("random nonzero %d\n", nz != 0);
+  printf("execfn matches argv0 %d\n", strcmp((char*)getauxval(AT_EXECFN), argv[0]) == 0);
+  printf("entry set %d\n", getauxval(AT_ENTRY) != 0);
+  return 0;
+}
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin, {"one", "two words"}, {"GREETING=hi there", "OTHER=1"});
+  EXPECT_EQ(v.result.exit_status, 0);
+  EXPECT_EQ(v.out,
+            "arg 1: one\narg 2: two words\nenv count 2, GREETING=hi there\npagesz 4096\nclktck 100\n"
+            "hwcap 0x112d\nsecure 0\nrandom nonzero 1\nexecfn matches argv0 1\nentry set 1\n");
+}
+
+TEST(LinuxProcess, SegvWithoutHandlerKillsWithDiagnostic) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("segv", R"(
+#include <stdio.h>
+int main(void) { printf("before\n"); fflush(stdout); *(volatile int*)0x10 = 1; printf("after\n"); return 0; }
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin);
+  EXPECT_EQ(v.result.exit_status, 139);
+  EXPECT_EQ(v.result.signal, 11);
+  EXPECT_EQ(v.out, "before\n");
+  const std::string& d = v.result.diagnostics;
+  EXPECT_NE(d.find("vmkit: guest killed by SIGSEGV at pc=0x"), std::string::npos) << d;
+  EXPECT_NE(d.find("(insn 0x"), std::string::npos) << d;
+  EXPECT_NE(d.find("fault address 0x10"), std::string::npos) << d;
+  if (GuestPrograms::get().have_qemu()) {
+    QemuRun q = run_qemu(bin);
+    EXPECT_EQ(q.out, v.out);
+  }
+}
+
+TEST(LinuxProcess, IllegalInstructionKillsWithSigill) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("sigill", R"(
+int main(void) { __asm__ volatile(".4byte 0xffffffff"); return 0; }
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin);
+  EXPECT_EQ(v.result.exit_status, 128 + 4);
+  EXPECT_EQ(v.result.signal, 4);
+  EXPECT_NE(v.result.diagnostics.find("SIGILL at pc=0x"), std::string::npos) << v.result.diagnostics;
+  EXPECT_NE(v.result.diagnostics.find("(illegal instruction 0xffffffff)"), std::string::npos) << v.result.diagnostics;
+}
+
+// Signal handlers, mmap/mprotect/munmap, files and fork+wait, compared line for line with qemu.
+const char* kSystemProgram = R"(
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static sigjmp_buf jb;
+static volatile int got;
+static void *expect_addr;
+static void on_segv(int s, siginfo_t* si, void* uc) {
+  printf("SIGSEGV code=%d addr_ok=%d\n", si->si_code, si->si_addr == expect_addr);
+  siglongjmp(jb, 1);
+}
+static void on_usr1(int s, siginfo_t* si, void* uc) { got = s; printf("handler: signo=%d code=%d pid_ok=%d\n", si->si_signo, si->si_code, si->si_pid == getpid()); }
+int main(int argc, char** argv) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, 0);
+  expect_addr = (void*)16;
+  if (!sigsetjmp(jb, 1)) *(volatile int*)16 = 1;
+  sa.sa_sigaction = on_usr1;
+  sigaction(SIGUSR1, &sa, 0);
+  raise(SIGUSR1);
+  printf("after raise got=%d\n", got);
+  sigset_t set; sigemptyset(&set); sigaddset(&set, SIGUSR1);
+  got = 0;
+  sigprocmask(SIG_BLOCK, &set, 0);
+  kill(getpid(), SIGUSR1);
+  printf("blocked got=%d\n", got);
+  sigprocmask(SIG_UNBLOCK, &set, 0);
+  printf("unblocked got=%d\n", got);
+
+  char* m = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  printf("mmap ok=%d zero=%d\n", m != MAP_FAILED, m[5000] == 0);
+  strcpy(m + 4096, "mapped text");
+  printf("%s\n", m + 4096);
+  mprotect(m, 4096, PROT_READ);
+  expect_addr = m;
+  if (!sigsetjmp(jb, 1)) m[0] = 1;
+  munmap(m, 3 * 4096);
+  expect_addr = m + 4096;
+  if (!sigsetjmp(jb, 1)) m[4096] = 1;
+  char* big = malloc(1 << 20);
+  memset(big, 7, 1 << 20);
+  printf("malloc sum %d\n", big[0] + big[(1 << 20) - 1]);
+  free(big);
+
+  char path[256];
+  snprintf(path, sizeof path, "%s/data.txt", argv[1]);
+  int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0640);
+  printf("write %zd\n", write(fd, "file contents\n", 14));
+  struct stat st;
+  fstat(fd, &st);
+  printf("size %lld mode %o\n", (long long)st.st_size, st.st_mode & 0777);
+  lseek(fd, 5, SEEK_SET);
+  char buf[64] = {0};
+  printf("read %zd: %s", read(fd, buf, sizeof buf - 1), buf);
+  close(fd);
+  printf("stat %d size %lld\n", stat(path, &st), (long long)st.st_size);
+  printf("unlink %d, stat again %d errno %d\n", unlink(path), stat(path, &st), errno);
+  printf("bad pointer write %zd errno %d\n", write(1, (void*)8, 4), errno);
+  printf("bad fd %zd errno %d\n", write(77, "x", 1), errno);
+
+  int pfd[2];
+  pipe(pfd);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pfd[0]);
+    write(pfd[1], "via pipe", 8);
+    _exit(42);
+  }
+  close(pfd[1]);
+  char pb[16] = {0};
+  read(pfd[0], pb, sizeof pb - 1);
+  int status;
+  waitpid(pid, &status, 0);
+  printf("child said '%s', exited=%d code=%d\n", pb, WIFEXITED(status), WEXITSTATUS(status));
+  fflush(stdout);
+  pid = fork();
+  if (pid == 0) abort();
+  waitpid(pid, &status, 0);
+  printf("child signaled=%d sig=%d\n", WIFSIGNALED(status), WTERMSIG(status));
+  return 3;
+}
+)";
+
+TEST(LinuxProcess, SignalsMemoryFilesAndForkMatchQemu) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("system", kSystemProgram);
+  ASSERT_FALSE(bin.empty());
+  const std::string& dir = GuestPrograms::get().dir();
+  VmRun v = run_vm(bin, {dir});
+  EXPECT_EQ(v.result.exit_status, 3);
+  const char* expected =
+      "SIGSEGV code=1 addr_ok=1\n"
+      "handler: signo=10 code=-6 pid_ok=1\n"
+      "after raise got=10\n"
+      "blocked got=0\n"
+      "handler: signo=10 code=0 pid_ok=1\n"
+      "unblocked got=10\n"
+      "mmap ok=1 zero=1\n"
+      "mapped text\n"
+      "SIGSEGV code=2 addr_ok=1\n"
+      "SIGSEGV code=1 addr_ok=1\n"
+      "malloc sum 14\n"
+      "write 14\n"
+      "size 14 mode 640\n"
+      "read 9: contents\n"
+      "stat 0 size 14\n"
+      "unlink 0, stat again -1 errno 2\n"
+      "bad pointer write -1 errno 14\n"
+      "bad fd -1 errno 9\n"
+      "child said 'via pipe', exited=1 code=42\n"
+      "child signaled=1 sig=6\n";
+  EXPECT_EQ(v.out, expected);
+  if (GuestPrograms::get().have_qemu()) {
+    QemuRun q = run_qemu(bin, {dir});
+    EXPECT_EQ(q.status, 3);
+    EXPECT_EQ(q.out, v.out);
+  }
+}
+
+TEST(LinuxProcess, GuestCloseOfStdoutLeavesHostFdOpen) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("closeout", R"(
+#include <unistd.h>
+int main(void) { write(1, "x", 1); close(1); return write(1, "y", 1) == -1 ? 0 : 1; }
+)");
+  ASSERT_FALSE(bin.empty());
+  FILE* out = std::tmpfile();
+  ProcessOptions o;
+  o.path = bin;
+  o.stdout_fd = fileno(out);
+  o.diag_fd = -1;
+  ProcessResult r = run_process(o);
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_NE(::fcntl(fileno(out), F_GETFD), -1) << "the host's fd was closed by the guest";
+  EXPECT_EQ(slurp_fd(fileno(out)), "x");
+  std::fclose(out);
+}
+
+TEST(LinuxProcess, UnsupportedSyscallIsReportedOnceOrThrowsWhenStrict) {
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("nosys", R"(
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+int main(void) {
+  long a = syscall(SYS_acct, 0);
+  int e1 = errno;
+  long b = syscall(SYS_acct, 0);
+  printf("%ld %d %ld %d\n", a, e1, b, errno);
+  return 0;
+}
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin);
+  EXPECT_EQ(v.out, "-1 38 -1 38\n");
+  const std::string& d = v.result.diagnostics;
+  size_t at = d.find("vmkit: unsupported syscall 89 (acct) at pc=0x");
+  EXPECT_NE(at, std::string::npos) << d;
+  EXPECT_EQ(d.find("unsupported syscall", at + std::strlen("vmkit: unsupported syscall")), std::string::npos) << "reported twice:\n" << d;
+  try {
+    run_vm(bin, {}, {}, /*strict=*/true);
+    FAIL() << "strict mode did not throw";
+  } catch (const UnsupportedSyscallError& e) {
+    EXPECT_NE(std::string(e.what()).find("unsupported syscall 89 (acct)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LinuxProcess, DynamicallyLinkedProgramUsesTheSysroot) {
+  REQUIRE_CROSS_GCC();
+  if (::access("/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1", R_OK) != 0)
+    GTEST_SKIP() << "the riscv64 sysroot (libc6-riscv64-cross) is not installed";
+  std::string bin = build("dynamic", R"(
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char** argv) { char b[32]; strcpy(b, "dynamic"); printf("%s %d\n", b, argc); return 4; }
+)", "-O2");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin, {"x"});
+  EXPECT_EQ(v.result.exit_status, 4) << v.result.diagnostics;
+  EXPECT_EQ(v.out, "dynamic 2\n");
+}
+
+TEST(LinuxProcess, ExecveReplacesTheImage) {
+  REQUIRE_CROSS_GCC();
+  std::string hello = build("exec_target", R"(
+#include <stdio.h>
+int main(int argc, char** argv) { printf("target %s %s\n", argv[1], argv[2]); return 9; }
+)");
+  std::string bin = build("exec_caller", R"(
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  char* bad[] = {"/nonexistent", 0};
+  char* env[] = {0};
+  printf("missing: %d errno %d\n", execve("/nonexistent", bad, env), errno);
+  printf("not riscv: %d errno %d\n", execve("/bin/true", bad, env), errno);
+  fflush(stdout);
+  char* args[] = {argv[1], "p", "q", 0};
+  execve(argv[1], args, env);
+  return 1;
+}
+)");
+  ASSERT_FALSE(bin.empty());
+  ASSERT_FALSE(hello.empty());
+  VmRun v = run_vm(bin, {hello});
+  EXPECT_EQ(v.result.exit_status, 9);
+  EXPECT_EQ(v.out, "missing: -1 errno 2\nnot riscv: -1 errno 8\ntarget p q\n");
+}
+
+}  // namespace
+}  // namespace vmkit::linux_user

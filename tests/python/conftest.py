@@ -1,0 +1,316 @@
+"""Shared fixtures for vmkit's pytest suite.
+
+Guest programs (tests/guest/*.c) are compiled with Debian's riscv64 cross compiler into a per-session
+cache in four variants (static/dynamic x -O0/-O2). Every guest test runs the same binary with the same
+arguments under qemu-riscv64 (the reference) and under vmkit, and compares what they did.
+
+vmkit runs in a child Python process (calling ``vmkit.linux.run`` there) so that a guest that makes
+vmkit hang is stopped by a timeout instead of hanging the whole suite.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import glob
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GUEST_DIR = REPO / "tests" / "guest"
+FAULT_DIR = GUEST_DIR / "faults"
+SYSROOT = "/usr/riscv64-linux-gnu"
+CROSS_CC = "riscv64-linux-gnu-gcc"
+QEMU = "qemu-riscv64"
+
+# Minimal, fixed environment for guests, so output never depends on the host's environment.
+GUEST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/nonexistent"}
+
+# qemu runs guests at near native speed; vmkit's interpreter is expected to be tens of times slower.
+QEMU_TIMEOUT = 60
+VMKIT_TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a guest program is built: linking and optimisation level."""
+
+    link: str  # "static" or "dynamic"
+    opt: str  # "O0" or "O2"
+
+    @property
+    def id(self) -> str:
+        return f"{self.link}-{self.opt}"
+
+    @property
+    def sysroot(self) -> Optional[str]:
+        """Where the dynamic linker and libraries come from; static programs need none."""
+        return SYSROOT if self.link == "dynamic" else None
+
+
+VARIANTS = [Variant(link, opt) for link in ("static", "dynamic") for opt in ("O0", "O2")]
+STATIC_O2 = Variant("static", "O2")
+DYNAMIC_O2 = Variant("dynamic", "O2")
+
+
+def guest_sources() -> list:
+    """The guest programs compared against qemu (faults/ holds the ones meant to die)."""
+    return sorted(GUEST_DIR.glob("*.c"))
+
+
+@dataclass
+class Outcome:
+    """What one run of a guest did, from either runner."""
+
+    returncode: int  # like subprocess: exit status, or -N when killed by signal N
+    stdout: bytes
+    stderr: bytes
+    diagnostics: tuple = ()
+
+
+def _require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (scripts/setup.sh installs it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cross_cc() -> str:
+    return _require_tool(CROSS_CC)
+
+
+@pytest.fixture(scope="session")
+def qemu() -> str:
+    return _require_tool(QEMU)
+
+
+class GuestBuilder:
+    """Compiles riscv64 guest programs once per session and hands out the cached binaries."""
+
+    def __init__(self, cc: str, cache: Path):
+        self.cc = cc
+        self.cache = cache
+
+    def build(self, source: Path, variant: Variant = STATIC_O2) -> Path:
+        source = Path(source)
+        out = self.cache / f"{source.stem}-{variant.id}"
+        if out.exists():
+            return out
+        cmd = [self.cc, f"-{variant.opt}", "-g0", "-Wall", "-Wextra", "-o", str(out) + ".tmp", str(source)]
+        if variant.link == "static":
+            cmd.insert(1, "-static")
+        # --as-needed keeps the dynamic binaries from depending on libraries they do not use.
+        cmd += ["-Wl,--as-needed", "-lm", "-latomic"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            pytest.fail(f"cannot compile {source.name} ({variant.id}):\n{' '.join(cmd)}\n{r.stderr}")
+        os.replace(str(out) + ".tmp", out)
+        return out
+
+
+@pytest.fixture(scope="session")
+def guest_builder(cross_cc, tmp_path_factory) -> GuestBuilder:
+    return GuestBuilder(cross_cc, tmp_path_factory.mktemp("guest-bin"))
+
+
+def run_qemu(
+    prog: Path,
+    args: Sequence[str] = (),
+    *,
+    stdin: Optional[bytes] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[Path] = None,
+    timeout: float = QEMU_TIMEOUT,
+) -> Outcome:
+    """Runs ``prog`` under qemu-riscv64 (-L SYSROOT, harmless for static programs)."""
+    r = subprocess.run(
+        [QEMU, "-L", SYSROOT, str(prog), *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        env=dict(env if env is not None else GUEST_ENV),
+        cwd=cwd,
+        timeout=timeout,
+    )
+    return Outcome(r.returncode, r.stdout, r.stderr)
+
+
+# The child process that runs vmkit: reads a JSON request on stdin, writes a JSON result on stdout.
+_VMKIT_CHILD = r"""
+import base64, json, sys
+req = json.load(sys.stdin)
+try:
+    import vmkit, vmkit.linux
+except ImportError as e:
+    sys.stdout.write(json.dumps({"exception": "ImportError", "message": str(e)}))
+    sys.exit(0)
+out = {}
+try:
+    r = vmkit.linux.run(req["prog"], req["argv"], env=req["env"], sysroot=req["sysroot"],
+                        stdin=base64.b64decode(req["stdin"]), strict=req["strict"])
+    out = {"exit_status": r.exit_status, "signal": r.signal, "returncode": r.returncode,
+           "stdout": base64.b64encode(r.stdout).decode(), "stderr": base64.b64encode(r.stderr).decode(),
+           "diagnostics": [str(d) for d in r.diagnostics], "insns": r.insns}
+except vmkit.VmkitError as e:
+    out = {"exception": type(e).__name__, "message": str(e)}
+sys.stdout.write(json.dumps(out))
+"""
+
+
+class VmkitRunError(AssertionError):
+    """vmkit raised instead of running the guest."""
+
+
+def run_vmkit(
+    prog: Path,
+    args: Sequence[str] = (),
+    *,
+    sysroot: Optional[str] = None,
+    stdin: Optional[bytes] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[Path] = None,
+    strict: bool = False,
+    timeout: float = VMKIT_TIMEOUT,
+) -> Outcome:
+    """Runs ``prog`` with vmkit.linux.run (argv[0] = the path, as qemu passes it) in a child process."""
+    req = {
+        "prog": str(prog),
+        "argv": [str(prog), *args],
+        "env": dict(env if env is not None else GUEST_ENV),
+        "sysroot": sysroot,
+        "stdin": base64.b64encode(stdin or b"").decode(),
+        "strict": strict,
+    }
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", _VMKIT_CHILD],
+            input=json.dumps(req).encode(),
+            capture_output=True,
+            cwd=cwd,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"vmkit did not finish {prog.name} {' '.join(args)} within {timeout} s")
+    if r.returncode != 0:
+        # The child itself died: vmkit crashed the host process (a bug in vmkit, never guest behaviour).
+        pytest.fail(
+            f"the vmkit host process running {prog.name} died with status {r.returncode}:\n"
+            f"{r.stderr.decode(errors='replace')[-3000:]}"
+        )
+    res = json.loads(r.stdout)
+    if "exception" in res:
+        raise VmkitRunError(f"vmkit raised {res['exception']}: {res['message']}")
+    return Outcome(
+        res["returncode"],
+        base64.b64decode(res["stdout"]),
+        base64.b64decode(res["stderr"]),
+        tuple(res["diagnostics"]),
+    )
+
+
+def _first_difference(expected: bytes, got: bytes) -> str:
+    """A short unified diff of two outputs, for assertion messages."""
+    a = expected.decode(errors="replace").splitlines()
+    b = got.decode(errors="replace").splitlines()
+    diff = list(difflib.unified_diff(a, b, "qemu-riscv64", "vmkit", n=2, lineterm=""))
+    return "\n".join(diff[:40]) if diff else "(outputs differ only in bytes that do not show as lines)"
+
+
+def compare_with_qemu(
+    prog: Path,
+    args: Sequence[str] = (),
+    *,
+    sysroot: Optional[str] = None,
+    stdin: Optional[bytes] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[Path] = None,
+    vmkit_timeout: float = VMKIT_TIMEOUT,
+) -> tuple:
+    """Runs ``prog args`` under both qemu-riscv64 and vmkit and asserts that stdout is byte-identical
+    and the exit status (or killing signal) is the same. Returns (qemu Outcome, vmkit Outcome)."""
+    ref = run_qemu(prog, args, stdin=stdin, env=env, cwd=cwd)
+    got = run_vmkit(prog, args, sysroot=sysroot, stdin=stdin, env=env, cwd=cwd, timeout=vmkit_timeout)
+    label = f"{prog.name} {' '.join(args)}".strip()
+    assert got.stdout == ref.stdout, (
+        f"{label}: stdout differs from qemu-riscv64 ({len(ref.stdout)} vs {len(got.stdout)} bytes)\n"
+        f"{_first_difference(ref.stdout, got.stdout)}\nvmkit stderr: {got.stderr[-2000:]!r}\n"
+        f"diagnostics: {got.diagnostics}"
+    )
+    assert got.returncode == ref.returncode, (
+        f"{label}: exit status {got.returncode} under vmkit, {ref.returncode} under qemu-riscv64\n"
+        f"vmkit stderr: {got.stderr[-2000:]!r}\ndiagnostics: {got.diagnostics}"
+    )
+    return ref, got
+
+
+def find_busybox_deb() -> Optional[Path]:
+    """Debian's riscv64 busybox-static package, kept next to the repository in ../shared/guests."""
+    for d in (REPO.parent / "shared" / "guests", Path("/work/shared/guests")):
+        debs = sorted(glob.glob(str(d / "busybox-static_*_riscv64.deb")))
+        if debs:
+            return Path(debs[-1])
+    return None
+
+
+@pytest.fixture(scope="session")
+def busybox(qemu, tmp_path_factory) -> Path:
+    """Path to Debian's statically linked riscv64 busybox (unpacked from its .deb)."""
+    deb = find_busybox_deb()
+    if deb is None:
+        pytest.skip("busybox-static_*_riscv64.deb not found in ../shared/guests (see ../shared/guests/README.md)")
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed (package dpkg)")
+    root = tmp_path_factory.mktemp("busybox")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, timeout=120)
+    # Newer packages (merged /usr) ship usr/bin/busybox, older ones bin/busybox.
+    for exe in (root / "usr" / "bin" / "busybox", root / "bin" / "busybox"):
+        if exe.exists():
+            return exe
+    pytest.fail(f"{deb.name} contains neither usr/bin/busybox nor bin/busybox")
+
+
+@pytest.fixture(scope="session")
+def vmkit_module():
+    """The installed vmkit package (``pip install .``); its absence is a failure, not a skip."""
+    try:
+        import vmkit
+        import vmkit.linux  # noqa: F401
+    except ImportError as e:
+        pytest.fail(f"cannot import vmkit ({e}): install it with `pip install .` from {REPO}")
+    return vmkit
+
+
+def elf_symbol_address(prog: Path, name: str) -> int:
+    """Address of symbol ``name`` in a guest binary (via the cross nm, which reads riscv64 ELF)."""
+    nm = shutil.which("riscv64-linux-gnu-nm") or shutil.which("nm")
+    out = subprocess.run([nm, str(prog)], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise AssertionError(f"symbol {name} not found in {prog}")
+
+
+def elf_code_at(prog: Path, vaddr: int) -> tuple:
+    """The RISC-V instruction at ``vaddr`` in an ELF64 file, as (value, length in bytes)."""
+    data = prog.read_bytes()
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_vaddr <= vaddr < p_vaddr + p_filesz:  # PT_LOAD
+            off = p_offset + vaddr - p_vaddr
+            (lo,) = struct.unpack_from("<H", data, off)
+            if lo & 3 != 3:  # compressed: 16 bits
+                return lo, 2
+            return struct.unpack_from("<I", data, off)[0], 4
+    raise AssertionError(f"{vaddr:#x} is not in a loaded segment of {prog}")

@@ -1,0 +1,172 @@
+"""Bad input never crashes or hangs vmkit: programs that cannot be loaded raise a specific exception
+with a message that says what is wrong (and the CLI prints one line and exits with status 1); guest
+programs that fault die of the same signal as under qemu-riscv64, with a diagnostic naming the pc and
+the instruction."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DYNAMIC_O2, FAULT_DIR, STATIC_O2, compare_with_qemu, elf_code_at, elf_symbol_address
+
+CLI_TIMEOUT = 120
+
+
+def load_error(vmkit, path, **kw):
+    """Runs ``path`` with vmkit.linux.run in-process, expecting it to be refused before it starts."""
+    with pytest.raises(vmkit.VmkitError) as info:
+        vmkit.linux.run(str(path), [str(path)], **kw)
+    return info.value
+
+
+def run_cli(*args, timeout=CLI_TIMEOUT):
+    return subprocess.run([sys.executable, "-m", "vmkit", "run", *map(str, args)], capture_output=True, timeout=timeout)
+
+
+def assert_one_line_error(r, *needles):
+    assert r.returncode == 1, r
+    err = r.stderr.decode()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected a one-line message, got:\n{err}"
+    assert lines[0].startswith("vmkit: "), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n.lower() in err.lower(), f"{n!r} not in {err!r}"
+
+
+@pytest.fixture
+def riscv_static(guest_builder):
+    return guest_builder.build(Path(__file__).parents[1] / "guest" / "return42.c", STATIC_O2)
+
+
+def test_not_an_elf(vmkit_module, tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_text("just some text, not a program\n")
+    e = load_error(vmkit_module, p)
+    assert isinstance(e, vmkit_module.ElfError)
+    assert "not an ELF" in str(e)
+    assert_one_line_error(run_cli(p), "not an ELF")
+
+
+def test_host_x86_64_elf(vmkit_module):
+    host = Path(shutil.which("true") or "/bin/true").resolve()
+    e = load_error(vmkit_module, host)
+    assert isinstance(e, vmkit_module.ElfError)
+    # The message must name what the file is for and what vmkit wants.
+    assert re.search(r"x86[-_ ]?64|AMD64|EM_X86_64", str(e), re.I), str(e)
+    assert "riscv" in str(e).lower()
+    assert_one_line_error(run_cli(host), "riscv")
+
+
+def test_truncated_elf(vmkit_module, riscv_static, tmp_path):
+    p = tmp_path / "truncated"
+    p.write_bytes(riscv_static.read_bytes()[:100])
+    e = load_error(vmkit_module, p)
+    assert isinstance(e, vmkit_module.ElfError)
+    assert re.search(r"truncated|corrupt", str(e)), str(e)
+    assert_one_line_error(run_cli(p), "truncated")
+
+
+def test_empty_file(vmkit_module, tmp_path):
+    p = tmp_path / "empty"
+    p.write_bytes(b"")
+    e = load_error(vmkit_module, p)
+    assert isinstance(e, vmkit_module.ElfError)
+
+
+def test_missing_interpreter(vmkit_module, guest_builder, tmp_path):
+    prog = guest_builder.build(Path(__file__).parents[1] / "guest" / "return42.c", DYNAMIC_O2)
+    empty = tmp_path / "empty-sysroot"
+    empty.mkdir()
+    e = load_error(vmkit_module, prog, sysroot=str(empty))
+    assert isinstance(e, vmkit_module.ElfError)
+    assert "ld-linux-riscv64-lp64d.so.1" in str(e), str(e)
+    assert "interpreter" in str(e)
+    assert_one_line_error(run_cli("-L", empty, prog), "ld-linux-riscv64-lp64d.so.1")
+
+
+def test_nonexistent_path(vmkit_module, tmp_path):
+    p = tmp_path / "no-such-program"
+    e = load_error(vmkit_module, p)
+    assert isinstance(e, vmkit_module.UsageError)
+    assert "no-such-program" in str(e)
+    assert_one_line_error(run_cli(p), "no-such-program")
+
+
+def test_directory_as_program(vmkit_module, tmp_path):
+    e = load_error(vmkit_module, tmp_path)
+    assert isinstance(e, (vmkit_module.UsageError, vmkit_module.ElfError))
+    assert_one_line_error(run_cli(tmp_path))
+
+
+def test_bad_sysroot_and_argv(vmkit_module, riscv_static, tmp_path):
+    with pytest.raises(vmkit_module.UsageError, match="sysroot"):
+        vmkit_module.linux.run(str(riscv_static), sysroot=str(tmp_path / "nope"))
+    with pytest.raises(vmkit_module.UsageError, match="argv"):
+        vmkit_module.linux.run(str(riscv_static), "return42")
+
+
+# --- guests that fault -------------------------------------------------------------------------
+
+
+def hex_values(text: str) -> set:
+    return {int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]+)", text)}
+
+
+FAULTS = {
+    # program: (signal, how to find the faulting pc)
+    "jump_garbage": (-11, "target"),
+    "illegal": (-4, "fault_insn"),
+    "unmapped": (-11, "fault_insn"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_faulting_guest(name, guest_builder, qemu, vmkit_module):
+    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2)
+    ref, got = compare_with_qemu(prog, vmkit_timeout=60)
+    signal, where = FAULTS[name]
+    assert ref.returncode == signal
+    assert b"still alive" not in got.stdout
+    report = got.stderr.decode(errors="replace") + "\n".join(got.diagnostics)
+    if where == "target":
+        pc, insn = 0x5A5A5A5A000, None  # nothing is mapped there: no instruction bytes to show
+    else:
+        pc = elf_symbol_address(prog, where)
+        insn, _ = elf_code_at(prog, pc)
+    values = hex_values(report)
+    assert pc in values, f"diagnostic does not name pc {pc:#x}: {report!r}"
+    if insn is not None:
+        assert insn in values, f"diagnostic does not show the instruction {insn:#x}: {report!r}"
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_faulting_guest_via_cli(name, guest_builder, qemu, vmkit_module):
+    """The CLI dies of the guest's signal, exactly like qemu-riscv64 does under subprocess."""
+    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2)
+    q = subprocess.run([qemu, str(prog)], capture_output=True, timeout=60)
+    v = run_cli(prog)
+    assert v.returncode == q.returncode == FAULTS[name][0], (v, q)
+    assert v.stdout == q.stdout
+    assert b"pc=" in v.stderr or b"pc " in v.stderr, v.stderr
+
+
+def test_strict_unknown_syscall(vmkit_module, guest_builder, tmp_path):
+    """An unknown syscall number: under qemu it fails with ENOSYS; vmkit must agree by default and,
+    with strict=True, report it as UnsupportedSyscallError naming the number."""
+    src = tmp_path / "nosys.c"
+    src.write_text(
+        "#include <stdio.h>\n#include <errno.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n"
+        "int main(void) { long r = syscall(4000, 1, 2, 3); printf(\"r=%ld errno=%d\\n\", r, errno); return 0; }\n"
+    )
+    prog = guest_builder.build(src, STATIC_O2)
+    ref, got = compare_with_qemu(prog, vmkit_timeout=60)
+    assert ref.stdout == b"r=-1 errno=38\n"
+    with pytest.raises(vmkit_module.UnsupportedSyscallError, match="4000"):
+        vmkit_module.linux.run(str(prog), [str(prog)], strict=True)

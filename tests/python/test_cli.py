@@ -1,0 +1,115 @@
+"""The command line, `vmkit run [-L SYSROOT] [-0 ARGV0] PROG ARGS...` (and `python -m vmkit run`),
+behaves like qemu-riscv64: stdin/stdout/stderr pass straight through, the process exits with the
+guest's status, and a guest killed by a signal kills vmkit with the same signal."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DYNAMIC_O2, FAULT_DIR, GUEST_DIR, GUEST_ENV, QEMU, STATIC_O2, SYSROOT, elf_symbol_address
+
+TIMEOUT = 120
+
+# Copies stdin to stdout upper-cased and reports counts on stderr: shows all three streams flow.
+UPPER_C = r"""
+#include <ctype.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  int c; long n = 0;
+  while ((c = getchar()) != EOF) { putchar(toupper(c)); n++; }
+  fprintf(stderr, "%s: %ld bytes\n", argc > 1 ? argv[1] : "upper", n);
+  return n % 256;
+}
+"""
+
+
+def cli_commands():
+    """Both spellings of the CLI: the module, and the console script when it is installed."""
+    cmds = [pytest.param([sys.executable, "-m", "vmkit"], id="python-m-vmkit")]
+    script = shutil.which("vmkit")
+    if script:
+        cmds.append(pytest.param([script], id="vmkit-script"))
+    return cmds
+
+
+@pytest.fixture
+def upper(guest_builder, tmp_path_factory):
+    src = tmp_path_factory.mktemp("cli-src") / "upper.c"
+    src.write_text(UPPER_C)
+    return src
+
+
+def vmkit_cli(cmd, *args, stdin=b"", env=None):
+    return subprocess.run(
+        [*cmd, "run", *map(str, args)], input=stdin, capture_output=True, timeout=TIMEOUT, env=env or dict(os.environ)
+    )
+
+
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_streams_and_status(cmd, upper, guest_builder, vmkit_module):
+    prog = guest_builder.build(upper, STATIC_O2)
+    data = b"hello, riscv64 world!\n" * 300 + b"no newline at the end"
+    r = vmkit_cli(cmd, prog, "counter", stdin=data)
+    assert r.stdout == data.upper()
+    assert r.stderr.endswith(f"counter: {len(data)} bytes\n".encode()), r.stderr
+    assert r.returncode == len(data) % 256
+
+
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_return_status(cmd, guest_builder, vmkit_module):
+    prog = guest_builder.build(GUEST_DIR / "return42.c", STATIC_O2)
+    r = vmkit_cli(cmd, prog)
+    assert r.returncode == 42, r.stderr
+    assert r.stdout.startswith(b"0 squared is 0\n")
+
+
+def test_sysroot_option_runs_dynamic_program(guest_builder, qemu, vmkit_module):
+    prog = guest_builder.build(GUEST_DIR / "env_argv.c", DYNAMIC_O2)
+    env = dict(GUEST_ENV, VMKIT_T_GREETING="cli")
+    q = subprocess.run([QEMU, "-L", SYSROOT, str(prog), "x", "y"], capture_output=True, env=env, timeout=TIMEOUT)
+    v = vmkit_cli([sys.executable, "-m", "vmkit"], "-L", SYSROOT, prog, "x", "y", env=dict(os.environ, **env))
+    assert v.stdout == q.stdout
+    assert v.returncode == q.returncode == 3
+    assert b"getenv(VMKIT_T_GREETING) = cli\n" in v.stdout
+
+
+def test_sysroot_from_qemu_ld_prefix(guest_builder, vmkit_module):
+    """Like qemu-user, the sysroot may also come from QEMU_LD_PREFIX."""
+    prog = guest_builder.build(GUEST_DIR / "return42.c", DYNAMIC_O2)
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], prog, env=dict(os.environ, QEMU_LD_PREFIX=SYSROOT))
+    assert r.returncode == 42, r.stderr
+
+
+def test_argv0_option(guest_builder, qemu, vmkit_module):
+    prog = guest_builder.build(GUEST_DIR / "env_argv.c", STATIC_O2)
+    q = subprocess.run([QEMU, "-0", "/some/where/custom-name", str(prog)], capture_output=True, env=GUEST_ENV)
+    v = vmkit_cli([sys.executable, "-m", "vmkit"], "-0", "/some/where/custom-name", prog, env=dict(GUEST_ENV))
+    assert b"argv[0] basename [custom-name]\n" in q.stdout
+    assert v.stdout == q.stdout
+    assert v.returncode == q.returncode == 1
+
+
+def test_guest_killed_by_sigsegv(guest_builder, qemu, vmkit_module):
+    prog = guest_builder.build(FAULT_DIR / "unmapped.c", STATIC_O2)
+    q = subprocess.run([QEMU, str(prog)], capture_output=True, timeout=TIMEOUT)
+    v = vmkit_cli([sys.executable, "-m", "vmkit"], prog)
+    # qemu-user re-raises the guest's fatal signal on itself: subprocess sees -SIGSEGV.
+    assert q.returncode == -11
+    assert v.returncode == q.returncode, v.stderr
+    assert v.stdout == q.stdout == b"storing to 0x1234567000\n"
+    pc = elf_symbol_address(prog, "fault_insn")
+    err = v.stderr.decode(errors="replace")
+    assert "SIGSEGV" in err, err
+    assert pc in {int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]+)", err)}, f"pc {pc:#x} not in {err!r}"
+
+
+def test_usage_without_program(vmkit_module):
+    r = subprocess.run([sys.executable, "-m", "vmkit", "run"], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 2  # argparse's status for a usage error
+    assert b"usage:" in r.stderr
