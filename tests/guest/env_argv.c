@@ -9,6 +9,8 @@
 
 extern char **environ;
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 int main(int argc, char **argv) {
   printf("argc %d\n", argc);
   for (int i = 1; i < argc; i++) printf("argv[%d] = [%s] (%zu bytes)\n", i, argv[i], strlen(argv[i]));
@@ -16,11 +18,15 @@ int main(int argc, char **argv) {
   /* argv[0] is whatever the runner passed; print only its last path component. */
   const char *slash = strrchr(argv[0], '/');
   printf("argv[0] basename [%s]\n", slash ? slash + 1 : argv[0]);
-  int n = 0;
+  /* Sorted: the order of environ is the runner's business (qemu-user reverses it, Linux keeps it). */
+  const char *ours[64];
+  int n = 0, k = 0;
   for (char **e = environ; *e; e++) {
-    if (strncmp(*e, "VMKIT_T_", 8) == 0) printf("env %s\n", *e);
+    if (strncmp(*e, "VMKIT_T_", 8) == 0 && k < 64) ours[k++] = *e;
     n++;
   }
+  qsort(ours, k, sizeof ours[0], cmp_str);
+  for (int i = 0; i < k; i++) printf("env %s\n", ours[i]);
   printf("environment has at least one entry: %d\n", n > 0);
   const char *v = getenv("VMKIT_T_GREETING");
   printf("getenv(VMKIT_T_GREETING) = %s\n", v ? v : "(unset)");
