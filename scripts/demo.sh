@@ -12,6 +12,6 @@ deb=$(ls ../shared/guests/busybox-static_*_riscv64.deb 2>/dev/null | head -n1 ||
 if [ -n "$deb" ]; then
   dpkg -x "$deb" build/demo/busybox
   echo "== vmkit run busybox sh -c 'for i in 1 2 3; do echo \$i; done | busybox sha256sum'"
-  vmkit run build/demo/busybox/bin/busybox sh -c 'for i in 1 2 3; do echo $i; done'
-  echo hello | vmkit run build/demo/busybox/bin/busybox sha256sum
+  vmkit run build/demo/busybox/usr/bin/busybox sh -c 'for i in 1 2 3; do echo $i; done'
+  echo hello | vmkit run build/demo/busybox/usr/bin/busybox sha256sum
 fi

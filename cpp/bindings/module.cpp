@@ -31,8 +31,9 @@ py::dict lift(const std::string& arch, py::bytes code, uint64_t addr, bool optim
   uint64_t page = vmkit::page_down(addr);
   uint64_t len = vmkit::page_up(addr + bytes.size()) - page;
   vmkit::GuestMemory mem(vmkit::page_up(addr + bytes.size()) + vmkit::GuestMemory::kPageSize);
-  mem.map(page, len, vmkit::kRead | vmkit::kExec);
+  mem.map(page, len, vmkit::kRead | vmkit::kWrite);
   std::memcpy(mem.host(addr), bytes.data(), bytes.size());
+  mem.protect(page, len, vmkit::kRead | vmkit::kExec);
   vmkit::Cpu cpu(*fe, mem);
   vmkit::ir::Block b = cpu.translate(addr);
   if (optimize) vmkit::ir::optimize(b);
