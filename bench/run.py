@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import glob
-import hashlib
-import os
 import random
 import shutil
 import statistics

@@ -96,9 +96,21 @@ BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
     auto at = [](Type t, Op o) -> void*& { return table[unsigned(t) << kOpBits | unsigned(o)]; };
     at(Type::I64, Op::get) = &&L_get_i64;
     at(Type::I64, Op::put) = &&L_put_i64;
-    at(Type::I64, Op::add) = &&L_add_i64;
     at(Type::I64, Op::load) = &&L_load_i64;
     at(Type::I64, Op::store) = &&L_store_i64;
+    // Integer ops at 32 and 64 bits (what RISC-V code is made of) get labels with the width
+    // known at compile time: no mask or modulo computed at run time.
+#define REGISTER_WIDTH_OPS(T)                                                         \
+    at(Type::T, Op::add) = &&L_add_##T;   at(Type::T, Op::sub) = &&L_sub_##T;       \
+    at(Type::T, Op::and_) = &&L_and_##T;  at(Type::T, Op::or_) = &&L_or_##T;        \
+    at(Type::T, Op::xor_) = &&L_xor_##T;  at(Type::T, Op::shl) = &&L_shl_##T;       \
+    at(Type::T, Op::lshr) = &&L_lshr_##T; at(Type::T, Op::ashr) = &&L_ashr_##T;     \
+    at(Type::T, Op::rotr) = &&L_rotr_##T; at(Type::T, Op::rotl) = &&L_rotl_##T;     \
+    at(Type::T, Op::mul) = &&L_mul_##T;   at(Type::T, Op::sext) = &&L_sext_##T;     \
+    at(Type::T, Op::select) = &&L_select_##T;
+    REGISTER_WIDTH_OPS(I32)
+    REGISTER_WIDTH_OPS(I64)
+#undef REGISTER_WIDTH_OPS
     ready = true;
   }
 
@@ -161,9 +173,27 @@ L_put_i64:
 L_put:
   store_bytes(st + ip->aux, A, W < 8 ? 8 : W);
   NEXT();
-L_add_i64:
-  D = A + B;
-  NEXT();
+// Width-specialised integer ops (see REGISTER_WIDTH_OPS); uint32_t/uint64_t arithmetic keeps
+// results zero-extended in their 64-bit slot, as the IR requires.
+#define WIDTH_OPS(T, U, S, BITS)                                                        \
+  L_add_##T: D = U(A + B); NEXT();                                                      \
+  L_sub_##T: D = U(A - B); NEXT();                                                      \
+  L_mul_##T: D = U(A * B); NEXT();                                                      \
+  L_and_##T: D = A & B; NEXT();                                                         \
+  L_or_##T: D = A | B; NEXT();                                                          \
+  L_xor_##T: D = A ^ B; NEXT();                                                         \
+  L_shl_##T: D = U(U(A) << (B & (BITS - 1))); NEXT();                                   \
+  L_lshr_##T: D = U(A) >> (B & (BITS - 1)); NEXT();                                     \
+  L_ashr_##T: D = U(S(U(A)) >> (B & (BITS - 1))); NEXT();                               \
+  L_rotr_##T: { unsigned sh = unsigned(B & (BITS - 1));                                 \
+    D = sh ? U((U(A) >> sh) | (U(A) << (BITS - sh))) : A; NEXT(); }                    \
+  L_rotl_##T: { unsigned sh = unsigned(B & (BITS - 1));                                 \
+    D = sh ? U((U(A) << sh) | (U(A) >> (BITS - sh))) : A; NEXT(); }                    \
+  L_sext_##T: D = U(uint64_t(sext(A, ir::type_bits(Type(ip->sub))))); NEXT();           \
+  L_select_##T: D = A ? B : C; NEXT();
+  WIDTH_OPS(I32, uint32_t, int32_t, 32)
+  WIDTH_OPS(I64, uint64_t, int64_t, 64)
+#undef WIDTH_OPS
 L_add: D = (A + B) & M; NEXT();
 L_sub: D = (A - B) & M; NEXT();
 L_mul: D = (A * B) & M; NEXT();
@@ -180,9 +210,9 @@ L_xor_: D = A ^ B; NEXT();
 L_andn: D = A & ~B & M; NEXT();
 L_orn: D = (A | ~B) & M; NEXT();
 L_xnor: D = ~(A ^ B) & M; NEXT();
-L_shl: D = (A << (B % W)) & M; NEXT();
-L_lshr: D = A >> (B % W); NEXT();
-L_ashr: D = uint64_t(sext(A, W) >> (B % W)) & M; NEXT();
+L_shl: D = (A << (B & (W - 1))) & M; NEXT();
+L_lshr: D = A >> (B & (W - 1)); NEXT();
+L_ashr: D = uint64_t(sext(A, W) >> (B & (W - 1))) & M; NEXT();
 L_rotl: D = rotate(true, A, B, W) & M; NEXT();
 L_rotr: D = rotate(false, A, B, W) & M; NEXT();
 L_mins: D = sext(A, W) < sext(B, W) ? A : B; NEXT();

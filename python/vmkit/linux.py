@@ -127,7 +127,7 @@ def run(
             else:
                 f.seek(0)
                 captured.append(f.read())
-        return RunResult(r.exit_status, r.signal, captured[0], captured[1], list(r.diagnostics), r.insns)
+        return RunResult(r.exit_status, r.signal, captured[0], captured[1], r.diagnostics.splitlines(), r.insns)
     finally:
         for c in reversed(closers):
             c()

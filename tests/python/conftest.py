@@ -167,7 +167,7 @@ sys.stdout.write(json.dumps(out))
 
 
 class VmkitRunError(AssertionError):
-    """vmkit raised instead of running the guest."""
+    """vmkit could not be imported in the child process."""
 
 
 def run_vmkit(
@@ -181,7 +181,8 @@ def run_vmkit(
     strict: bool = False,
     timeout: float = VMKIT_TIMEOUT,
 ) -> Outcome:
-    """Runs ``prog`` with vmkit.linux.run (argv[0] = the path, as qemu passes it) in a child process."""
+    """Runs ``prog`` with vmkit.linux.run (argv[0] = the path, as qemu passes it) in a child process.
+    A vmkit exception in the child (ElfError, UsageError, ...) is raised here with the same type."""
     req = {
         "prog": str(prog),
         "argv": [str(prog), *args],
@@ -208,7 +209,11 @@ def run_vmkit(
         )
     res = json.loads(r.stdout)
     if "exception" in res:
-        raise VmkitRunError(f"vmkit raised {res['exception']}: {res['message']}")
+        if res["exception"] == "ImportError":
+            raise VmkitRunError(f"cannot import vmkit: {res['message']}")
+        import vmkit  # re-raise the child's exception as the same vmkit exception type
+
+        raise getattr(vmkit, res["exception"], vmkit.VmkitError)(res["message"])
     return Outcome(
         res["returncode"],
         base64.b64decode(res["stdout"]),

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DYNAMIC_O2, FAULT_DIR, STATIC_O2, compare_with_qemu, elf_code_at, elf_symbol_address
+from conftest import DYNAMIC_O2, FAULT_DIR, STATIC_O2, compare_with_qemu, elf_code_at, elf_symbol_address, run_vmkit
 
 CLI_TIMEOUT = 120
 
 
-def load_error(vmkit, path, **kw):
-    """Runs ``path`` with vmkit.linux.run in-process, expecting it to be refused before it starts."""
+def load_error(vmkit, path, sysroot=None):
+    """Runs ``path`` with vmkit.linux.run (in a child process, so a crash cannot take the test run
+    down), expecting it to be refused before it starts; returns the exception."""
     with pytest.raises(vmkit.VmkitError) as info:
-        vmkit.linux.run(str(path), [str(path)], **kw)
+        run_vmkit(Path(path), sysroot=sysroot, timeout=60)
     return info.value
 
 
@@ -169,4 +170,4 @@ def test_strict_unknown_syscall(vmkit_module, guest_builder, tmp_path):
     ref, got = compare_with_qemu(prog, vmkit_timeout=60)
     assert ref.stdout == b"r=-1 errno=38\n"
     with pytest.raises(vmkit_module.UnsupportedSyscallError, match="4000"):
-        vmkit_module.linux.run(str(prog), [str(prog)], strict=True)
+        run_vmkit(prog, strict=True, timeout=60)

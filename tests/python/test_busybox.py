@@ -133,3 +133,10 @@ def test_sed_substitution(busybox, vmkit_module):
 def test_missing_file_status(busybox, tmp_path, vmkit_module):
     ref = bb(busybox, "cat", str(tmp_path / "does-not-exist"))
     assert ref.returncode == 1
+
+
+def test_sh_pipeline_and_command_substitution(busybox, vmkit_module):
+    """Pipelines and $(...) make the guest shell fork children (busybox runs applets in them)."""
+    script = 'seq 1 200 | sort -r | head -3; echo $(( $(seq 1 100 | wc -l) * 2 )); x=$(echo sub); echo "got $x"; (exit 7); echo "subshell $?"'
+    ref = bb(busybox, "sh", "-c", script)
+    assert ref.stdout == b"99\n98\n97\n200\ngot sub\nsubshell 7\n"
