@@ -13,8 +13,28 @@
 
 namespace vmkit {
 
+// The interpreter's form of one IR inst: the handler's address resolved once (threaded code),
+// so dispatch is a single indirect jump. Indices match ir.insts one to one.
+struct ThreadedInst {
+  const void* handler;
+  ir::Slot dst, a, b, c;
+  uint32_t aux;
+  ir::Op op;
+  ir::Type type;
+  uint8_t sub;
+  uint8_t pad;
+};
+
 struct CachedBlock {
   ir::Block ir;
+  // The interpreter's form, built on the block's first run. It may drop IR insts that fold into
+  // a neighbour (see interpreter.cpp, lower()), so code_ir_index maps each entry back to its
+  // IR inst, for precise guest state at faults.
+  std::vector<ThreadedInst> code;
+  std::vector<uint32_t> code_ir_index;
+  uint32_t ir_index(size_t code_index) const {
+    return code_index < code_ir_index.size() ? code_ir_index[code_index] : uint32_t(ir.insts.size());
+  }
   std::vector<uint64_t> frame;  // slot values: constants preset, temps written while running
   uint64_t executions = 0;
   // Direct successors (jmp target / br taken, br fallthrough), valid while link_epoch matches.

@@ -150,7 +150,7 @@ Stop Cpu::run(uint64_t max_insns) {
   if (sigsetjmp(fault_jmp_, 0)) {
     // A host fault inside guest memory while running running_.block at running_.inst.
     const CachedBlock* b = running_.block;
-    size_t idx = size_t(running_.inst - b->ir.insts.data());
+    size_t idx = b->ir_index(size_t(running_.inst - b->code.data()));
     Stop s{StopReason::MemFault};
     describe_insn(s, b->ir, idx);
     s.addr = fault_addr_;
@@ -165,13 +165,21 @@ Stop Cpu::run(uint64_t max_insns) {
 Stop Cpu::run_blocks(uint64_t max_insns) {
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
   InterpEnv env{state_.data(), mem_.base(), mem_.size(), mem_.code_page_map(), &running_.inst};
+  env.cache = &cache_;
+  env.running_block = &running_.block;
   uint64_t pc = this->pc();
   uint64_t executed = 0;
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
   for (;;) {
     running_.block = b;
+    env.budget = max_insns - executed;
     BlockOutcome out = interpret(*b, env, start);
+    // The interpreter may have chained through several blocks: account for the finished ones
+    // and continue with the one the outcome is about.
+    b = out.block;
+    executed += out.chained_insns;
+    stats_.blocks_executed += out.chained_blocks;
     start = 0;
     switch (out.kind) {
       case BlockOutcome::Next:
@@ -196,7 +204,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         }
         Stop s{};
         stats_.insns_executed += executed;
-        describe_insn(s, b->ir, out.inst);
+        describe_insn(s, b->ir, b->ir_index(out.inst));
         s.pc = out.pc;
         switch (kind) {
           case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
@@ -214,7 +222,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
       case BlockOutcome::MemFault:
       case BlockOutcome::Trap: {
         Stop s{};
-        describe_insn(s, b->ir, out.inst);
+        describe_insn(s, b->ir, b->ir_index(out.inst));
         stats_.insns_executed += executed;
         if (out.kind == BlockOutcome::MemFault) {
           s.reason = StopReason::MemFault;

@@ -77,8 +77,8 @@ class Cpu {
 
   // Interpreter entry points use these while a block runs (for precise faults).
   struct Running {
-    const CachedBlock* block = nullptr;
-    const ir::Inst* inst = nullptr;
+    CachedBlock* block = nullptr;
+    const ThreadedInst* inst = nullptr;
   };
   Running running_;
 

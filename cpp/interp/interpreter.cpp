@@ -10,6 +10,7 @@ namespace vmkit {
 using ir::Inst;
 using ir::Op;
 using ir::Type;
+using ir::Slot;
 
 namespace {
 
@@ -75,15 +76,86 @@ inline void store_bytes(uint8_t* p, uint64_t v, unsigned bits) {
   }
 }
 
+
+// True if `user` reads its operand number `pos` only in the low 32 bits, so that operand may
+// hold a wider value than its IR type says (the width-specialised i32 handlers truncate inputs).
+bool reads_low32_only(const Inst& u, int pos) {
+  switch (u.op) {
+    case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
+    case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
+      // i32 handlers truncate both operands; every shift amount is taken modulo the width
+      return u.type == Type::I32 || (pos == 1 && (u.op == Op::shl || u.op == Op::lshr || u.op == Op::ashr ||
+                                                  u.op == Op::rotl || u.op == Op::rotr));
+    case Op::sext: return Type(u.sub) == Type::I32 && u.type == Type::I64;
+    case Op::trunc: return u.type == Type::I32 || u.type == Type::I16 || u.type == Type::I8;
+    case Op::store: return pos == 1 && u.sub <= 32;
+    case Op::put: return u.type == Type::I32;
+    default: return false;
+  }
+}
+
+// Builds b.code, the interpreter's threaded form of b.ir, with two peepholes that matter for
+// RISC-V's W instructions (trunc i64->i32, op.i32, sext i32->i64):
+//  - a trunc to i32 whose every user reads only the low 32 bits is dropped (users read the
+//    wider source);
+//  - an i32 op whose result feeds sext to i64, and is otherwise read only in its low 32 bits,
+//    computes the sign-extended value itself and the sext is dropped.
+void lower(CachedBlock& b, void* const* table, void* const* fused_sext) {
+  const std::vector<Inst>& insts = b.ir.insts;
+  const size_t n = insts.size(), ns = b.ir.num_slots();
+  std::vector<uint8_t> low32_users_only(ns, 1);
+  std::vector<uint32_t> def(ns, UINT32_MAX);
+  for (size_t i = 0; i < n; ++i) {
+    const Inst& in = insts[i];
+    const Slot ops[3] = {in.a, in.b, in.c};
+    for (int pos = 0; pos < 3; ++pos)
+      if (ops[pos] != ir::kNoSlot && !reads_low32_only(in, pos)) low32_users_only[ops[pos]] = 0;
+    if (in.dst != ir::kNoSlot) def[in.dst] = uint32_t(i);
+  }
+  std::vector<Slot> alias(ns);
+  for (size_t s = 0; s < ns; ++s) alias[s] = Slot(s);
+  std::vector<uint8_t> drop(n), fused(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Inst& in = insts[i];
+    if (in.op == Op::trunc && in.type == Type::I32 && b.ir.slot_types[in.a] == Type::I64 && low32_users_only[in.dst]) {
+      alias[in.dst] = alias[in.a];
+      drop[i] = 1;
+    } else if (in.op == Op::sext && in.type == Type::I64 && Type(in.sub) == Type::I32 && def[in.a] != UINT32_MAX) {
+      uint32_t j = def[in.a];
+      const Inst& x = insts[j];
+      if (x.type == Type::I32 && fused_sext[unsigned(x.op)] && !drop[j] && low32_users_only[x.dst]) {
+        fused[j] = 1;
+        alias[in.dst] = x.dst;
+        drop[i] = 1;
+      }
+    }
+  }
+  b.code.clear();
+  b.code_ir_index.clear();
+  b.code.reserve(n);
+  b.code_ir_index.reserve(n);
+  auto A = [&](Slot s) { return s == ir::kNoSlot ? s : alias[s]; };
+  for (size_t i = 0; i < n; ++i) {
+    if (drop[i]) continue;
+    const Inst& in = insts[i];
+    const void* h = fused[i] ? fused_sext[unsigned(in.op)] : table[unsigned(in.type) << 6 | unsigned(in.op)];
+    b.code.push_back({h, in.dst, A(in.a), A(in.b), A(in.c), in.aux, in.op, in.type, in.sub, 0});
+    b.code_ir_index.push_back(uint32_t(i));
+  }
+}
+
 }  // namespace
 
-BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
+BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start) {
   // Labels indexed by (type << 6 | op): every op has a generic label; the hottest op/type pairs
   // have specialised ones. The generic table comes from ops.def, so a new op that lacks an
   // implementation here fails to compile.
   constexpr unsigned kOpBits = 6;
   static_assert(static_cast<unsigned>(Op::Count) <= (1u << kOpBits));
   static void* table[8 << kOpBits];
+  // i32 ops whose result is sign-extended to i64 right away (RISC-V's W instructions): one
+  // handler computes both (see lower()).
+  static void* fused_sext[1 << kOpBits];
   static bool ready = false;
   if (__builtin_expect(!ready, 0)) {
     void* generic[] = {
@@ -111,18 +183,33 @@ BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
     REGISTER_WIDTH_OPS(I32)
     REGISTER_WIDTH_OPS(I64)
 #undef REGISTER_WIDTH_OPS
+    auto fuse = [](Op o) -> void*& { return fused_sext[unsigned(o)]; };
+    fuse(Op::add) = &&L_add_sx;   fuse(Op::sub) = &&L_sub_sx;   fuse(Op::mul) = &&L_mul_sx;
+    fuse(Op::shl) = &&L_shl_sx;   fuse(Op::lshr) = &&L_lshr_sx; fuse(Op::ashr) = &&L_ashr_sx;
+    fuse(Op::rotr) = &&L_rotr_sx; fuse(Op::rotl) = &&L_rotl_sx;
+    fuse(Op::divs) = &&L_divs_sx; fuse(Op::divu) = &&L_divu_sx;
+    fuse(Op::rems) = &&L_rems_sx; fuse(Op::remu) = &&L_remu_sx;
     ready = true;
   }
+  auto prepare = [](CachedBlock& b) {
+    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, table, fused_sext);
+  };
 
-  uint64_t* const v = cb.frame.data();
-  const Inst* const first = cb.ir.insts.data();
-  const Inst* ip = first + start;
+  CachedBlock* cb = &entry;
+  prepare(*cb);
+  uint64_t* v = cb->frame.data();
+  const ThreadedInst* first = cb->code.data();
+  const ThreadedInst* ip = first + start;
   uint8_t* const st = env.state;
   uint8_t* const mem = env.mem_base;
   const uint64_t mem_size = env.mem_size;
   BlockOutcome out{};
+  uint64_t chained_insns = 0, chained_blocks = 0;
+  CachedBlock* next;
 
-#define DISPATCH() goto* table[unsigned(ip->type) << kOpBits | unsigned(ip->op)]
+// Every early return reports where it happened (the block it was chained into) and how much ran.
+#define FINISH(o) ((o).block = cb, (o).chained_insns = chained_insns, (o).chained_blocks = chained_blocks, (o))
+#define DISPATCH() goto* ip->handler
 #define NEXT() \
   do {         \
     ++ip;      \
@@ -144,7 +231,7 @@ BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
       out.write = is_write;                                        \
       out.addr = addr;                                             \
       out.inst = uint32_t(ip - first);                             \
-      return out;                                                  \
+      return FINISH(out);                                          \
     }                                                              \
   } while (0)
 #define AFTER_STORE(addr, bytes)                                                         \
@@ -154,7 +241,7 @@ BlockOutcome interpret(CachedBlock& cb, const InterpEnv& env, uint32_t start) {
       out.addr = addr;                                                                   \
       out.size = bytes;                                                                  \
       out.inst = uint32_t(ip - first);                                                   \
-      return out;                                                                        \
+      return FINISH(out);                                                                \
     }                                                                                    \
   } while (0)
 
@@ -179,9 +266,9 @@ L_put:
   L_add_##T: D = U(A + B); NEXT();                                                      \
   L_sub_##T: D = U(A - B); NEXT();                                                      \
   L_mul_##T: D = U(A * B); NEXT();                                                      \
-  L_and_##T: D = A & B; NEXT();                                                         \
-  L_or_##T: D = A | B; NEXT();                                                          \
-  L_xor_##T: D = A ^ B; NEXT();                                                         \
+  L_and_##T: D = U(A & B); NEXT();                                                         \
+  L_or_##T: D = U(A | B); NEXT();                                                          \
+  L_xor_##T: D = U(A ^ B); NEXT();                                                         \
   L_shl_##T: D = U(U(A) << (B & (BITS - 1))); NEXT();                                   \
   L_lshr_##T: D = U(A) >> (B & (BITS - 1)); NEXT();                                     \
   L_ashr_##T: D = U(S(U(A)) >> (B & (BITS - 1))); NEXT();                               \
@@ -192,6 +279,21 @@ L_put:
   L_sext_##T: D = U(uint64_t(sext(A, ir::type_bits(Type(ip->sub))))); NEXT();           \
   L_select_##T: D = A ? B : C; NEXT();
   WIDTH_OPS(I32, uint32_t, int32_t, 32)
+// i32 op then sext to i64, fused (lower() picks these); operands are read in their low 32 bits.
+#define SX(expr) uint64_t(int64_t(int32_t(uint32_t(expr))))
+  L_add_sx: D = SX(A + B); NEXT();
+  L_sub_sx: D = SX(A - B); NEXT();
+  L_mul_sx: D = SX(A * B); NEXT();
+  L_shl_sx: D = SX(uint32_t(A) << (B & 31)); NEXT();
+  L_lshr_sx: D = SX(uint32_t(A) >> (B & 31)); NEXT();
+  L_ashr_sx: D = SX(int32_t(uint32_t(A)) >> (B & 31)); NEXT();
+  L_rotr_sx: D = SX(rotate(false, uint32_t(A), B, 32)); NEXT();
+  L_rotl_sx: D = SX(rotate(true, uint32_t(A), B, 32)); NEXT();
+  L_divs_sx: D = SX(div_s(uint32_t(A), uint32_t(B), 32)); NEXT();
+  L_divu_sx: D = SX(uint32_t(B) == 0 ? ~0u : uint32_t(A) / uint32_t(B)); NEXT();
+  L_rems_sx: D = SX(rem_s(uint32_t(A), uint32_t(B), 32)); NEXT();
+  L_remu_sx: D = SX(uint32_t(B) == 0 ? uint32_t(A) : uint32_t(A) % uint32_t(B)); NEXT();
+#undef SX
   WIDTH_OPS(I64, uint64_t, int64_t, 64)
 #undef WIDTH_OPS
 L_add: D = (A + B) & M; NEXT();
@@ -273,24 +375,23 @@ L_fence:
 L_call: {
   *env.running = ip;
   auto* common = reinterpret_cast<GuestCommon*>(st);
-  const ir::HelperInfo& h = cb.ir.arch->helpers[ip->aux];
+  const ir::HelperInfo& h = cb->ir.arch->helpers[ip->aux];
   uint64_t r = h.fn(st, ip->a == ir::kNoSlot ? 0 : A, ip->b == ir::kNoSlot ? 0 : B,
                     ip->c == ir::kNoSlot ? 0 : C, ip->sub);
   if (__builtin_expect(common->trap.pending, 0)) {
     out.kind = BlockOutcome::Trap;
     out.inst = uint32_t(ip - first);
-    return out;
+    return FINISH(out);
   }
   D = r & M;
   NEXT();
 }
 L_jmp:
-  out.kind = BlockOutcome::Next;
   out.succ = 0;
   out.pc = A;
-  return out;
+  if (env.cache && cb->link_epoch == env.cache->epoch() && (next = cb->link[0])) goto L_chain;
+  goto L_next;
 L_br:
-  out.kind = BlockOutcome::Next;
   if (A) {
     out.succ = 0;
     out.pc = B;
@@ -298,19 +399,40 @@ L_br:
     out.succ = 1;
     out.pc = C;
   }
-  return out;
+  if (env.cache && cb->link_epoch == env.cache->epoch() && (next = cb->link[out.succ])) goto L_chain;
+  goto L_next;
 L_jmpi:
-  out.kind = BlockOutcome::Next;
   out.succ = -1;
   out.pc = A;
-  return out;
+  if (env.cache && (next = env.cache->find(out.pc))) goto L_chain;
+  goto L_next;
+L_chain:
+  // Go on into `next` without returning to the execution loop, if the budget allows.
+  if (chained_insns + cb->guest_insns < env.budget) {
+    chained_insns += cb->guest_insns;
+    ++chained_blocks;
+    ++cb->executions;
+    cb = next;
+    *env.running_block = cb;
+    prepare(*cb);
+    v = cb->frame.data();
+    first = cb->code.data();
+    ip = first;
+    DISPATCH();
+  }
+L_next:
+  out.kind = BlockOutcome::Next;
+  out.block = cb;
+  out.chained_insns = chained_insns;
+  out.chained_blocks = chained_blocks;
+  return FINISH(out);
 L_exit:
   out.kind = BlockOutcome::Exit;
   out.exit_kind = ip->sub;
   out.pc = A;
   out.detail = ip->aux;
   out.inst = uint32_t(ip - first);
-  return out;
+  return FINISH(out);
 #undef DISPATCH
 #undef NEXT
 #undef A
@@ -321,6 +443,7 @@ L_exit:
 #undef M
 #undef CHECK_ADDR
 #undef AFTER_STORE
+#undef FINISH
 }
 
 }  // namespace vmkit

@@ -13,7 +13,14 @@ struct InterpEnv {
   uint8_t* mem_base;
   uint64_t mem_size;
   const uint8_t* code_pages;   // nonzero byte per guest page holding translated code
-  const ir::Inst** running;    // where the interpreter records the inst that may fault
+  const ThreadedInst** running;  // where the interpreter records the inst that may fault
+  // Chaining: the interpreter goes on into the next block itself (direct successors through the
+  // block's links, computed targets through the cache) while the guest instructions of the
+  // blocks it finished stay below `budget`, and records the block it runs in *running_block.
+  // budget 0 runs one block only.
+  BlockCache* cache = nullptr;
+  uint64_t budget = 0;
+  CachedBlock** running_block = nullptr;
 };
 
 struct BlockOutcome {
@@ -22,14 +29,17 @@ struct BlockOutcome {
   int8_t succ;        // Next: 0 / 1 = direct successor index, -1 = computed target
   uint8_t exit_kind;  // Exit: ir::ExitKind
   bool write;         // MemFault: store?
-  uint32_t inst;      // MemFault/Trap: index of the inst; CodeWrite: index of the store
+  uint32_t inst;      // MemFault/Trap/Exit: index (in block->code) of the inst; CodeWrite: of the store
   uint32_t detail;    // Exit: aux
   uint64_t pc;        // Next: next pc; Exit: its pc operand
   uint64_t addr;      // MemFault / CodeWrite: guest data address
   uint32_t size;      // CodeWrite: bytes written
+  CachedBlock* block;       // the block this outcome is about (the last one chained into)
+  uint64_t chained_insns;   // guest instructions of the blocks finished before `block`
+  uint64_t chained_blocks;  // how many blocks were finished before `block`
 };
 
-// Runs `b` from inst `start` (0, or the inst after a store that wrote code, see CodeWrite).
+// Runs `b` from inst `start`, then its successors while env allows (see InterpEnv), (0, or the inst after a store that wrote code, see CodeWrite).
 // A store into a page holding translations returns CodeWrite after the store has completed so
 // the caller can invalidate and then resume the block at inst+1.
 BlockOutcome interpret(CachedBlock& b, const InterpEnv& env, uint32_t start = 0);

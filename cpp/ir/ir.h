@@ -17,10 +17,8 @@ enum class Type : uint8_t { None, I1, I8, I16, I32, I64, F32, F64 };
 
 const char* type_name(Type t);
 // I1 -> 1, F32 -> 32, ... (inline: the interpreter asks for every op it runs)
-constexpr unsigned type_bits(Type t) {
-  constexpr unsigned kBits[] = {0, 1, 8, 16, 32, 64, 32, 64};
-  return kBits[static_cast<unsigned>(t) & 7];
-}
+inline constexpr unsigned kTypeBits[8] = {0, 1, 8, 16, 32, 64, 32, 64};
+constexpr unsigned type_bits(Type t) { return kTypeBits[static_cast<unsigned>(t) & 7]; }
 inline bool is_int(Type t) { return t >= Type::I1 && t <= Type::I64; }
 inline bool is_float(Type t) { return t == Type::F32 || t == Type::F64; }
 inline uint64_t type_mask(Type t) {

@@ -24,6 +24,33 @@ bool fold_binary(Op op, Type t, uint64_t a, uint64_t b, uint64_t& out) {
   }
 }
 
+// Applies zext/sext/trunc to a constant.
+uint64_t fold_convert(Op op, Type to, Type from, uint64_t v) {
+  if (op == Op::sext) {
+    unsigned w = type_bits(from);
+    if (w < 64) v = uint64_t(int64_t(v << (64 - w)) >> (64 - w));
+  }
+  return v & type_mask(to);
+}
+
+// Key of a pure instruction for common-subexpression elimination: two pure instructions with the
+// same key compute the same value.
+struct PureKey {
+  Op op;
+  Type type;
+  uint8_t sub;
+  Slot a, b, c;
+  uint32_t aux;
+  bool operator==(const PureKey&) const = default;
+};
+struct PureKeyHash {
+  size_t operator()(const PureKey& k) const {
+    uint64_t h = (uint64_t(k.op) << 56) ^ (uint64_t(k.type) << 48) ^ (uint64_t(k.sub) << 40) ^
+                 (uint64_t(k.a) << 24) ^ (uint64_t(k.b) << 8) ^ k.c ^ (uint64_t(k.aux) << 20);
+    return size_t(h * 0x9e3779b97f4a7c15ull >> 16);
+  }
+};
+
 bool is_identity_with_zero_rhs(Op op) {
   return op == Op::add || op == Op::sub || op == Op::or_ || op == Op::xor_ || op == Op::shl ||
          op == Op::lshr || op == Op::ashr;
@@ -44,6 +71,9 @@ PassStats optimize(Block& b) {
 
   std::unordered_map<uint32_t, Slot> known;         // state offset -> slot with its value
   std::unordered_map<uint32_t, size_t> unobserved;  // state offset -> index of a put not yet observable
+  std::unordered_map<PureKey, Slot, PureKeyHash> pure;  // CSE of side-effect-free ops
+  // The widening convert (zext/sext) that defined a slot, so trunc(ext(x)) can become x.
+  std::unordered_map<Slot, Slot> extended_from;
   std::vector<Inst> out;
   std::vector<bool> dead;
   std::vector<uint32_t> new_index(n_in + 1);
@@ -87,6 +117,25 @@ PassStats optimize(Block& b) {
       // The guest state may be observed here (a fault or a helper reads it).
       unobserved.clear();
       if (in.op == Op::call) known.clear();  // helpers may write guest state
+    } else if (info.shape == Shape::Convert) {
+      Type from = b.slot_types[in.a];
+      if (b.slot_is_const[in.a]) {
+        Slot k = bld.konst(in.type, fold_convert(in.op, in.type, from, b.slot_init[in.a]));
+        grow();
+        repl[in.dst] = k;
+        ++st.folded;
+        continue;
+      }
+      if (in.op == Op::trunc) {
+        auto ext = extended_from.find(in.a);
+        if (ext != extended_from.end() && b.slot_types[ext->second] == in.type) {
+          repl[in.dst] = ext->second;  // trunc(ext(x)) where x already has the target type
+          ++st.folded;
+          continue;
+        }
+      } else {
+        extended_from[in.dst] = in.a;
+      }
     } else if (info.has_dst && info.nsrc == 2 &&
                (info.shape == Shape::Same || info.shape == Shape::Shift)) {
       bool ca = b.slot_is_const[in.a], cb = b.slot_is_const[in.b];
@@ -106,6 +155,15 @@ PassStats optimize(Block& b) {
       if (ca && b.slot_init[in.a] == 0 && (in.op == Op::add || in.op == Op::or_ || in.op == Op::xor_)) {
         repl[in.dst] = in.b;
         ++st.folded;
+        continue;
+      }
+    }
+    if (info.has_dst && !(info.flags & (OpFlag::Mem | OpFlag::Effect | OpFlag::Trap)) && in.op != Op::get) {
+      PureKey key{in.op, in.type, in.sub, in.a, in.b, in.c, in.aux};
+      auto [it, fresh] = pure.try_emplace(key, in.dst);
+      if (!fresh) {
+        repl[in.dst] = it->second;
+        ++st.cse;
         continue;
       }
     }

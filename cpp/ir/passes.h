@@ -12,11 +12,13 @@ struct PassStats {
   unsigned puts_removed = 0;
   unsigned folded = 0;
   unsigned dead_removed = 0;
+  unsigned cse = 0;
 };
 
 // get forwarding (a state value already read or written in the block is reused), removal of a
 // put overwritten before anything could observe it, constant folding and algebraic identities
-// (x+0, x|0, x^0, x<<0 ...), then dead-code elimination.
+// (x+0, x|0, x^0, x<<0 ...) including width changes of constants and trunc(ext(x)) = x,
+// common-subexpression elimination of pure ops, then dead-code elimination.
 PassStats optimize(Block& b);
 
 }  // namespace vmkit::ir

@@ -1,17 +1,24 @@
 #include "os/linux/fd_table.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 namespace vmkit::linux_user {
+
+FdTable::FdTable() {
+  struct rlimit rl;
+  max_fds_ = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rlim_t(INT_MAX) ? int(rl.rlim_cur) : 1024;
+}
 
 FdTable::~FdTable() { close_all(); }
 
 int FdTable::add(int host_fd, bool cloexec, int min_guest) {
   int g = min_guest < 0 ? 0 : min_guest;
   for (auto it = fds_.lower_bound(g); it != fds_.end() && it->first == g; ++it) ++g;
-  if (g >= kMaxFds) {
+  if (g >= max_fds_) {
     ::close(host_fd);
     return -EMFILE;
   }

@@ -8,7 +8,7 @@ namespace vmkit::linux_user {
 
 class FdTable {
  public:
-  FdTable() = default;
+  FdTable();
   ~FdTable();
   FdTable(const FdTable&) = delete;
   FdTable& operator=(const FdTable&) = delete;
@@ -29,7 +29,8 @@ class FdTable {
   void close_on_exec();
   void close_all();
 
-  static constexpr int kMaxFds = 1024;  // RLIMIT_NOFILE reported to the guest
+  // Guest fd numbers stay below the host's RLIMIT_NOFILE (what the guest's getrlimit reports).
+  int max_fds() const { return max_fds_; }
 
  private:
   struct Entry {
@@ -37,6 +38,7 @@ class FdTable {
     bool cloexec;
   };
   std::map<int, Entry> fds_;
+  int max_fds_;
 };
 
 }  // namespace vmkit::linux_user

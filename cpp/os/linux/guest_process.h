@@ -34,7 +34,8 @@ struct PendingSignal {
   int signo = 0;
   int code = 0;       // si_code
   uint64_t addr = 0;  // si_addr for faults
-  int pid = 0, uid = 0;  // sender for SI_USER / SI_TKILL
+  int pid = 0, uid = 0;  // sender for SI_USER / SI_TKILL / SIGCHLD
+  int status = 0;        // SIGCHLD: exit code or signal
 };
 
 struct SignalState {
@@ -43,6 +44,10 @@ struct SignalState {
   std::deque<PendingSignal> pending;
   uint64_t altstack_sp = 0, altstack_size = 0;
   int altstack_flags = 2;  // SS_DISABLE
+  // rt_sigsuspend: the mask to restore once a handler returns (the frame saves it, not the
+  // temporary mask), valid while restore_mask is set.
+  bool restore_mask = false;
+  uint64_t saved_mask = 0;
 };
 
 struct Process {
@@ -95,6 +100,26 @@ void deliver_pending(Process& p);
 // rt_sigreturn: restores registers and mask from the frame at sp.
 void sigreturn(Process& p);
 const char* signal_name(int signo);
+
+// Host signals that the guest can see (SIGCHLD from its forked children, SIGINT, SIGTERM, ...)
+// are caught while the guest runs and turned into guest signals. Installed by run_process for
+// the duration of the run; the previous host handlers are restored afterwards.
+class HostSignalForwarding {
+ public:
+  HostSignalForwarding();
+  ~HostSignalForwarding();
+  HostSignalForwarding(const HostSignalForwarding&) = delete;
+  HostSignalForwarding& operator=(const HostSignalForwarding&) = delete;
+};
+// Moves host signals caught so far into the guest's pending queue.
+void collect_host_signals(Process& p);
+// True if a pending signal would now interrupt the guest (a handler to run or a fatal default):
+// a blocking host call interrupted by EINTR is retried when this is false.
+bool guest_signal_deliverable(Process& p);
+// True if the first deliverable pending signal's handler asked for SA_RESTART.
+bool deliverable_signal_restarts(Process& p);
+// rt_sigsuspend: waits with `mask` blocked until a deliverable signal is pending; returns -EINTR.
+int64_t sigsuspend(Process& p, uint64_t mask);
 
 std::string hex(uint64_t v);
 

@@ -50,6 +50,7 @@ constexpr uint64_t kStackSize = 8ull << 20;
 // Like the kernel's mmap_base: leave room below the stack for it to grow (gap >= 128 MiB).
 constexpr uint64_t kStackGap = 128ull << 20;
 constexpr int kMaxScriptDepth = 4;
+constexpr uint64_t kPollInsns = 1ull << 22;
 
 // AT_* values (include/uapi/linux/auxvec.h) that <elf.h> may lack.
 constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23;
@@ -199,7 +200,7 @@ void exec_image(Process& p, const std::string& path, const std::vector<std::stri
     if (args.size() > 1) next.insert(next.end(), args.begin() + 1, args.end());
     args = std::move(next);
     std::string host_interp = interp;
-    if (!p.opts.sysroot.empty() && ::access((p.opts.sysroot + interp).c_str(), R_OK) == 0) host_interp = p.opts.sysroot + interp;
+    if (!p.sysroot.empty() && ::access((p.sysroot + interp).c_str(), R_OK) == 0) host_interp = p.sysroot + interp;
     file = host_interp;
   }
   exec_elf(p, file, args, env, path);
@@ -229,7 +230,6 @@ void handle_stop(Process& p, const Stop& s) {
     case StopReason::Syscall:
       p.st().pc = s.pc + 4;
       handle_syscall(p);
-      if (!p.exited) deliver_pending(p);
       return;
     case StopReason::IllegalInsn:
       force_signal(p, PendingSignal{kSIGILL, kILL_ILLOPC, s.pc}, s.pc, s.insn, s.insn_len);
@@ -294,8 +294,13 @@ ProcessResult run_process(const ProcessOptions& opts) {
   exec_image(p, opts.path, argv, opts.env);
 
   IgnoreSigpipe ignore_sigpipe;
+  HostSignalForwarding forward_host_signals;
   try {
-    while (!p.exited) handle_stop(p, p.cpu->run());
+    while (!p.exited) {
+      // A bounded slice, so host signals reach a guest that makes no syscalls.
+      handle_stop(p, p.cpu->run(kPollInsns));
+      if (!p.exited) deliver_pending(p);
+    }
   } catch (const std::exception& e) {
     // A forked child must never return into the caller's code (it would run the caller twice).
     if (p.is_fork_child) {

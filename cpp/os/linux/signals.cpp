@@ -2,6 +2,10 @@
 // their ucontext, or longjmp out, behave as on real Linux) and restores it in rt_sigreturn.
 #include "os/linux/signals.h"
 
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 
 #include "os/linux/guest_process.h"
@@ -59,7 +63,9 @@ void kill_process(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn
   else
     line += " (insn " + (len ? insn_text(insn, len) : std::string("unreadable")) + ")";
   if (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGFPE) line += ", fault address " + hex(s.addr);
-  p.diag(line);
+  // A writer killed by SIGPIPE is the routine end of a pipeline (`yes | head`); shells and the
+  // kernel say nothing about it, and a line per pipeline would bury the reports that matter.
+  if (s.signo != kSIGPIPE) p.diag(line);
   p.exited = true;
   p.killed_by = s.signo;
   p.exit_status = 128 + s.signo;
@@ -91,12 +97,15 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   } else {
     put32(kFrameInfo + 16, uint32_t(s.pid));
     put32(kFrameInfo + 20, uint32_t(s.uid));
+    if (s.signo == kSIGCHLD) put32(kFrameInfo + 24, uint32_t(s.status));
   }
   const uint64_t uc = kFrameUc;
   put64(uc + kUcStack + 0, p.sig.altstack_sp);
   put32(uc + kUcStack + 8, uint32_t(on_alt ? kSS_ONSTACK : (p.sig.altstack_size ? p.sig.altstack_flags : kSS_DISABLE)));
   put64(uc + kUcStack + 16, p.sig.altstack_size);
-  put64(uc + kUcSigmask, p.sig.blocked);
+  // After rt_sigsuspend the frame keeps the mask from before the call, so sigreturn restores it.
+  put64(uc + kUcSigmask, p.sig.restore_mask ? p.sig.saved_mask : p.sig.blocked);
+  p.sig.restore_mask = false;
   const uint64_t mc = uc + kUcMcontext;
   put64(mc + kMcRegs, st.pc);
   for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
@@ -159,6 +168,7 @@ void force_signal(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn
 }
 
 void deliver_pending(Process& p) {
+  collect_host_signals(p);
   while (!p.exited) {
     auto it = p.sig.pending.begin();
     while (it != p.sig.pending.end() && it->signo != kSIGKILL && (p.sig.blocked & bit(it->signo))) ++it;
@@ -172,6 +182,90 @@ void deliver_pending(Process& p) {
     fetch_insn(p, pc, insn, len);
     deliver(p, s, pc, insn, len);
   }
+  // rt_sigsuspend returned without running a handler: its temporary mask ends here.
+  if (p.sig.restore_mask) {
+    p.sig.blocked = p.sig.saved_mask;
+    p.sig.restore_mask = false;
+  }
+}
+
+// ---- host signals --------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kForwarded[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
+std::atomic<uint64_t> g_host_pending{0};
+// The last siginfo per forwarded signal (standard signals do not queue, so one is enough).
+siginfo_t g_host_info[kNumSignals + 1];
+struct sigaction g_saved[kNumSignals + 1];
+
+void on_host_signal(int sig, siginfo_t* info, void*) {
+  g_host_info[sig] = *info;
+  g_host_pending.fetch_or(bit(sig));
+}
+
+const PendingSignal* first_deliverable(Process& p) {
+  for (const PendingSignal& s : p.sig.pending)
+    if (s.signo == kSIGKILL || !(p.sig.blocked & bit(s.signo))) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+HostSignalForwarding::HostSignalForwarding() {
+  struct sigaction sa {};
+  sa.sa_sigaction = on_host_signal;
+  // No SA_RESTART: a blocking host call must return EINTR so the guest can see the signal.
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kForwarded) ::sigaction(sig, &sa, &g_saved[sig]);
+}
+
+HostSignalForwarding::~HostSignalForwarding() {
+  for (int sig : kForwarded) ::sigaction(sig, &g_saved[sig], nullptr);
+}
+
+void collect_host_signals(Process& p) {
+  uint64_t bits = g_host_pending.exchange(0);
+  for (int sig = 1; bits && sig <= kNumSignals; ++sig) {
+    if (!(bits & bit(sig))) continue;
+    bits &= ~bit(sig);
+    const siginfo_t& si = g_host_info[sig];
+    PendingSignal s{sig, si.si_code, 0, si.si_pid, int(si.si_uid)};
+    if (sig == kSIGCHLD) s.status = si.si_status;
+    queue_signal(p, s);
+  }
+}
+
+bool guest_signal_deliverable(Process& p) {
+  collect_host_signals(p);
+  return first_deliverable(p) != nullptr;
+}
+
+bool deliverable_signal_restarts(Process& p) {
+  const PendingSignal* s = first_deliverable(p);
+  if (!s) return true;
+  const GuestSigaction& act = p.sig.actions[s->signo];
+  return act.handler > kSIG_IGN && (act.flags & kSA_RESTART);
+}
+
+int64_t sigsuspend(Process& p, uint64_t mask) {
+  p.sig.saved_mask = p.sig.blocked;
+  p.sig.restore_mask = true;
+  p.sig.blocked = mask & ~kUnblockable;
+  // Block the forwarded host signals while checking, then wait with them unblocked, so a signal
+  // arriving between the check and the wait is not lost.
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  for (int sig : kForwarded) sigaddset(&fwd, sig);
+  ::sigprocmask(SIG_BLOCK, &fwd, &old);
+  while (!guest_signal_deliverable(p)) {
+    sigset_t wait_mask = old;
+    for (int sig : kForwarded) sigdelset(&wait_mask, sig);
+    ::sigsuspend(&wait_mask);
+  }
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  return -EINTR;
 }
 
 void sigreturn(Process& p) {

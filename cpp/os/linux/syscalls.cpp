@@ -61,6 +61,16 @@ constexpr int64_t kNoResult = INT64_MIN;
 
 int64_t host_result(long r) { return r < 0 ? -int64_t(errno) : int64_t(r); }
 
+// Runs a blocking host call again when a host signal interrupted it that the guest does not
+// need to see now (SIGCHLD with no guest handler, say), as the kernel would not have woken it.
+template <class F>
+long retry_eintr(Process& p, F&& call) {
+  for (;;) {
+    long r = call();
+    if (r >= 0 || errno != EINTR || guest_signal_deliverable(p)) return r;
+  }
+}
+
 // ---- guest memory and fd helpers ---------------------------------------------------------------
 
 // Host pointer to a guest buffer the guest may access with `perm`, or nullptr.
@@ -186,7 +196,23 @@ int64_t sys_mmap(Process& p, Args a) {
     }
   }
   int perm = prot & (kRead | kWrite | kExec);
-  if (flags & kMAP_ANONYMOUS) {
+  if ((flags & kMAP_ANONYMOUS) && type != kMAP_PRIVATE) {
+    // Shared anonymous memory must stay shared with forked children: back it by a memfd.
+    int mfd = ::memfd_create("vmkit-shared-anon", MFD_CLOEXEC);
+    if (mfd < 0) return -errno;
+    if (::ftruncate(mfd, off_t(len)) != 0) {
+      int e = errno;
+      ::close(mfd);
+      return -e;
+    }
+    try {
+      p.mem->map_file(addr, len, perm, mfd, 0, true, "/dev/zero (deleted)");
+    } catch (const std::system_error& e) {
+      ::close(mfd);
+      return -e.code().value();
+    }
+    ::close(mfd);
+  } else if (flags & kMAP_ANONYMOUS) {
     p.mem->map(addr, len, perm, "");
   } else {
     int h = hfd(p, a[4]);
@@ -331,7 +357,7 @@ int64_t sys_clone3(Process& p, Args a) {
 int64_t sys_wait4(Process& p, Args a) {
   int status = 0;
   struct rusage ru;
-  pid_t r = ::wait4(pid_t(int(a[0])), &status, int(a[2]), a[3] ? &ru : nullptr);
+  pid_t r = pid_t(retry_eintr(p, [&] { return long(::wait4(pid_t(int(a[0])), &status, int(a[2]), a[3] ? &ru : nullptr)); }));
   if (r < 0) return -errno;
   if (r > 0 && a[1]) p.mem->write_val(a[1], int32_t(status));
   if (r > 0 && a[3]) p.mem->write(a[3], &ru, sizeof ru);  // struct rusage: same layout on riscv64
@@ -464,7 +490,7 @@ int64_t sys_openat(Process& p, Args a) {
   if (dfd < 0 && dfd != AT_FDCWD) return dfd;
   std::string path = host_path(p, guest_str(p, a[1]), true);
   int flags = int(a[2]);
-  int h = ::openat(dfd, path.c_str(), flags | O_CLOEXEC, mode_t(a[3]));
+  int h = int(retry_eintr(p, [&] { return long(::openat(dfd, path.c_str(), flags | O_CLOEXEC, mode_t(a[3]))); }));
   if (h < 0) return -errno;
   return p.fds.add(h, flags & O_CLOEXEC);
 }
@@ -523,10 +549,10 @@ int64_t sys_rw(Process& p, Args a, bool is_write, bool positional) {
   void* buf = guest_buf(p, a[1], a[2], is_write ? kRead : kWrite);
   if (!buf) return -EFAULT;
   if (is_write) {
-    long r = positional ? ::pwrite(h, buf, a[2], off_t(a[3])) : ::write(h, buf, a[2]);
+    long r = retry_eintr(p, [&] { return long(positional ? ::pwrite(h, buf, a[2], off_t(a[3])) : ::write(h, buf, a[2])); });
     return write_result(p, r);
   }
-  return host_result(positional ? ::pread(h, buf, a[2], off_t(a[3])) : ::read(h, buf, a[2]));
+  return host_result(retry_eintr(p, [&] { return long(positional ? ::pread(h, buf, a[2], off_t(a[3])) : ::read(h, buf, a[2])); }));
 }
 
 int64_t sys_rwv(Process& p, Args a, bool is_write) {
@@ -535,8 +561,8 @@ int64_t sys_rwv(Process& p, Args a, bool is_write) {
   if (a[2] > IOV_MAX) return -EINVAL;
   std::vector<struct iovec> iov;
   if (!guest_iov(p, a[1], a[2], is_write ? kRead : kWrite, iov)) return -EFAULT;
-  if (is_write) return write_result(p, ::writev(h, iov.data(), int(iov.size())));
-  return host_result(::readv(h, iov.data(), int(iov.size())));
+  if (is_write) return write_result(p, retry_eintr(p, [&] { return long(::writev(h, iov.data(), int(iov.size()))); }));
+  return host_result(retry_eintr(p, [&] { return long(::readv(h, iov.data(), int(iov.size()))); }));
 }
 
 int64_t sys_ioctl(Process& p, Args a) {
@@ -571,7 +597,7 @@ int64_t sys_fcntl(Process& p, Args a) {
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
-      if (int64_t(a[2]) < 0 || int64_t(a[2]) >= FdTable::kMaxFds) return -EINVAL;
+      if (int64_t(a[2]) < 0 || int64_t(a[2]) >= p.fds.max_fds()) return -EINVAL;
       int nh = ::fcntl(h, F_DUPFD_CLOEXEC, 3);
       if (nh < 0) return -errno;
       return p.fds.add(nh, cmd == F_DUPFD_CLOEXEC, int(a[2]));
@@ -595,7 +621,7 @@ int64_t sys_dup3(Process& p, Args a) {
   int target = int(a[1]);
   if (a[2] & ~uint64_t(O_CLOEXEC)) return -EINVAL;
   if (target == int(a[0])) return -EINVAL;
-  if (target < 0 || target >= FdTable::kMaxFds) return -EBADF;
+  if (target < 0 || target >= p.fds.max_fds()) return -EBADF;
   int nh = ::fcntl(h, F_DUPFD_CLOEXEC, 3);
   if (nh < 0) return -errno;
   p.fds.put(target, nh, a[2] & O_CLOEXEC);
@@ -632,7 +658,7 @@ int64_t sys_getdents64(Process& p, Args a) {
 
 int64_t sys_ppoll(Process& p, Args a) {
   uint64_t n = a[1];
-  if (n > uint64_t(FdTable::kMaxFds)) return -EINVAL;
+  if (n > uint64_t(p.fds.max_fds())) return -EINVAL;
   std::vector<struct pollfd> fds(n);
   if (n) p.mem->read(a[0], fds.data(), n * sizeof(struct pollfd));
   std::vector<int> guest(n);
@@ -646,11 +672,59 @@ int64_t sys_ppoll(Process& p, Args a) {
   }
   struct timespec ts;
   if (a[2]) p.mem->read(a[2], &ts, sizeof ts);
-  int r = ::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr);
+  int r = int(retry_eintr(p, [&] { return long(::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr)); }));
   if (r < 0) return -errno;
   for (uint64_t i = 0; i < n; ++i) fds[i].fd = guest[i];
   if (n) p.mem->write(a[0], fds.data(), n * sizeof(struct pollfd));
   return r;
+}
+
+// pselect6 through host poll: guest fd_sets name guest fds, which map to arbitrary host fds.
+int64_t sys_pselect6(Process& p, Args a) {
+  int64_t n = int64_t(a[0]);
+  if (n < 0 || n > p.fds.max_fds()) return -EINVAL;
+  const size_t words = size_t(n + 63) / 64;
+  std::vector<uint64_t> sets[3];
+  for (int k = 0; k < 3; ++k) {
+    sets[k].assign(words, 0);
+    if (a[1 + k] && words) p.mem->read(a[1 + k], sets[k].data(), words * 8);
+  }
+  std::vector<struct pollfd> pfds;
+  std::vector<int> guest_fd;
+  for (int fd = 0; fd < n; ++fd) {
+    short ev = 0;
+    uint64_t m = 1ull << (fd % 64);
+    if (sets[0][size_t(fd) / 64] & m) ev |= POLLIN;
+    if (sets[1][size_t(fd) / 64] & m) ev |= POLLOUT;
+    if (sets[2][size_t(fd) / 64] & m) ev |= POLLPRI;
+    if (!ev) continue;
+    int h = p.fds.host(fd);
+    if (h < 0) return -EBADF;
+    pfds.push_back({h, ev, 0});
+    guest_fd.push_back(fd);
+  }
+  struct timespec ts;
+  if (a[4]) p.mem->read(a[4], &ts, sizeof ts);
+  int r = int(retry_eintr(p, [&] { return long(::ppoll(pfds.data(), pfds.size(), a[4] ? &ts : nullptr, nullptr)); }));
+  if (r < 0) return -errno;
+  for (auto& set : sets) std::fill(set.begin(), set.end(), 0);
+  int64_t count = 0;
+  for (size_t i = 0; i < pfds.size(); ++i) {
+    int fd = guest_fd[i];
+    uint64_t m = 1ull << (fd % 64);
+    short re = pfds[i].revents;
+    bool hit[3] = {(pfds[i].events & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR)),
+                   (pfds[i].events & POLLOUT) && (re & (POLLOUT | POLLERR)),
+                   (pfds[i].events & POLLPRI) && (re & POLLPRI)};
+    for (int k = 0; k < 3; ++k)
+      if (hit[k]) {
+        sets[k][size_t(fd) / 64] |= m;
+        ++count;
+      }
+  }
+  for (int k = 0; k < 3; ++k)
+    if (a[1 + k] && words) p.mem->write(a[1 + k], sets[k].data(), words * 8);
+  return count;
 }
 
 int64_t sys_sendfile(Process& p, Args a) {
@@ -722,7 +796,6 @@ int64_t sys_prlimit64(Process& p, Args a) {
   if (a[3] && !p.mem->accessible(a[3], sizeof(struct rlimit), kWrite)) return -EFAULT;
   struct rlimit old;
   if (::prlimit(0, __rlimit_resource(a[1]), a[2] ? &nl : nullptr, &old) != 0) return -errno;
-  if (a[1] == RLIMIT_NOFILE) old.rlim_cur = std::min<rlim_t>(old.rlim_cur, FdTable::kMaxFds);
   if (a[3]) p.mem->write(a[3], &old, sizeof old);
   return 0;
 }
@@ -765,6 +838,15 @@ int64_t sys_futex(Process& p, Args a) {
   }
 }
 
+bool restartable(uint64_t number) {
+  switch (number) {
+    case nr::read: case nr::write: case nr::readv: case nr::writev: case nr::pread64: case nr::pwrite64:
+    case nr::wait4: case nr::openat: case nr::ioctl: case nr::fcntl: case nr::sendfile: case nr::futex:
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // ---- dispatch -------------------------------------------------------------------------------------
@@ -804,6 +886,17 @@ void handle_syscall(Process& p) {
       case nr::dup3: r = sys_dup3(p, a); break;
       case nr::pipe2: r = sys_pipe2(p, a); break;
       case nr::ppoll: r = sys_ppoll(p, a); break;
+      case nr::pselect6: r = sys_pselect6(p, a); break;
+      case nr::getitimer:
+        r = out_struct<struct itimerval>(p, a[1], [&](struct itimerval* v) { return long(::getitimer(__itimer_which(a[0]), v)); });
+        break;
+      case nr::setitimer: {
+        // ITIMER_REAL's SIGALRM reaches the guest through the host signal forwarding.
+        struct itimerval nv;
+        p.mem->read(a[1], &nv, sizeof nv);
+        r = out_struct<struct itimerval>(p, a[2], [&](struct itimerval* old) { return long(::setitimer(__itimer_which(a[0]), &nv, old)); });
+        break;
+      }
       case nr::sendfile: r = sys_sendfile(p, a); break;
       case nr::ftruncate: { int h = hfd(p, a[0]); r = h < 0 ? h : host_result(::ftruncate(h, off_t(a[1]))); break; }
       case nr::truncate: r = host_result(::truncate(host_path(p, guest_str(p, a[0]), false).c_str(), off_t(a[1]))); break;
@@ -946,7 +1039,13 @@ void handle_syscall(Process& p) {
         struct timespec req, rem{};
         p.mem->read(clk ? a[2] : a[0], &req, sizeof req);
         uint64_t rem_addr = clk ? a[3] : a[1];
-        long rc = clk ? -::clock_nanosleep(clockid_t(a[0]), int(a[1]), &req, &rem) : (::nanosleep(&req, &rem) ? -errno : 0);
+        long rc;
+        for (;;) {
+          rc = clk ? -::clock_nanosleep(clockid_t(a[0]), int(a[1]), &req, &rem) : (::nanosleep(&req, &rem) ? -errno : 0);
+          if (rc != -EINTR || guest_signal_deliverable(p)) break;
+          // Sleep on for what is left (an absolute clock_nanosleep simply waits again).
+          if (!(clk && (a[1] & TIMER_ABSTIME))) req = rem;
+        }
         if (rc == -EINTR && rem_addr) p.mem->write(rem_addr, &rem, sizeof rem);
         r = rc;
         break;
@@ -967,6 +1066,11 @@ void handle_syscall(Process& p) {
         break;
       }
       case nr::rt_sigreturn: sigreturn(p); return;
+      case nr::rt_sigsuspend: {
+        if (a[1] != 8) { r = -EINVAL; break; }
+        r = sigsuspend(p, p.mem->read_val<uint64_t>(a[0]));
+        break;
+      }
       case nr::sigaltstack: r = sys_sigaltstack(p, a); break;
       case nr::kill: r = sys_kill_like(p, int64_t(int32_t(a[0])), 0, int(a[1]), false); break;
       case nr::tkill: r = sys_kill_like(p, -1, int64_t(int32_t(a[0])), int(a[1]), true); break;
@@ -985,6 +1089,12 @@ void handle_syscall(Process& p) {
     r = -EFAULT;
   }
   if (r == kNoResult) return;
+  // Interrupted by a signal whose handler asked for SA_RESTART (or by one that needs no handler):
+  // re-execute the ecall once the handler returns, as the kernel's -ERESTARTSYS does.
+  if (r == -EINTR && restartable(number) && deliverable_signal_restarts(p)) {
+    p.st().pc = ecall_pc;
+    return;
+  }
   if (!known) {
     std::string msg = "vmkit: unsupported syscall " + std::to_string(number) + " (" + syscall_name(number) +
                       ") at pc=" + hex(ecall_pc);

@@ -18,7 +18,7 @@ struct Harness {
   uint64_t state[32] = {};
   std::vector<uint8_t> memory = std::vector<uint8_t>(1 << 16);
   std::vector<uint8_t> code_pages = std::vector<uint8_t>(16);
-  const Inst* running = nullptr;
+  const ThreadedInst* running = nullptr;
 
   // Builds a block with `body`, which returns the slot stored to state r0, then runs it.
   template <class F> uint64_t eval(F body) {

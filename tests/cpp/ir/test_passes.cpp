@@ -39,7 +39,7 @@ std::vector<uint64_t> run(Block b, std::vector<uint8_t>& mem) {
   state[1] = 10;
   state[3] = 33;
   std::vector<uint8_t> pages(16);
-  const Inst* running = nullptr;
+  const ThreadedInst* running = nullptr;
   CachedBlock cb;
   cb.ir = std::move(b);
   cb.frame = cb.ir.slot_init;
