@@ -100,7 +100,12 @@ bool reads_low32_only(const Inst& u, int pos) {
 //    wider source);
 //  - an i32 op whose result feeds sext to i64, and is otherwise read only in its low 32 bits,
 //    computes the sign-extended value itself and the sext is dropped.
-void lower(CachedBlock& b, void* const* table, void* const* fused_sext) {
+// Memory access handlers by kind (load, loads, store) and log2 of the width in bytes.
+struct MemHandlers {
+  void* by_width[3][4];
+};
+
+void lower(CachedBlock& b, void* const* table, void* const* fused_sext, const MemHandlers& mem) {
   const std::vector<Inst>& insts = b.ir.insts;
   const size_t n = insts.size(), ns = b.ir.num_slots();
   std::vector<uint8_t> low32_users_only(ns, 1);
@@ -139,6 +144,12 @@ void lower(CachedBlock& b, void* const* table, void* const* fused_sext) {
     if (drop[i]) continue;
     const Inst& in = insts[i];
     const void* h = fused[i] ? fused_sext[unsigned(in.op)] : table[unsigned(in.type) << 6 | unsigned(in.op)];
+    if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
+      // The width is fixed per inst: pick the handler for it now rather than at every run.
+      unsigned kind = in.op == Op::load ? 0 : in.op == Op::loads ? 1 : 2;
+      unsigned lg = in.sub == 8 ? 0 : in.sub == 16 ? 1 : in.sub == 32 ? 2 : 3;
+      if (mem.by_width[kind][lg] && !(kind == 1 && in.type != Type::I64)) h = mem.by_width[kind][lg];
+    }
     b.code.push_back({h, in.dst, A(in.a), A(in.b), A(in.c), in.aux, in.op, in.type, in.sub, 0});
     b.code_ir_index.push_back(uint32_t(i));
   }
@@ -156,6 +167,7 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
   // i32 ops whose result is sign-extended to i64 right away (RISC-V's W instructions): one
   // handler computes both (see lower()).
   static void* fused_sext[1 << kOpBits];
+  static MemHandlers mem_handlers;
   static bool ready = false;
   if (__builtin_expect(!ready, 0)) {
     void* generic[] = {
@@ -168,8 +180,9 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
     auto at = [](Type t, Op o) -> void*& { return table[unsigned(t) << kOpBits | unsigned(o)]; };
     at(Type::I64, Op::get) = &&L_get_i64;
     at(Type::I64, Op::put) = &&L_put_i64;
-    at(Type::I64, Op::load) = &&L_load_i64;
-    at(Type::I64, Op::store) = &&L_store_i64;
+    mem_handlers = MemHandlers{{{&&L_load8, &&L_load16, &&L_load32, &&L_load64},
+                                {&&L_loads8_i64, &&L_loads16_i64, &&L_loads32_i64, nullptr},
+                                {&&L_store8, &&L_store16, &&L_store32, &&L_store64}}};
     // Integer ops at 32 and 64 bits (what RISC-V code is made of) get labels with the width
     // known at compile time: no mask or modulo computed at run time.
 #define REGISTER_WIDTH_OPS(T)                                                         \
@@ -192,7 +205,7 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
     ready = true;
   }
   auto prepare = [](CachedBlock& b) {
-    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, table, fused_sext);
+    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, table, fused_sext, mem_handlers);
   };
 
   CachedBlock* cb = &entry;
@@ -338,14 +351,38 @@ L_select: D = A ? B : C; NEXT();
 L_zext: D = A; NEXT();
 L_sext: D = uint64_t(sext(A, ir::type_bits(Type(ip->sub)))) & M; NEXT();
 L_trunc: D = A & M; NEXT();
-L_load_i64:
-  if (ip->sub == 64) {
-    uint64_t addr = A;
-    CHECK_ADDR(addr, 8, false);
-    std::memcpy(&D, mem + addr, 8);
-    NEXT();
+// Width-specialised memory access (picked by lower()); loads8..32 sign-extend to i64.
+#define LOAD_HANDLER(label, T, RESULT)       \
+  label: {                                    \
+    uint64_t addr = A;                        \
+    CHECK_ADDR(addr, sizeof(T), false);       \
+    T x;                                      \
+    std::memcpy(&x, mem + addr, sizeof(T));   \
+    D = RESULT;                               \
+    NEXT();                                   \
   }
-
+  LOAD_HANDLER(L_load8, uint8_t, x)
+  LOAD_HANDLER(L_load16, uint16_t, x)
+  LOAD_HANDLER(L_load32, uint32_t, x)
+  LOAD_HANDLER(L_load64, uint64_t, x)
+  LOAD_HANDLER(L_loads8_i64, int8_t, uint64_t(int64_t(x)))
+  LOAD_HANDLER(L_loads16_i64, int16_t, uint64_t(int64_t(x)))
+  LOAD_HANDLER(L_loads32_i64, int32_t, uint64_t(int64_t(x)))
+#undef LOAD_HANDLER
+#define STORE_HANDLER(label, T)               \
+  label: {                                    \
+    uint64_t addr = A;                        \
+    CHECK_ADDR(addr, sizeof(T), true);        \
+    T x = T(B);                               \
+    std::memcpy(mem + addr, &x, sizeof(T));   \
+    AFTER_STORE(addr, sizeof(T));             \
+    NEXT();                                   \
+  }
+  STORE_HANDLER(L_store8, uint8_t)
+  STORE_HANDLER(L_store16, uint16_t)
+  STORE_HANDLER(L_store32, uint32_t)
+  STORE_HANDLER(L_store64, uint64_t)
+#undef STORE_HANDLER
 L_load: {
   uint64_t addr = A;
   unsigned bytes = ip->sub / 8u;
@@ -360,7 +397,6 @@ L_loads: {
   D = uint64_t(sext(load_bytes(mem + addr, ip->sub), ip->sub)) & M;
   NEXT();
 }
-L_store_i64:
 L_store: {
   uint64_t addr = A;
   unsigned bytes = ip->sub / 8u;

@@ -68,6 +68,7 @@ struct Process {
   uint64_t clear_child_tid = 0;
   uint64_t insns_before_exec = 0;  // instructions run by images replaced by execve
 
+  bool after_syscall = false;  // the last stop was an ecall (pc is past it)
   bool exited = false;
   int exit_status = 0;
   int killed_by = 0;

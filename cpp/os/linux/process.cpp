@@ -181,6 +181,7 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
   p.sig.altstack_sp = p.sig.altstack_size = 0;
   p.sig.altstack_flags = gsig::kSS_DISABLE;
   p.clear_child_tid = 0;
+  p.after_syscall = false;
 }
 
 }  // namespace
@@ -224,6 +225,7 @@ struct IgnoreSigpipe {
 
 void handle_stop(Process& p, const Stop& s) {
   using namespace gsig;
+  p.after_syscall = s.reason == StopReason::Syscall;
   switch (s.reason) {
     case StopReason::Limit:
       return;

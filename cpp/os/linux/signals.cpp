@@ -177,8 +177,9 @@ void deliver_pending(Process& p) {
     p.sig.pending.erase(it);
     uint32_t insn;
     uint8_t len;
-    // The signal arrives as the syscall returns: describe the ecall that was interrupted.
-    uint64_t pc = p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
+    // A signal arriving as a syscall returns is reported at that ecall; otherwise at the next
+    // instruction the guest would have run.
+    uint64_t pc = p.after_syscall && p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
     fetch_insn(p, pc, insn, len);
     deliver(p, s, pc, insn, len);
   }
@@ -291,6 +292,7 @@ void sigreturn(Process& p) {
   st.fflags = fcsr & 0x1f;
   st.frm = (fcsr >> 5) & 7;
   st.res_addr = rv64::kNoReservation;
+  p.after_syscall = false;  // pc is the interrupted instruction now, not one past an ecall
 }
 
 }  // namespace vmkit::linux_user

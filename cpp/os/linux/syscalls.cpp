@@ -255,7 +255,10 @@ int64_t sys_mremap(Process& p, Args a) {
   int perm = region_perm(*p.mem, old_addr);
   if (!(flags & kFIXED)) {
     if (new_len <= old_len) {
-      if (new_len < old_len) p.mem->unmap(old_addr + new_len, old_len - new_len);
+      if (new_len < old_len) {
+        p.mem->unmap(old_addr + new_len, old_len - new_len);
+        p.cpu->invalidate(old_addr + new_len, old_len - new_len);
+      }
       return int64_t(old_addr);
     }
     uint64_t tail = old_addr + old_len;
