@@ -41,9 +41,11 @@ GuestMemory::~GuestMemory() {
 
 int GuestMemory::host_prot(int perm) {
   // Guest execute permission is checked by the frontend's fetch, not by the host: translated code
-  // never runs from guest pages.
+  // never runs from guest pages. Fetch reads the bytes through the host mapping, so an
+  // execute-only guest page must be host-readable (Linux maps PROT_EXEC-only pages readable on
+  // riscv64 too).
   int p = 0;
-  if (perm & kRead) p |= PROT_READ;
+  if (perm & (kRead | kExec)) p |= PROT_READ;
   if (perm & kWrite) p |= PROT_READ | PROT_WRITE;
   return p;
 }
