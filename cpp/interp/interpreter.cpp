@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <unordered_map>
 
 #include "core/guest_common.h"
 
@@ -94,27 +95,38 @@ bool reads_low32_only(const Inst& u, int pos) {
   }
 }
 
-// Builds b.code, the interpreter's threaded form of b.ir, with two peepholes that matter for
-// RISC-V's W instructions (trunc i64->i32, op.i32, sext i32->i64):
+// The handler addresses lower() chooses from (labels inside interpret()).
+struct Handlers {
+  void* generic[8 << 6];           // by (type << 6 | op)
+  void* fused_sext[1 << 6];        // i32 op + sext to i64, by op
+  void* mem[3][4];                 // load / loads(i64) / store, by log2 of the width in bytes
+  void* compare_branch[1 << 6];    // compare + br, by the compare's op
+  std::unordered_map<const void*, void*> with_put;  // handler -> same handler + put.i64 of D
+};
+
+// Builds b.code, the interpreter's threaded form of b.ir. Each dispatch costs an unpredictable
+// indirect jump, so lower() merges insts where it can:
 //  - a trunc to i32 whose every user reads only the low 32 bits is dropped (users read the
 //    wider source);
 //  - an i32 op whose result feeds sext to i64, and is otherwise read only in its low 32 bits,
-//    computes the sign-extended value itself and the sext is dropped.
-// Memory access handlers by kind (load, loads, store) and log2 of the width in bytes.
-struct MemHandlers {
-  void* by_width[3][4];
-};
-
-void lower(CachedBlock& b, void* const* table, void* const* fused_sext, const MemHandlers& mem) {
+//    computes the sign-extended value itself and the sext is dropped (RISC-V's W instructions);
+//  - loads and stores get the handler for their width;
+//  - a compare used only by the block's br is evaluated by the branch;
+//  - a put.i64 right after the inst that computes its value is done by that inst's handler.
+// Merged insts keep the IR's order of effects, so guest state at a fault is exactly as in the IR.
+void lower(CachedBlock& b, const Handlers& h) {
   const std::vector<Inst>& insts = b.ir.insts;
   const size_t n = insts.size(), ns = b.ir.num_slots();
   std::vector<uint8_t> low32_users_only(ns, 1);
-  std::vector<uint32_t> def(ns, UINT32_MAX);
+  std::vector<uint32_t> def(ns, UINT32_MAX), uses(ns, 0);
   for (size_t i = 0; i < n; ++i) {
     const Inst& in = insts[i];
     const Slot ops[3] = {in.a, in.b, in.c};
-    for (int pos = 0; pos < 3; ++pos)
-      if (ops[pos] != ir::kNoSlot && !reads_low32_only(in, pos)) low32_users_only[ops[pos]] = 0;
+    for (int pos = 0; pos < 3; ++pos) {
+      if (ops[pos] == ir::kNoSlot) continue;
+      ++uses[ops[pos]];
+      if (!reads_low32_only(in, pos)) low32_users_only[ops[pos]] = 0;
+    }
     if (in.dst != ir::kNoSlot) def[in.dst] = uint32_t(i);
   }
   std::vector<Slot> alias(ns);
@@ -128,34 +140,112 @@ void lower(CachedBlock& b, void* const* table, void* const* fused_sext, const Me
     } else if (in.op == Op::sext && in.type == Type::I64 && Type(in.sub) == Type::I32 && def[in.a] != UINT32_MAX) {
       uint32_t j = def[in.a];
       const Inst& x = insts[j];
-      if (x.type == Type::I32 && fused_sext[unsigned(x.op)] && !drop[j] && low32_users_only[x.dst]) {
+      if (x.type == Type::I32 && h.fused_sext[unsigned(x.op)] && !drop[j] && low32_users_only[x.dst]) {
         fused[j] = 1;
         alias[in.dst] = x.dst;
         drop[i] = 1;
       }
     }
   }
-  b.code.clear();
-  b.code_ir_index.clear();
-  b.code.reserve(n);
-  b.code_ir_index.reserve(n);
   auto A = [&](Slot s) { return s == ir::kNoSlot ? s : alias[s]; };
+  std::vector<ThreadedInst> code;
+  std::vector<uint32_t> index;
+  code.reserve(n);
+  index.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (drop[i]) continue;
     const Inst& in = insts[i];
-    const void* h = fused[i] ? fused_sext[unsigned(in.op)] : table[unsigned(in.type) << 6 | unsigned(in.op)];
+    ThreadedInst t{fused[i] ? h.fused_sext[unsigned(in.op)] : h.generic[unsigned(in.type) << 6 | unsigned(in.op)],
+                   in.dst, A(in.a), A(in.b), A(in.c), in.aux, in.op, in.type, in.sub, 0};
     if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
-      // The width is fixed per inst: pick the handler for it now rather than at every run.
       unsigned kind = in.op == Op::load ? 0 : in.op == Op::loads ? 1 : 2;
       unsigned lg = in.sub == 8 ? 0 : in.sub == 16 ? 1 : in.sub == 32 ? 2 : 3;
-      if (mem.by_width[kind][lg] && !(kind == 1 && in.type != Type::I64)) h = mem.by_width[kind][lg];
+      if (h.mem[kind][lg] && !(kind == 1 && in.type != Type::I64)) t.handler = h.mem[kind][lg];
+    } else if (in.op == Op::br && !b.ir.slot_is_const[in.a] && def[in.a] != UINT32_MAX && uses[in.a] == 1) {
+      // br on a compare used nowhere else: the branch evaluates it (taken target moves to dst).
+      const Inst& cmp = insts[def[in.a]];
+      if (void* fused_br = h.compare_branch[unsigned(cmp.op)]) {
+        size_t k = def[in.a];
+        for (size_t c = code.size(); c-- > 0;) {
+          if (index[c] != k) continue;
+          code.erase(code.begin() + long(c));
+          index.erase(index.begin() + long(c));
+          t = ThreadedInst{fused_br, A(in.b), A(cmp.a), A(cmp.b), A(in.c), 0, in.op, in.type, cmp.sub, 0};
+          break;
+        }
+      }
+    } else if (in.op == Op::put && in.type == Type::I64 && !code.empty() && code.back().dst == t.a) {
+      // put of the value the previous kept inst just computed (only pure insts were dropped in
+      // between): that inst's handler stores it too.
+      auto it = h.with_put.find(code.back().handler);
+      if (it != h.with_put.end()) {
+        code.back().handler = it->second;
+        code.back().aux = in.aux;
+        continue;
+      }
     }
-    b.code.push_back({h, in.dst, A(in.a), A(in.b), A(in.c), in.aux, in.op, in.type, in.sub, 0});
-    b.code_ir_index.push_back(uint32_t(i));
+    code.push_back(t);
+    index.push_back(uint32_t(i));
   }
+  b.code = std::move(code);
+  b.code_ir_index = std::move(index);
 }
 
 }  // namespace
+
+// Handlers that also have a twin doing `put.i64 state[aux] = D` afterwards (lower() merges a
+// put into the inst that computes its value). FUSABLE_HANDLERS lists them once: it defines the
+// labels here and registers the pairs at start-up.
+#define SX(expr) uint64_t(int64_t(int32_t(uint32_t(expr))))
+#define ROT(U, BITS, L, R)                                                  \
+  { unsigned sh = unsigned(B & (BITS - 1));                                 \
+    D = sh ? U((U(A) L sh) | (U(A) R (BITS - sh))) : A; }
+#define WIDTH_HANDLERS(H, T, U, S, BITS)                                    \
+  H(L_add_##T, D = U(A + B))                                                \
+  H(L_sub_##T, D = U(A - B))                                                \
+  H(L_mul_##T, D = U(A * B))                                                \
+  H(L_and_##T, D = U(A & B))                                                \
+  H(L_or_##T, D = U(A | B))                                                 \
+  H(L_xor_##T, D = U(A ^ B))                                                \
+  H(L_shl_##T, D = U(U(A) << (B & (BITS - 1))))                             \
+  H(L_lshr_##T, D = U(A) >> (B & (BITS - 1)))                               \
+  H(L_ashr_##T, D = U(S(U(A)) >> (B & (BITS - 1))))                         \
+  H(L_rotr_##T, ROT(U, BITS, >>, <<))                                       \
+  H(L_rotl_##T, ROT(U, BITS, <<, >>))                                       \
+  H(L_sext_##T, D = U(uint64_t(sext(A, ir::type_bits(Type(ip->sub))))))     \
+  H(L_select_##T, D = A ? B : C)
+// i32 op then sext to i64 (lower() picks these); operands are read in their low 32 bits.
+// Loads by width; loads8..32 sign-extend to i64.
+#define FUSABLE_HANDLERS(H)                                                 \
+  WIDTH_HANDLERS(H, I32, uint32_t, int32_t, 32)                             \
+  WIDTH_HANDLERS(H, I64, uint64_t, int64_t, 64)                             \
+  H(L_add_sx, D = SX(A + B))                                                \
+  H(L_sub_sx, D = SX(A - B))                                                \
+  H(L_mul_sx, D = SX(A * B))                                                \
+  H(L_shl_sx, D = SX(uint32_t(A) << (B & 31)))                              \
+  H(L_lshr_sx, D = SX(uint32_t(A) >> (B & 31)))                             \
+  H(L_ashr_sx, D = SX(int32_t(uint32_t(A)) >> (B & 31)))                    \
+  H(L_rotr_sx, D = SX(rotate(false, uint32_t(A), B, 32)))                   \
+  H(L_rotl_sx, D = SX(rotate(true, uint32_t(A), B, 32)))                    \
+  H(L_divs_sx, D = SX(div_s(uint32_t(A), uint32_t(B), 32)))                 \
+  H(L_divu_sx, D = SX(uint32_t(B) == 0 ? ~0u : uint32_t(A) / uint32_t(B)))  \
+  H(L_rems_sx, D = SX(rem_s(uint32_t(A), uint32_t(B), 32)))                 \
+  H(L_remu_sx, D = SX(uint32_t(B) == 0 ? uint32_t(A) : uint32_t(A) % uint32_t(B))) \
+  H(L_load8, LOAD(uint8_t, x))                                              \
+  H(L_load16, LOAD(uint16_t, x))                                            \
+  H(L_load32, LOAD(uint32_t, x))                                            \
+  H(L_load64, LOAD(uint64_t, x))                                            \
+  H(L_loads8_i64, LOAD(int8_t, uint64_t(int64_t(x))))                       \
+  H(L_loads16_i64, LOAD(int16_t, uint64_t(int64_t(x))))                     \
+  H(L_loads32_i64, LOAD(int32_t, uint64_t(int64_t(x))))
+#define LOAD(T, RESULT)                       \
+  {                                           \
+    uint64_t addr = A;                        \
+    CHECK_ADDR(addr, sizeof(T), false);       \
+    T x;                                      \
+    std::memcpy(&x, mem + addr, sizeof(T));   \
+    D = RESULT;                               \
+  }
 
 BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start) {
   // Labels indexed by (type << 6 | op): every op has a generic label; the hottest op/type pairs
@@ -163,11 +253,7 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
   // implementation here fails to compile.
   constexpr unsigned kOpBits = 6;
   static_assert(static_cast<unsigned>(Op::Count) <= (1u << kOpBits));
-  static void* table[8 << kOpBits];
-  // i32 ops whose result is sign-extended to i64 right away (RISC-V's W instructions): one
-  // handler computes both (see lower()).
-  static void* fused_sext[1 << kOpBits];
-  static MemHandlers mem_handlers;
+  static Handlers h;
   static bool ready = false;
   if (__builtin_expect(!ready, 0)) {
     void* generic[] = {
@@ -176,13 +262,10 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
 #undef OP
     };
     for (unsigned t = 0; t < 8; ++t)
-      for (unsigned o = 0; o < static_cast<unsigned>(Op::Count); ++o) table[t << kOpBits | o] = generic[o];
-    auto at = [](Type t, Op o) -> void*& { return table[unsigned(t) << kOpBits | unsigned(o)]; };
+      for (unsigned o = 0; o < static_cast<unsigned>(Op::Count); ++o) h.generic[t << kOpBits | o] = generic[o];
+    auto at = [](Type t, Op o) -> void*& { return h.generic[unsigned(t) << kOpBits | unsigned(o)]; };
     at(Type::I64, Op::get) = &&L_get_i64;
     at(Type::I64, Op::put) = &&L_put_i64;
-    mem_handlers = MemHandlers{{{&&L_load8, &&L_load16, &&L_load32, &&L_load64},
-                                {&&L_loads8_i64, &&L_loads16_i64, &&L_loads32_i64, nullptr},
-                                {&&L_store8, &&L_store16, &&L_store32, &&L_store64}}};
     // Integer ops at 32 and 64 bits (what RISC-V code is made of) get labels with the width
     // known at compile time: no mask or modulo computed at run time.
 #define REGISTER_WIDTH_OPS(T)                                                         \
@@ -196,16 +279,26 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
     REGISTER_WIDTH_OPS(I32)
     REGISTER_WIDTH_OPS(I64)
 #undef REGISTER_WIDTH_OPS
-    auto fuse = [](Op o) -> void*& { return fused_sext[unsigned(o)]; };
+    auto fuse = [](Op o) -> void*& { return h.fused_sext[unsigned(o)]; };
     fuse(Op::add) = &&L_add_sx;   fuse(Op::sub) = &&L_sub_sx;   fuse(Op::mul) = &&L_mul_sx;
     fuse(Op::shl) = &&L_shl_sx;   fuse(Op::lshr) = &&L_lshr_sx; fuse(Op::ashr) = &&L_ashr_sx;
     fuse(Op::rotr) = &&L_rotr_sx; fuse(Op::rotl) = &&L_rotl_sx;
     fuse(Op::divs) = &&L_divs_sx; fuse(Op::divu) = &&L_divu_sx;
     fuse(Op::rems) = &&L_rems_sx; fuse(Op::remu) = &&L_remu_sx;
+    void* mem[3][4] = {{&&L_load8, &&L_load16, &&L_load32, &&L_load64},
+                       {&&L_loads8_i64, &&L_loads16_i64, &&L_loads32_i64, nullptr},
+                       {&&L_store8, &&L_store16, &&L_store32, &&L_store64}};
+    std::memcpy(h.mem, mem, sizeof mem);
+    auto branch = [](Op o) -> void*& { return h.compare_branch[unsigned(o)]; };
+    branch(Op::eq) = &&L_br_eq;   branch(Op::ne) = &&L_br_ne;   branch(Op::lts) = &&L_br_lts;
+    branch(Op::ltu) = &&L_br_ltu; branch(Op::ges) = &&L_br_ges; branch(Op::geu) = &&L_br_geu;
+#define REGISTER_PUT_TWIN(label, ...) h.with_put[&&label] = &&label##_put;
+    FUSABLE_HANDLERS(REGISTER_PUT_TWIN)
+#undef REGISTER_PUT_TWIN
     ready = true;
   }
   auto prepare = [](CachedBlock& b) {
-    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, table, fused_sext, mem_handlers);
+    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, h);
   };
 
   CachedBlock* cb = &entry;
@@ -275,40 +368,14 @@ L_put:
   NEXT();
 // Width-specialised integer ops (see REGISTER_WIDTH_OPS); uint32_t/uint64_t arithmetic keeps
 // results zero-extended in their 64-bit slot, as the IR requires.
-#define WIDTH_OPS(T, U, S, BITS)                                                        \
-  L_add_##T: D = U(A + B); NEXT();                                                      \
-  L_sub_##T: D = U(A - B); NEXT();                                                      \
-  L_mul_##T: D = U(A * B); NEXT();                                                      \
-  L_and_##T: D = U(A & B); NEXT();                                                         \
-  L_or_##T: D = U(A | B); NEXT();                                                          \
-  L_xor_##T: D = U(A ^ B); NEXT();                                                         \
-  L_shl_##T: D = U(U(A) << (B & (BITS - 1))); NEXT();                                   \
-  L_lshr_##T: D = U(A) >> (B & (BITS - 1)); NEXT();                                     \
-  L_ashr_##T: D = U(S(U(A)) >> (B & (BITS - 1))); NEXT();                               \
-  L_rotr_##T: { unsigned sh = unsigned(B & (BITS - 1));                                 \
-    D = sh ? U((U(A) >> sh) | (U(A) << (BITS - sh))) : A; NEXT(); }                    \
-  L_rotl_##T: { unsigned sh = unsigned(B & (BITS - 1));                                 \
-    D = sh ? U((U(A) << sh) | (U(A) >> (BITS - sh))) : A; NEXT(); }                    \
-  L_sext_##T: D = U(uint64_t(sext(A, ir::type_bits(Type(ip->sub))))); NEXT();           \
-  L_select_##T: D = A ? B : C; NEXT();
-  WIDTH_OPS(I32, uint32_t, int32_t, 32)
-// i32 op then sext to i64, fused (lower() picks these); operands are read in their low 32 bits.
-#define SX(expr) uint64_t(int64_t(int32_t(uint32_t(expr))))
-  L_add_sx: D = SX(A + B); NEXT();
-  L_sub_sx: D = SX(A - B); NEXT();
-  L_mul_sx: D = SX(A * B); NEXT();
-  L_shl_sx: D = SX(uint32_t(A) << (B & 31)); NEXT();
-  L_lshr_sx: D = SX(uint32_t(A) >> (B & 31)); NEXT();
-  L_ashr_sx: D = SX(int32_t(uint32_t(A)) >> (B & 31)); NEXT();
-  L_rotr_sx: D = SX(rotate(false, uint32_t(A), B, 32)); NEXT();
-  L_rotl_sx: D = SX(rotate(true, uint32_t(A), B, 32)); NEXT();
-  L_divs_sx: D = SX(div_s(uint32_t(A), uint32_t(B), 32)); NEXT();
-  L_divu_sx: D = SX(uint32_t(B) == 0 ? ~0u : uint32_t(A) / uint32_t(B)); NEXT();
-  L_rems_sx: D = SX(rem_s(uint32_t(A), uint32_t(B), 32)); NEXT();
-  L_remu_sx: D = SX(uint32_t(B) == 0 ? uint32_t(A) : uint32_t(A) % uint32_t(B)); NEXT();
-#undef SX
-  WIDTH_OPS(I64, uint64_t, int64_t, 64)
-#undef WIDTH_OPS
+#define DEFINE_HANDLER(label, ...)  \
+  label : { __VA_ARGS__; }          \
+  NEXT();                           \
+  label##_put : { __VA_ARGS__; }    \
+  std::memcpy(st + ip->aux, &D, 8); \
+  NEXT();
+  FUSABLE_HANDLERS(DEFINE_HANDLER)
+#undef DEFINE_HANDLER
 L_add: D = (A + B) & M; NEXT();
 L_sub: D = (A - B) & M; NEXT();
 L_mul: D = (A * B) & M; NEXT();
@@ -351,24 +418,6 @@ L_select: D = A ? B : C; NEXT();
 L_zext: D = A; NEXT();
 L_sext: D = uint64_t(sext(A, ir::type_bits(Type(ip->sub)))) & M; NEXT();
 L_trunc: D = A & M; NEXT();
-// Width-specialised memory access (picked by lower()); loads8..32 sign-extend to i64.
-#define LOAD_HANDLER(label, T, RESULT)       \
-  label: {                                    \
-    uint64_t addr = A;                        \
-    CHECK_ADDR(addr, sizeof(T), false);       \
-    T x;                                      \
-    std::memcpy(&x, mem + addr, sizeof(T));   \
-    D = RESULT;                               \
-    NEXT();                                   \
-  }
-  LOAD_HANDLER(L_load8, uint8_t, x)
-  LOAD_HANDLER(L_load16, uint16_t, x)
-  LOAD_HANDLER(L_load32, uint32_t, x)
-  LOAD_HANDLER(L_load64, uint64_t, x)
-  LOAD_HANDLER(L_loads8_i64, int8_t, uint64_t(int64_t(x)))
-  LOAD_HANDLER(L_loads16_i64, int16_t, uint64_t(int64_t(x)))
-  LOAD_HANDLER(L_loads32_i64, int32_t, uint64_t(int64_t(x)))
-#undef LOAD_HANDLER
 #define STORE_HANDLER(label, T)               \
   label: {                                    \
     uint64_t addr = A;                        \
@@ -437,6 +486,29 @@ L_br:
   }
   if (env.cache && cb->link_epoch == env.cache->epoch() && (next = cb->link[out.succ])) goto L_chain;
   goto L_next;
+// br on a compare, fused by lower(): a, b = the compare's operands (their type in sub),
+// dst = taken target, c = fallthrough target.
+#define COMPARE_BRANCH(label, cond)                                                        \
+  label : {                                                                                \
+    [[maybe_unused]] unsigned w = ir::type_bits(Type(ip->sub));                            \
+    if (cond) {                                                                            \
+      out.succ = 0;                                                                        \
+      out.pc = D;                                                                          \
+    } else {                                                                               \
+      out.succ = 1;                                                                        \
+      out.pc = C;                                                                          \
+    }                                                                                      \
+    if (env.cache && cb->link_epoch == env.cache->epoch() && (next = cb->link[out.succ]))  \
+      goto L_chain;                                                                        \
+    goto L_next;                                                                           \
+  }
+  COMPARE_BRANCH(L_br_eq, A == B)
+  COMPARE_BRANCH(L_br_ne, A != B)
+  COMPARE_BRANCH(L_br_lts, sext(A, w) < sext(B, w))
+  COMPARE_BRANCH(L_br_ltu, A < B)
+  COMPARE_BRANCH(L_br_ges, sext(A, w) >= sext(B, w))
+  COMPARE_BRANCH(L_br_geu, A >= B)
+#undef COMPARE_BRANCH
 L_jmpi:
   out.succ = -1;
   out.pc = A;
@@ -480,6 +552,11 @@ L_exit:
 #undef CHECK_ADDR
 #undef AFTER_STORE
 #undef FINISH
+#undef FUSABLE_HANDLERS
+#undef WIDTH_HANDLERS
+#undef LOAD
+#undef SX
+#undef ROT
 }
 
 }  // namespace vmkit
