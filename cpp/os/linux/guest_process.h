@@ -89,6 +89,19 @@ struct Process {
 void exec_image(Process& p, const std::string& path, const std::vector<std::string>& argv,
                 const std::vector<std::string>& env);
 
+// "#!interp [arg]" at the start of a file: returns true and fills interp/arg.
+bool read_shebang(const std::string& path, std::string& interp, std::string& arg);
+
+// True if the host can run `path` itself: an ELF for the host's own machine, or a #! script
+// whose interpreter is one (host_exec.cpp).
+bool is_host_program(const std::string& path);
+// execve of a host program, the way qemu-user's execve hands it to the host kernel: the program
+// runs natively in place of the guest, with the guest's open fds, ignored signals and signal
+// mask. Returns -errno if it could not be started (the guest goes on), else ends the guest with
+// the program's exit status or signal.
+int64_t exec_host_program(Process& p, const std::string& path, const std::vector<std::string>& argv,
+                          const std::vector<std::string>& env);
+
 // Handles the ecall at the current pc (advances pc past it).
 void handle_syscall(Process& p);
 

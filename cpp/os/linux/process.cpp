@@ -44,21 +44,6 @@ void Process::diag(const std::string& line) {
   }
 }
 
-namespace {
-
-constexpr uint64_t kStackSize = 8ull << 20;
-// Like the kernel's mmap_base: leave room below the stack for it to grow (gap >= 128 MiB).
-constexpr uint64_t kStackGap = 128ull << 20;
-constexpr int kMaxScriptDepth = 4;
-constexpr uint64_t kPollInsns = 1ull << 22;
-
-// AT_* values (include/uapi/linux/auxvec.h) that <elf.h> may lack.
-constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23;
-
-constexpr uint64_t hwcap_bit(char ext) { return 1ull << (ext - 'A'); }
-constexpr uint64_t kHwcap = hwcap_bit('I') | hwcap_bit('M') | hwcap_bit('A') | hwcap_bit('F') |
-                            hwcap_bit('D') | hwcap_bit('C');
-
 // "#!interp [arg]" at the start of a file: returns true and fills interp/arg.
 bool read_shebang(const std::string& path, std::string& interp, std::string& arg) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -83,6 +68,22 @@ bool read_shebang(const std::string& path, std::string& interp, std::string& arg
   }
   return true;
 }
+
+namespace {
+
+constexpr uint64_t kStackSize = 8ull << 20;
+// Like the kernel's mmap_base: leave room below the stack for it to grow (gap >= 128 MiB).
+constexpr uint64_t kStackGap = 128ull << 20;
+constexpr int kMaxScriptDepth = 4;
+constexpr uint64_t kPollInsns = 1ull << 22;
+
+// AT_* values (include/uapi/linux/auxvec.h) that <elf.h> may lack.
+constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23;
+
+constexpr uint64_t hwcap_bit(char ext) { return 1ull << (ext - 'A'); }
+constexpr uint64_t kHwcap = hwcap_bit('I') | hwcap_bit('M') | hwcap_bit('A') | hwcap_bit('F') |
+                            hwcap_bit('D') | hwcap_bit('C');
+
 
 // Builds the initial stack: argc, argv[], 0, envp[], 0, auxv pairs, AT_NULL, with the strings and
 // AT_RANDOM bytes above them, as fs/binfmt_elf.c create_elf_tables does. Returns sp.

@@ -385,6 +385,7 @@ int64_t sys_execve(Process& p, Args a) {
   std::vector<std::string> env = guest_strv(p, a[2]);
   std::string hp = host_path(p, path, true);
   if (::access(hp.c_str(), X_OK) != 0) return -errno;
+  if (is_host_program(hp)) return exec_host_program(p, hp, argv, env);
   try {
     exec_image(p, hp, argv, env);
   } catch (const ElfError&) {

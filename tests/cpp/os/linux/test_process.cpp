@@ -443,7 +443,7 @@ int main(int argc, char** argv) {
   char* bad[] = {"/nonexistent", 0};
   char* env[] = {0};
   printf("missing: %d errno %d\n", execve("/nonexistent", bad, env), errno);
-  printf("not riscv: %d errno %d\n", execve("/bin/true", bad, env), errno);
+  printf("not a program: %d errno %d\n", execve(argv[2], bad, env), errno);
   fflush(stdout);
   char* args[] = {argv[1], "p", "q", 0};
   execve(argv[1], args, env);
@@ -452,9 +452,40 @@ int main(int argc, char** argv) {
 )");
   ASSERT_FALSE(bin.empty());
   ASSERT_FALSE(hello.empty());
-  VmRun v = run_vm(bin, {hello});
+  // An executable file that is neither an ELF nor a script: ENOEXEC, and the caller goes on.
+  std::string junk = hello + ".junk";
+  {
+    std::ofstream f(junk, std::ios::binary);
+    f << "\x7f" << "not an ELF, not a script";
+  }
+  ::chmod(junk.c_str(), 0755);
+  VmRun v = run_vm(bin, {hello, junk});
   EXPECT_EQ(v.result.exit_status, 9);
-  EXPECT_EQ(v.out, "missing: -1 errno 2\nnot riscv: -1 errno 8\ntarget p q\n");
+  EXPECT_EQ(v.out, "missing: -1 errno 2\nnot a program: -1 errno 8\ntarget p q\n");
+}
+
+TEST(LinuxProcess, ExecveOfAHostProgramRunsItNativelyLikeQemu) {
+  // qemu-user hands execve to the host kernel, so a host program found by the guest runs
+  // natively with the guest's fds; its exit status becomes the guest's.
+  REQUIRE_CROSS_GCC();
+  std::string bin = build("exec_host", R"(
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  printf("before exec\n");
+  fflush(stdout);
+  char* args[] = {"/bin/sh", "-c", "echo host $0 $1; exit 7", "sh", "x", 0};
+  char* env[] = {0};
+  execve("/bin/sh", args, env);
+  perror("execve");
+  return 1;
+}
+)");
+  ASSERT_FALSE(bin.empty());
+  VmRun v = run_vm(bin, {});
+  EXPECT_EQ(v.result.exit_status, 7) << v.result.diagnostics;
+  EXPECT_EQ(v.result.signal, 0);
+  EXPECT_EQ(v.out, "before exec\nhost sh x\n");
 }
 
 }  // namespace
