@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import glob
 import random
 import shutil
 import statistics
@@ -87,20 +86,13 @@ def compile_cpu(work: Path) -> tuple:
 
 
 def find_busybox(work: Path) -> Optional[Path]:
-    """Debian's riscv64 busybox-static: from ../shared/guests if present, else apt-get download."""
-    debs = sorted(glob.glob(str(REPO.parent / "shared" / "guests" / "busybox-static_*_riscv64.deb")))
-    if not debs:
-        # Works where apt knows the riscv64 architecture (dpkg --add-architecture riscv64).
-        r = subprocess.run(["apt-get", "download", "busybox-static:riscv64"], cwd=work, capture_output=True)
-        debs = sorted(glob.glob(str(work / "busybox-static_*_riscv64.deb")))
-        if r.returncode or not debs:
-            return None
-    root = work / "busybox"
-    subprocess.run(["dpkg-deb", "-x", debs[-1], str(root)], check=True)
-    for exe in (root / "usr" / "bin" / "busybox", root / "bin" / "busybox"):
-        if exe.exists():
-            return exe
-    return None
+    """Debian's riscv64 busybox-static, through scripts/guest_busybox.sh (../shared/guests or the
+    Debian mirror); None, with the reason on stderr, if neither has it."""
+    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh")], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+        return None
+    return Path(r.stdout.strip())
 
 
 def make_data(path: Path, size: int) -> None:

@@ -8,10 +8,8 @@ mkdir -p build/demo
 riscv64-linux-gnu-gcc -O2 -o build/demo/hello-rv64 examples/hello.c -lm
 echo "== vmkit run -L /usr/riscv64-linux-gnu build/demo/hello-rv64 vmkit"
 vmkit run -L /usr/riscv64-linux-gnu build/demo/hello-rv64 vmkit
-deb=$(ls ../shared/guests/busybox-static_*_riscv64.deb 2>/dev/null | head -n1 || true)
-if [ -n "$deb" ]; then
-  dpkg -x "$deb" build/demo/busybox
-  echo "== vmkit run busybox sh -c 'for i in 1 2 3; do echo \$i; done | busybox sha256sum'"
-  vmkit run build/demo/busybox/usr/bin/busybox sh -c 'for i in 1 2 3; do echo $i; done'
-  echo hello | vmkit run build/demo/busybox/usr/bin/busybox sha256sum
-fi
+bb=$(bash scripts/guest_busybox.sh)
+echo "== vmkit run busybox sh -c 'for i in 1 2 3; do echo \$i; done'"
+vmkit run "$bb" sh -c 'for i in 1 2 3; do echo $i; done'
+echo "== echo hello | vmkit run busybox sha256sum"
+echo hello | vmkit run "$bb" sha256sum

@@ -22,7 +22,10 @@ if ((${#missing[@]})); then
 fi
 
 PY=${PYTHON:-python3}
-"$PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+# Debian's own python3 is "externally managed" (PEP 668) and refuses pip installs outside a venv;
+# this machine-wide set-up is what the two README commands are for, so allow it. Harmless for a
+# pyenv or venv Python.
+export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 "$PY" -m pip install -q "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja
 echo "setup: building and installing vmkit (pip install .)"
 "$PY" -m pip install -q .

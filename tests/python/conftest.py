@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import glob
 import json
 import os
 import shutil
@@ -257,30 +256,14 @@ def compare_with_qemu(
     return ref, got
 
 
-def find_busybox_deb() -> Optional[Path]:
-    """Debian's riscv64 busybox-static package, kept next to the repository in ../shared/guests."""
-    for d in (REPO.parent / "shared" / "guests", Path("/work/shared/guests")):
-        debs = sorted(glob.glob(str(d / "busybox-static_*_riscv64.deb")))
-        if debs:
-            return Path(debs[-1])
-    return None
-
-
 @pytest.fixture(scope="session")
-def busybox(qemu, tmp_path_factory) -> Path:
-    """Path to Debian's statically linked riscv64 busybox (unpacked from its .deb)."""
-    deb = find_busybox_deb()
-    if deb is None:
-        pytest.skip("busybox-static_*_riscv64.deb not found in ../shared/guests (see ../shared/guests/README.md)")
-    if shutil.which("dpkg-deb") is None:
-        pytest.skip("dpkg-deb is not installed (package dpkg)")
-    root = tmp_path_factory.mktemp("busybox")
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, timeout=120)
-    # Newer packages (merged /usr) ship usr/bin/busybox, older ones bin/busybox.
-    for exe in (root / "usr" / "bin" / "busybox", root / "bin" / "busybox"):
-        if exe.exists():
-            return exe
-    pytest.fail(f"{deb.name} contains neither usr/bin/busybox nor bin/busybox")
+def busybox(qemu) -> Path:
+    """Path to Debian's statically linked riscv64 busybox, from scripts/guest_busybox.sh (which
+    takes it from ../shared/guests, or downloads it from the Debian mirror)."""
+    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh")], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        pytest.fail(f"scripts/guest_busybox.sh could not provide busybox:\n{r.stderr}")
+    return Path(r.stdout.strip())
 
 
 @pytest.fixture(scope="session")
