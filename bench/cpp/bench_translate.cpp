@@ -1,0 +1,145 @@
+// Core micro-benchmarks (Google Benchmark): how long the RISC-V frontend and optimiser take per
+// block of real code, and how fast the interpreter runs a hot loop. Real code = the blocks
+// reachable from the entry of Debian's riscv64 busybox (VMKIT_BENCH_ELF, or the one
+// scripts/guest_busybox.sh provides).
+//
+//   cmake -S . -B build/bench -G Ninja -DVMKIT_BUILD_PYTHON=OFF -DVMKIT_BUILD_BENCH=ON
+//   ninja -C build/bench vmkit_bench && build/bench/vmkit_bench
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "frontend/riscv64/frontend.h"
+#include "frontend/riscv64/state.h"
+#include "ir/passes.h"
+#include "mmu/guest_memory.h"
+#include "os/linux/elf_loader.h"
+
+namespace {
+
+using namespace vmkit;
+
+std::string busybox_path() {
+  if (const char* p = std::getenv("VMKIT_BENCH_ELF")) return p;
+  std::string cmd = "bash " VMKIT_SOURCE_DIR "/scripts/guest_busybox.sh";
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (!f) throw std::runtime_error("cannot run " + cmd);
+  char buf[4096] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  ::pclose(f);
+  std::string path(buf, n);
+  while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+  if (path.empty()) throw std::runtime_error("set VMKIT_BENCH_ELF to a riscv64 ELF program");
+  return path;
+}
+
+// Guest memory with busybox loaded, and the start addresses of blocks reachable from its entry
+// through direct branches (what a run would translate first).
+struct RealCode {
+  std::unique_ptr<Frontend> fe = rv64::make_frontend();
+  GuestMemory mem;
+  std::unique_ptr<Cpu> cpu;
+  std::vector<uint64_t> blocks;
+  uint64_t guest_insns = 0;
+
+  RealCode() {
+    linux_user::ElfImage img = linux_user::parse_elf(busybox_path());
+    linux_user::LoadedImage li = linux_user::load_elf(img, mem, linux_user::kPieBase);
+    cpu = std::make_unique<Cpu>(*fe, mem);
+    std::set<uint64_t> seen;
+    std::deque<uint64_t> todo{li.entry};
+    while (!todo.empty() && blocks.size() < 4000) {
+      uint64_t pc = todo.front();
+      todo.pop_front();
+      if (!seen.insert(pc).second) continue;
+      ir::Block b = cpu->translate(pc);
+      blocks.push_back(pc);
+      guest_insns += b.marks.size();
+      const ir::Inst& t = b.terminator();
+      auto follow = [&](ir::Slot s) {
+        if (s != ir::kNoSlot && b.slot_is_const[s]) todo.push_back(b.slot_init[s]);
+      };
+      if (t.op == ir::Op::jmp) follow(t.a);
+      if (t.op == ir::Op::br) follow(t.b), follow(t.c);
+      // Calls return to the next instruction: translate it too.
+      if (t.op == ir::Op::jmp || t.op == ir::Op::jmpi) todo.push_back(b.end_pc);
+    }
+  }
+  static RealCode& get() {
+    static RealCode code;
+    return code;
+  }
+};
+
+// Decode + lift one block (the frontend alone).
+void BM_LiftBlock(benchmark::State& state) {
+  RealCode& c = RealCode::get();
+  size_t i = 0;
+  for (auto _ : state) {
+    ir::Block b = c.cpu->translate(c.blocks[i]);
+    benchmark::DoNotOptimize(b.insts.data());
+    if (++i == c.blocks.size()) i = 0;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["guest_insns_per_block"] = double(c.guest_insns) / double(c.blocks.size());
+  state.counters["blocks_in_set"] = double(c.blocks.size());
+}
+BENCHMARK(BM_LiftBlock);
+
+// Decode + lift + optimise + verify: what the execution loop pays for a new block.
+void BM_TranslateAndOptimizeBlock(benchmark::State& state) {
+  RealCode& c = RealCode::get();
+  size_t i = 0;
+  uint64_t insns = 0;
+  for (auto _ : state) {
+    ir::Block b = c.cpu->translate(c.blocks[i]);
+    ir::optimize(b);
+    insns += b.marks.size();
+    benchmark::DoNotOptimize(b.insts.data());
+    if (++i == c.blocks.size()) i = 0;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["ns_per_guest_insn"] =
+      benchmark::Counter(double(insns), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_TranslateAndOptimizeBlock);
+
+// The interpreter on a hot loop (a CRC-32 bit loop, 8 instructions per iteration, all in one
+// block): guest instructions per second.
+void BM_InterpretCrcLoop(benchmark::State& state) {
+  auto fe = rv64::make_frontend();
+  GuestMemory mem(1ull << 24);
+  mem.map(0x10000, 0x1000, kRead | kWrite, "code");
+  // loop: andi a5,a4,1; negw a5,a5; srliw a4,a4,1; and a5,a5,a2; xor a4,a5,a4;
+  //       addiw a3,a3,-1; bnez a3,loop; ecall
+  const uint32_t code[] = {0x00177793, 0x40f007bb, 0x0017571b, 0x00c7f7b3,
+                           0x00e7c733, 0xfff6869b, 0xfe0696e3, 0x00000073};
+  std::memcpy(mem.host(0x10000), code, sizeof code);
+  mem.protect(0x10000, 0x1000, kRead | kExec);
+  Cpu cpu(*fe, mem);
+  auto& st = cpu.state_as<rv64::State>();
+  const uint64_t iters = 1 << 20;
+  uint64_t insns = 0;
+  for (auto _ : state) {
+    st.x[12] = 0xedb88320;
+    st.x[13] = iters;
+    st.x[14] = 0x12345678;
+    cpu.set_pc(0x10000);
+    Stop s = cpu.run();
+    if (s.reason != StopReason::Syscall) state.SkipWithError("loop did not reach its ecall");
+    insns += iters * 7;
+  }
+  state.counters["guest_insns_per_s"] = benchmark::Counter(double(insns), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_InterpretCrcLoop)->Unit(benchmark::kMillisecond);
+
+}  // namespace
