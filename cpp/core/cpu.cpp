@@ -124,11 +124,14 @@ void Cpu::invalidate(uint64_t addr, uint64_t len) {
 }
 
 namespace {
-// Fills the stop's instruction bytes from the block's instruction marks.
-void describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
+// Fills the stop's instruction bytes from the block's instruction marks; returns how many guest
+// instructions of the block come before the one containing inst_index (they completed).
+uint32_t describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
   const ir::InsnMark* mark = nullptr;
+  uint32_t before = 0;
   for (const auto& m : b.marks) {
     if (m.first_inst > inst_index) break;
+    if (mark) ++before;
     mark = &m;
   }
   if (mark) {
@@ -136,8 +139,26 @@ void describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
     s.insn = mark->bytes;
     s.insn_len = mark->length;
   }
+  return before;
 }
 }  // namespace
+
+// Adds what the interpreter reported through running_.progress (blocks it finished while
+// chaining) to this run's count and the statistics.
+void Cpu::take_progress() {
+  executed_ += running_.progress.insns;
+  stats_.blocks_executed += running_.progress.blocks;
+  running_.progress = ChainProgress{};
+}
+
+Stop Cpu::finish(Stop s, uint64_t completed_in_block) {
+  executed_ += completed_in_block;
+  stats_.insns_executed += executed_;
+  executed_ = 0;
+  set_pc(s.pc);
+  cache_.collect();
+  return s;
+}
 
 Stop Cpu::run(uint64_t max_insns) {
   Cpu* volatile outer = tl_running_cpu;
@@ -146,18 +167,19 @@ Stop Cpu::run(uint64_t max_insns) {
     Cpu* prev;
     ~Restore() { tl_running_cpu = prev; }
   } restore{outer};
+  executed_ = 0;
+  running_.progress = ChainProgress{};
 
   if (sigsetjmp(fault_jmp_, 0)) {
     // A host fault inside guest memory while running running_.block at running_.inst.
+    take_progress();
     const CachedBlock* b = running_.block;
     size_t idx = b->ir_index(size_t(running_.inst - b->code.data()));
     Stop s{StopReason::MemFault};
-    describe_insn(s, b->ir, idx);
+    uint32_t before = describe_insn(s, b->ir, idx);
     s.addr = fault_addr_;
     s.write = fault_write_;
-    set_pc(s.pc);
-    cache_.collect();
-    return s;
+    return finish(s, before);
   }
   return run_blocks(max_insns);
 }
@@ -167,19 +189,18 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   InterpEnv env{state_.data(), mem_.base(), mem_.size(), mem_.code_page_map(), &running_.inst};
   env.cache = &cache_;
   env.running_block = &running_.block;
+  env.progress = &running_.progress;
   uint64_t pc = this->pc();
-  uint64_t executed = 0;
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
   for (;;) {
     running_.block = b;
-    env.budget = max_insns - executed;
+    env.budget = max_insns - executed_;
     BlockOutcome out = interpret(*b, env, start);
     // The interpreter may have chained through several blocks: account for the finished ones
     // and continue with the one the outcome is about.
     b = out.block;
-    executed += out.chained_insns;
-    stats_.blocks_executed += out.chained_blocks;
+    take_progress();
     start = 0;
     switch (out.kind) {
       case BlockOutcome::Next:
@@ -195,7 +216,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         auto kind = static_cast<ir::ExitKind>(out.exit_kind);
         if (kind == ir::ExitKind::FlushICache) {
           // Executed every instruction of the block up to and including fence.i.
-          executed += b->guest_insns;
+          executed_ += b->guest_insns;
           invalidate();
           cache_.collect();
           pc = out.pc;
@@ -203,8 +224,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           continue;
         }
         Stop s{};
-        stats_.insns_executed += executed;
-        describe_insn(s, b->ir, b->ir_index(out.inst));
+        uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
         s.pc = out.pc;
         switch (kind) {
           case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
@@ -215,15 +235,12 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
             s.reason = StopReason::FetchFault; s.addr = out.pc; s.pc = b->ir.pc; s.insn_len = 0; break;
           default: s.reason = StopReason::Trap; break;
         }
-        set_pc(s.pc);
-        cache_.collect();
-        return s;
+        return finish(s, before);
       }
       case BlockOutcome::MemFault:
       case BlockOutcome::Trap: {
         Stop s{};
-        describe_insn(s, b->ir, b->ir_index(out.inst));
-        stats_.insns_executed += executed;
+        uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
         if (out.kind == BlockOutcome::MemFault) {
           s.reason = StopReason::MemFault;
           s.addr = out.addr;
@@ -235,21 +252,14 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           s.addr = common->trap.addr ? common->trap.addr : s.pc;
           common->trap = PendingTrap{};
         }
-        set_pc(s.pc);
-        cache_.collect();
-        return s;
+        return finish(s, before);
       }
     }
     ++b->executions;
     ++stats_.blocks_executed;
-    executed += b->guest_insns;
+    executed_ += b->guest_insns;
     pc = out.pc;
-    if (executed >= max_insns) {
-      stats_.insns_executed += executed;
-      set_pc(pc);
-      cache_.collect();
-      return Stop{StopReason::Limit, pc};
-    }
+    if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, pc}, 0);
     CachedBlock* next = nullptr;
     uint64_t epoch = cache_.epoch();
     if (out.succ >= 0 && b->link_epoch == epoch) next = b->link[out.succ];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/block_cache.h"
+#include "interp/interpreter.h"
 #include "frontend/frontend.h"
 #include "mmu/guest_memory.h"
 
@@ -79,6 +80,7 @@ class Cpu {
   struct Running {
     CachedBlock* block = nullptr;
     const ThreadedInst* inst = nullptr;
+    ChainProgress progress;  // blocks the interpreter finished while chaining (see InterpEnv)
   };
   Running running_;
 
@@ -87,12 +89,15 @@ class Cpu {
   CachedBlock* lookup(uint64_t pc);
   Stop run_blocks(uint64_t max_insns);
   void on_code_write(uint64_t addr, uint64_t len);
+  void take_progress();
+  Stop finish(Stop s, uint64_t completed_in_block);
 
   const Frontend& fe_;
   GuestMemory& mem_;
   std::vector<uint8_t> state_;
   BlockCache cache_;
   CpuStats stats_;
+  uint64_t executed_ = 0;  // guest instructions completed in the current run()
   sigjmp_buf fault_jmp_;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;

@@ -310,11 +310,10 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
   uint8_t* const mem = env.mem_base;
   const uint64_t mem_size = env.mem_size;
   BlockOutcome out{};
-  uint64_t chained_insns = 0, chained_blocks = 0;
   CachedBlock* next;
 
 // Every early return reports where it happened (the block it was chained into) and how much ran.
-#define FINISH(o) ((o).block = cb, (o).chained_insns = chained_insns, (o).chained_blocks = chained_blocks, (o))
+#define FINISH(o) ((o).block = cb, (o))
 #define DISPATCH() goto* ip->handler
 #define NEXT() \
   do {         \
@@ -516,9 +515,9 @@ L_jmpi:
   goto L_next;
 L_chain:
   // Go on into `next` without returning to the execution loop, if the budget allows.
-  if (chained_insns + cb->guest_insns < env.budget) {
-    chained_insns += cb->guest_insns;
-    ++chained_blocks;
+  if (env.progress->insns + cb->guest_insns < env.budget) {
+    env.progress->insns += cb->guest_insns;
+    ++env.progress->blocks;
     ++cb->executions;
     cb = next;
     *env.running_block = cb;
@@ -531,8 +530,6 @@ L_chain:
 L_next:
   out.kind = BlockOutcome::Next;
   out.block = cb;
-  out.chained_insns = chained_insns;
-  out.chained_blocks = chained_blocks;
   return FINISH(out);
 L_exit:
   out.kind = BlockOutcome::Exit;

@@ -8,6 +8,13 @@
 
 namespace vmkit {
 
+// Blocks finished while chaining, counted where the execution loop can read them even when a
+// host fault leaves the interpreter by longjmp.
+struct ChainProgress {
+  uint64_t insns = 0;
+  uint64_t blocks = 0;
+};
+
 struct InterpEnv {
   uint8_t* state;
   uint8_t* mem_base;
@@ -17,10 +24,11 @@ struct InterpEnv {
   // Chaining: the interpreter goes on into the next block itself (direct successors through the
   // block's links, computed targets through the cache) while the guest instructions of the
   // blocks it finished stay below `budget`, and records the block it runs in *running_block.
-  // budget 0 runs one block only.
+  // budget 0 runs one block only; cache and progress are set together.
   BlockCache* cache = nullptr;
   uint64_t budget = 0;
   CachedBlock** running_block = nullptr;
+  ChainProgress* progress = nullptr;
 };
 
 struct BlockOutcome {
@@ -35,8 +43,6 @@ struct BlockOutcome {
   uint64_t addr;      // MemFault / CodeWrite: guest data address
   uint32_t size;      // CodeWrite: bytes written
   CachedBlock* block;       // the block this outcome is about (the last one chained into)
-  uint64_t chained_insns;   // guest instructions of the blocks finished before `block`
-  uint64_t chained_blocks;  // how many blocks were finished before `block`
 };
 
 // Runs `b` from inst `start`, then its successors while env allows (see InterpEnv), (0, or the inst after a store that wrote code, see CodeWrite).

@@ -1,0 +1,107 @@
+// The execution loop: instruction budgets, block chaining inside the interpreter, precise faults
+// in chained blocks, and invalidation when guest code is overwritten. Blocks come from the real
+// RISC-V frontend.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "../frontend/riscv64/rv64_test_util.h"
+
+namespace vmkit::rv64::test {
+namespace {
+
+uint32_t bne(unsigned rs1, unsigned rs2, int32_t off) { return b_type(off, rs2, rs1, 1); }
+uint32_t ld(unsigned rd, unsigned rs1, int32_t imm) { return i_type(imm, rs1, 3, rd, 0x03); }
+uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(imm, rs2, rs1, 2, 0x23); }
+uint32_t jal(unsigned rd, int32_t off) { return j_type(off, rd); }
+
+// a0 counts down from a1 in a two-block loop (the jal splits it), a2 counts iterations.
+const std::vector<uint32_t> kTwoBlockLoop = {
+    addi(12, 12, 1),  // 0x00: a2 += 1
+    jal(0, 8),        // 0x04: -> 0x0c (ends the first block)
+    0x00000013,       // 0x08: nop (skipped)
+    addi(10, 10, -1), // 0x0c: a0 -= 1
+    bne(10, 0, -16),  // 0x10: loop while a0 != 0
+};
+
+TEST(Cpu, BudgetStopsAtABlockBoundaryAndResumesExactly) {
+  Rv64Machine m;
+  m.x(10) = 1000;
+  std::vector<uint32_t> code = kTwoBlockLoop;
+  Stop s = m.run(code);  // run() allows 100000 insns: finishes
+  ASSERT_EQ(s.reason, StopReason::Syscall);
+  EXPECT_EQ(m.x(12), 1000u);
+
+  // Again, 37 instructions at a time: every stop is a Limit at a block start; the end state is
+  // the same.
+  m.x(10) = 1000;
+  m.x(12) = 0;
+  m.cpu->set_pc(kCode);
+  unsigned stops = 0;
+  for (;;) {
+    s = m.cpu->run(37);
+    if (s.reason != StopReason::Limit) break;
+    ++stops;
+    EXPECT_TRUE(s.pc == kCode || s.pc == kCode + 0xc || s.pc == kCode + 0x14) << std::hex << s.pc;
+    EXPECT_EQ(m.cpu->pc(), s.pc);
+  }
+  EXPECT_EQ(s.reason, StopReason::Syscall);
+  EXPECT_EQ(m.x(12), 1000u);
+  EXPECT_EQ(m.x(10), 0u);
+  EXPECT_GT(stops, 100u);
+}
+
+TEST(Cpu, ChainedBlocksAreCountedAndFaultsInThemArePrecise) {
+  // Walk a pointer up one page per iteration through 16 mapped pages; the 17th load faults in
+  // a block reached by chaining. The fault must name that load, with the loop state of exactly
+  // 16 completed iterations.
+  Rv64Machine m;
+  m.x(11) = kData;      // pointer
+  m.x(13) = 4096;       // stride
+  std::vector<uint32_t> code = {
+      ld(14, 11, 0),                                   // 0x00: t = *p
+      r_type(0, 13, 11, 0, 11, 0x33),                  // 0x04: p += stride
+      addi(12, 12, 1),                                 // 0x08: n += 1
+      jal(0, 8),                                       // 0x0c: -> 0x14
+      0x00000013,                                      // 0x10
+      jal(0, -20),                                     // 0x14: -> 0x00
+  };
+  Stop s = m.run(code);
+  ASSERT_EQ(s.reason, StopReason::MemFault);
+  EXPECT_EQ(s.pc, kCode);
+  EXPECT_EQ(s.addr, kData + 16 * 4096);
+  EXPECT_EQ(m.x(12), 16u);
+  EXPECT_EQ(m.x(11), kData + 16 * 4096);
+  EXPECT_EQ(m.cpu->pc(), kCode);
+  EXPECT_GE(m.cpu->stats().blocks_executed, 32u);
+}
+
+TEST(Cpu, StoreIntoTranslatedCodeInvalidatesIt) {
+  // The loop body at 0x20 is translated and run once; the guest then rewrites its addi
+  // (a0 += 1 becomes a0 += 100) with a plain store and runs it again - without fence.i, vmkit
+  // still sees the new instruction.
+  Rv64Machine m;
+  m.mem.protect(kCode, 0x10000, kRead | kWrite | kExec);  // code the guest may write
+  const uint32_t patched = addi(10, 10, 100);
+  std::vector<uint32_t> code = {
+      jal(1, 0x20),        // 0x00: call body
+      sw(15, 16, 0),       // 0x04: *(a6) = a5  (a6 = address of the body's addi)
+      jal(1, 0x18),        // 0x08: call body again
+      0x00000073,          // 0x0c: ecall
+      0x00000013, 0x00000013, 0x00000013, 0x00000013,  // 0x10..0x1c
+      addi(10, 10, 1),     // 0x20: body: a0 += 1
+      0x00008067,          // 0x24: ret
+  };
+  std::memcpy(m.mem.host(kCode), code.data(), code.size() * 4);
+  m.x(15) = patched;
+  m.x(16) = kCode + 0x20;
+  m.cpu->set_pc(kCode);
+  Stop s = m.cpu->run(1000);
+  ASSERT_EQ(s.reason, StopReason::Syscall) << stop_reason_name(s.reason) << " at " << std::hex << s.pc;
+  EXPECT_EQ(s.pc, kCode + 0x0c);
+  EXPECT_EQ(m.x(10), 101u);
+  EXPECT_GE(m.cpu->stats().invalidations, 1u);
+}
+
+}  // namespace
+}  // namespace vmkit::rv64::test
