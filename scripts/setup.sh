@@ -26,6 +26,7 @@ PY=${PYTHON:-python3}
 # this machine-wide set-up is what the two README commands are for, so allow it. Harmless for a
 # pyenv or venv Python.
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-"$PY" -m pip install -q "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja
+# Test tools: pytest; nbclient, nbformat and ipykernel execute the notebooks in notebooks/.
+"$PY" -m pip install -q "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
 echo "setup: building and installing vmkit (pip install .)"
 "$PY" -m pip install -q .
