@@ -2,6 +2,8 @@
 // code (internal to os/linux).
 #pragma once
 
+#include <time.h>
+
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -38,16 +40,55 @@ struct PendingSignal {
   int status = 0;        // SIGCHLD: exit code or signal
 };
 
+// Signal state shared by every thread of the process (CLONE_SIGHAND: one table of actions).
 struct SignalState {
   std::array<GuestSigaction, kNumSignals + 1> actions{};
-  uint64_t blocked = 0;  // bit (signo-1)
+  // Process-directed signals that every thread blocked when they arrived: the first thread that
+  // unblocks them takes them (the kernel's shared_pending).
   std::deque<PendingSignal> pending;
+};
+
+// Signal state that belongs to one thread.
+struct ThreadSignals {
+  uint64_t blocked = 0;  // bit (signo-1)
+  std::deque<PendingSignal> pending;  // directed at this thread (tgkill, faults, SIGPIPE, routed kills)
   uint64_t altstack_sp = 0, altstack_size = 0;
   int altstack_flags = 2;  // SS_DISABLE
   // rt_sigsuspend: the mask to restore once a handler returns (the frame saves it, not the
   // temporary mask), valid while restore_mask is set.
   bool restore_mask = false;
   uint64_t saved_mask = 0;
+};
+
+// Why a guest thread is not runnable (threads.cpp).
+enum class WaitKind {
+  None,        // runnable
+  Futex,       // FUTEX_WAIT*: until a wake, its deadline or a signal
+  Sleep,       // nanosleep while other threads run: until its deadline or a signal
+  Sigsuspend,  // rt_sigsuspend while other threads run: until a deliverable signal
+};
+
+// One guest thread. All threads share the Process's memory, fds and signal actions; they run on
+// the process's one Cpu, one at a time (threads.cpp explains the model). The thread on the Cpu
+// has its registers there; the others keep them in `regs`.
+struct GuestThread {
+  int tid = 0;
+  ThreadSignals sig;
+  uint64_t clear_child_tid = 0;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
+  std::string name;              // prctl(PR_SET_NAME)
+  bool after_syscall = false;    // its last stop was an ecall (pc is past it)
+  bool dead = false;             // exited; removed by the scheduler
+  rv64::State regs{};            // registers while off the Cpu (the GuestCommon header unused)
+
+  WaitKind wait = WaitKind::None;
+  uint64_t wait_seq = 0;          // FIFO order among futex waiters
+  uint64_t futex_addr = 0;
+  uint32_t futex_bitset = 0;
+  int64_t deadline_ns = -1;       // CLOCK_MONOTONIC deadline of the wait, -1 = none
+  int64_t timeout_result = 0;     // a0 when the deadline passes (-ETIMEDOUT, or 0)
+  bool restart_on_signal = false; // an interrupting handler with SA_RESTART re-runs the ecall
+  uint64_t sleep_rem_addr = 0;    // nanosleep: where the unslept time goes when interrupted
+  uint64_t ecall_pc = 0;          // the blocking ecall
 };
 
 struct Process {
@@ -57,18 +98,24 @@ struct Process {
   std::unique_ptr<Cpu> cpu;
   FdTable fds;
   SignalState sig;
+  // Live threads in creation order (the main thread first until it exits); `cur` is on the Cpu.
+  std::vector<std::unique_ptr<GuestThread>> threads;
+  GuestThread* cur = nullptr;
+  int tid_counter = 0;            // new thread ids are host pid + this
+  uint64_t wait_counter = 0;
+  bool leader_exited = false;     // the main thread left with exit(2) while others ran on
+  int leader_exit_status = 0;
+  bool yield_requested = false;   // sched_yield: switch threads at the next opportunity
+  bool shared_mappings = false;   // MAP_SHARED memory exists: another process may wake a futex
 
   std::string exe_path;        // the running program (for /proc/self/exe)
   std::string sysroot;         // where absolute guest paths are looked up first (empty: nowhere)
-  std::string thread_name;     // prctl(PR_SET_NAME)
   int vfork_release_fd = -1;   // vfork child: closing it lets the waiting parent continue
   uint64_t brk_start = 0, brk_cur = 0;
   uint64_t mmap_base = 0;      // mmaps without a hint are placed below this
   uint64_t sigreturn_trampoline = 0;
-  uint64_t clear_child_tid = 0;
   uint64_t insns_before_exec = 0;  // instructions run by images replaced by execve
 
-  bool after_syscall = false;  // the last stop was an ecall (pc is past it)
   bool exited = false;
   int exit_status = 0;
   int killed_by = 0;
@@ -78,6 +125,7 @@ struct Process {
 
   rv64::State& st() { return cpu->state_as<rv64::State>(); }
   uint64_t& x(unsigned i) { return st().x[i]; }
+  ThreadSignals& ts() { return cur->sig; }
   // Writes one line of vmkit's own report to diag_fd and keeps it for ProcessResult.
   void diag(const std::string& line);
   uint64_t insns() const { return insns_before_exec + (cpu ? cpu->stats().insns_executed : 0); }
@@ -104,9 +152,15 @@ int64_t exec_host_program(Process& p, const std::string& path, const std::vector
 
 // Handles the ecall at the current pc (advances pc past it).
 void handle_syscall(Process& p);
+// Turns a Cpu stop of the current thread into a syscall or a signal (process.cpp).
+void handle_stop(Process& p, const Stop& s);
 
 // Signals (signals.cpp).
+// A process-directed signal (kill, host-forwarded): goes to the first thread that does not block
+// it, else waits in the shared queue.
 void queue_signal(Process& p, const PendingSignal& s);
+// A thread-directed signal (tgkill, SIGPIPE).
+void queue_thread_signal(Process& p, GuestThread& t, const PendingSignal& s);
 // A synchronous fault: delivered now (forced to the default action if blocked or ignored).
 void force_signal(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t insn_len);
 // Delivers the deliverable pending signals (after a syscall returns).
@@ -132,8 +186,45 @@ void collect_host_signals(Process& p);
 bool guest_signal_deliverable(Process& p);
 // True if the first deliverable pending signal's handler asked for SA_RESTART.
 bool deliverable_signal_restarts(Process& p);
-// rt_sigsuspend: waits with `mask` blocked until a deliverable signal is pending; returns -EINTR.
+// True if a pending signal would interrupt thread t now.
+bool thread_signal_deliverable(Process& p, GuestThread& t);
+// True if the first signal deliverable to t has a handler with SA_RESTART.
+bool thread_signal_restarts(Process& p, GuestThread& t);
+// rt_sigsuspend: waits with `mask` blocked until a deliverable signal is pending; returns -EINTR
+// (or kNoResult-style blocking through threads.cpp when other threads can run meanwhile).
 int64_t sigsuspend(Process& p, uint64_t mask);
+// Waits on the host until a forwarded host signal arrives or `timeout` passes (nullptr: no limit).
+void wait_for_host_signal(const struct timespec* timeout);
+// True if a host signal could still change what the guest does: a forwarded signal has a guest
+// handler, or an interval timer is armed that will raise SIGALRM.
+bool host_signal_could_wake(Process& p);
+
+// Threads (threads.cpp).
+// A syscall handler's result when it has set the registers itself (or blocked the thread).
+constexpr int64_t kNoResult = INT64_MIN;
+// Makes the initial thread (tid = host pid) the current one.
+void init_main_thread(Process& p);
+// The registers of t, wherever they are now.
+rv64::State& thread_regs(Process& p, GuestThread& t);
+GuestThread* find_thread(Process& p, int tid);
+// clone/clone3 with CLONE_VM|CLONE_THREAD: returns the new tid or -errno.
+int64_t clone_thread(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls);
+// exit(2): ends the calling thread (the process if it is the last one).
+void exit_thread(Process& p, int status);
+// fork child / execve: only the calling thread survives, with the process id as its tid.
+void keep_only_current_thread(Process& p);
+// futex(2).
+int64_t sys_futex(Process& p, const uint64_t (&a)[6]);
+// Wakes up to n futex waiters at addr whose bitset intersects `bitset`; returns how many.
+int futex_wake(Process& p, uint64_t addr, int n, uint32_t bitset = ~0u);
+// nanosleep/clock_nanosleep while other threads exist: a timed wait (kNoResult) or -errno.
+int64_t sleep_thread(Process& p, clockid_t clock, bool absolute, const struct timespec& req, uint64_t rem_addr);
+// rt_sigsuspend while other threads exist.
+int64_t sigsuspend_thread(Process& p, uint64_t mask);
+// A signal became pending for t: a waiting t that can take it stops waiting (EINTR or restart).
+void signal_wakes_thread(Process& p, GuestThread& t);
+// Runs the guest until the process ends: the scheduler loop.
+void run_threads(Process& p);
 
 std::string hex(uint64_t v);
 

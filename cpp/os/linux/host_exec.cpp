@@ -69,7 +69,7 @@ bool is_host_elf(const std::string& path) {
     sigset_t mask;
     sigemptyset(&mask);
     for (int s = 1; s <= kNumSignals; ++s)
-      if (p.sig.blocked & (1ull << (s - 1))) sigaddset(&mask, s);
+      if (p.cur->sig.blocked & (1ull << (s - 1))) sigaddset(&mask, s);
     ::sigprocmask(SIG_SETMASK, &mask, nullptr);
   }
   ::execve(path.c_str(), argv, envp);

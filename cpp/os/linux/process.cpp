@@ -75,7 +75,6 @@ constexpr uint64_t kStackSize = 8ull << 20;
 // Like the kernel's mmap_base: leave room below the stack for it to grow (gap >= 128 MiB).
 constexpr uint64_t kStackGap = 128ull << 20;
 constexpr int kMaxScriptDepth = 4;
-constexpr uint64_t kPollInsns = 1ull << 22;
 
 // AT_* values (include/uapi/linux/auxvec.h) that <elf.h> may lack.
 constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23;
@@ -179,10 +178,12 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
     a.flags = 0;
     a.mask = 0;
   }
-  p.sig.altstack_sp = p.sig.altstack_size = 0;
-  p.sig.altstack_flags = gsig::kSS_DISABLE;
-  p.clear_child_tid = 0;
-  p.after_syscall = false;
+  // Only the calling thread survives an execve; it becomes the main thread.
+  keep_only_current_thread(p);
+  p.ts().altstack_sp = p.ts().altstack_size = 0;
+  p.ts().altstack_flags = gsig::kSS_DISABLE;
+  p.cur->clear_child_tid = 0;
+  p.cur->after_syscall = false;
 }
 
 }  // namespace
@@ -224,9 +225,11 @@ struct IgnoreSigpipe {
   ~IgnoreSigpipe() { ::sigaction(SIGPIPE, &old, nullptr); }
 };
 
+}  // namespace
+
 void handle_stop(Process& p, const Stop& s) {
   using namespace gsig;
-  p.after_syscall = s.reason == StopReason::Syscall;
+  p.cur->after_syscall = s.reason == StopReason::Syscall;
   switch (s.reason) {
     case StopReason::Limit:
       return;
@@ -255,6 +258,8 @@ void handle_stop(Process& p, const Stop& s) {
       return;
   }
 }
+
+namespace {
 
 // A forked guest child ends its host process the way the guest ended, so the parent's wait4
 // sees the same status the kernel would report.
@@ -294,16 +299,13 @@ ProcessResult run_process(const ProcessOptions& opts) {
     if (h >= 0) p.fds.put(i, h, false);
   }
   std::vector<std::string> argv = opts.argv.empty() ? std::vector<std::string>{opts.path} : opts.argv;
+  init_main_thread(p);
   exec_image(p, opts.path, argv, opts.env);
 
   IgnoreSigpipe ignore_sigpipe;
   HostSignalForwarding forward_host_signals;
   try {
-    while (!p.exited) {
-      // A bounded slice, so host signals reach a guest that makes no syscalls.
-      handle_stop(p, p.cpu->run(kPollInsns));
-      if (!p.exited) deliver_pending(p);
-    }
+    run_threads(p);
   } catch (const std::exception& e) {
     // A forked child must never return into the caller's code (it would run the caller twice).
     if (p.is_fork_child) {

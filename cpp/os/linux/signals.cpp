@@ -2,7 +2,9 @@
 // their ucontext, or longjmp out, behave as on real Linux) and restores it in rt_sigreturn.
 #include "os/linux/signals.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <cerrno>
@@ -77,11 +79,12 @@ bool default_ignored(int signo) { return signo <= 64 && (kDefaultIgnored & bit(s
 // Returns false if the frame could not be written (the caller then kills with SIGSEGV).
 bool setup_frame(Process& p, const PendingSignal& s) {
   GuestSigaction& act = p.sig.actions[s.signo];
+  ThreadSignals& ts = p.ts();
   rv64::State& st = p.st();
   uint64_t sp = st.x[2];
-  bool on_alt = p.sig.altstack_size && sp - p.sig.altstack_sp <= p.sig.altstack_size;
-  if ((act.flags & kSA_ONSTACK) && p.sig.altstack_size && !(p.sig.altstack_flags & kSS_DISABLE) && !on_alt)
-    sp = p.sig.altstack_sp + p.sig.altstack_size;
+  bool on_alt = ts.altstack_size && sp - ts.altstack_sp <= ts.altstack_size;
+  if ((act.flags & kSA_ONSTACK) && ts.altstack_size && !(ts.altstack_flags & kSS_DISABLE) && !on_alt)
+    sp = ts.altstack_sp + ts.altstack_size;
   uint64_t frame = (sp - kFrameSize) & ~uint64_t(15);
   if (!p.mem->accessible(frame, kFrameSize, kWrite)) return false;
 
@@ -100,12 +103,12 @@ bool setup_frame(Process& p, const PendingSignal& s) {
     if (s.signo == kSIGCHLD) put32(kFrameInfo + 24, uint32_t(s.status));
   }
   const uint64_t uc = kFrameUc;
-  put64(uc + kUcStack + 0, p.sig.altstack_sp);
-  put32(uc + kUcStack + 8, uint32_t(on_alt ? kSS_ONSTACK : (p.sig.altstack_size ? p.sig.altstack_flags : kSS_DISABLE)));
-  put64(uc + kUcStack + 16, p.sig.altstack_size);
+  put64(uc + kUcStack + 0, ts.altstack_sp);
+  put32(uc + kUcStack + 8, uint32_t(on_alt ? kSS_ONSTACK : (ts.altstack_size ? ts.altstack_flags : kSS_DISABLE)));
+  put64(uc + kUcStack + 16, ts.altstack_size);
   // After rt_sigsuspend the frame keeps the mask from before the call, so sigreturn restores it.
-  put64(uc + kUcSigmask, p.sig.restore_mask ? p.sig.saved_mask : p.sig.blocked);
-  p.sig.restore_mask = false;
+  put64(uc + kUcSigmask, ts.restore_mask ? ts.saved_mask : ts.blocked);
+  ts.restore_mask = false;
   const uint64_t mc = uc + kUcMcontext;
   put64(mc + kMcRegs, st.pc);
   for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
@@ -121,9 +124,9 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   st.pc = act.handler;
   // An LR reservation does not survive a trap into the kernel.
   st.res_addr = rv64::kNoReservation;
-  p.sig.blocked |= act.mask;
-  if (!(act.flags & kSA_NODEFER)) p.sig.blocked |= bit(s.signo);
-  p.sig.blocked &= ~kUnblockable;
+  ts.blocked |= act.mask;
+  if (!(act.flags & kSA_NODEFER)) ts.blocked |= bit(s.signo);
+  ts.blocked &= ~kUnblockable;
   if (act.flags & kSA_RESETHAND) act = GuestSigaction{};
   return true;
 }
@@ -145,24 +148,52 @@ void deliver(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uin
 
 }  // namespace
 
-void queue_signal(Process& p, const PendingSignal& s) {
-  if (s.signo < 1 || s.signo > kNumSignals) return;
-  const GuestSigaction& act = p.sig.actions[s.signo];
-  // Ignored signals are discarded when sent, as the kernel does.
-  if (s.signo != kSIGKILL && (act.handler == kSIG_IGN || (act.handler == kSIG_DFL && default_ignored(s.signo)))) return;
+namespace {
+
+// Signals the kernel would discard when sent: ignored ones (SIGKILL never is).
+bool discarded_when_sent(Process& p, int signo) {
+  const GuestSigaction& act = p.sig.actions[signo];
+  return signo != kSIGKILL && (act.handler == kSIG_IGN || (act.handler == kSIG_DFL && default_ignored(signo)));
+}
+
+bool queued_in(const std::deque<PendingSignal>& q, int signo) {
+  for (const PendingSignal& s : q)
+    if (s.signo == signo) return true;
+  return false;
+}
+
+bool blocks(const GuestThread& t, int signo) { return signo != kSIGKILL && (t.sig.blocked & bit(signo)); }
+
+}  // namespace
+
+void queue_thread_signal(Process& p, GuestThread& t, const PendingSignal& s) {
+  if (s.signo < 1 || s.signo > kNumSignals || discarded_when_sent(p, s.signo)) return;
   // Standard signals do not queue twice.
-  if (s.signo < 32)
-    for (const PendingSignal& q : p.sig.pending)
-      if (q.signo == s.signo) return;
+  if (s.signo < 32 && queued_in(t.sig.pending, s.signo)) return;
+  t.sig.pending.push_back(s);
+  signal_wakes_thread(p, t);
+}
+
+void queue_signal(Process& p, const PendingSignal& s) {
+  if (s.signo < 1 || s.signo > kNumSignals || discarded_when_sent(p, s.signo)) return;
+  if (s.signo < 32 && queued_in(p.sig.pending, s.signo)) return;
+  // Like the kernel's complete_signal: the main thread if it can take the signal, else the first
+  // thread that does not block it. The threads list is in creation order, main thread first.
+  for (auto& t : p.threads) {
+    if (t->dead || blocks(*t, s.signo)) continue;
+    if (s.signo < 32 && queued_in(t->sig.pending, s.signo)) return;
+    queue_thread_signal(p, *t, s);
+    return;
+  }
   p.sig.pending.push_back(s);
 }
 
 void force_signal(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t insn_len) {
   GuestSigaction& act = p.sig.actions[s.signo];
   // force_sig_fault: a blocked or ignored synchronous fault gets the default action.
-  if ((p.sig.blocked & bit(s.signo)) || act.handler == kSIG_IGN) {
+  if ((p.ts().blocked & bit(s.signo)) || act.handler == kSIG_IGN) {
     act = GuestSigaction{};
-    p.sig.blocked &= ~bit(s.signo);
+    p.ts().blocked &= ~bit(s.signo);
   }
   deliver(p, s, pc, insn, insn_len);
 }
@@ -170,23 +201,31 @@ void force_signal(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn
 void deliver_pending(Process& p) {
   collect_host_signals(p);
   while (!p.exited) {
-    auto it = p.sig.pending.begin();
-    while (it != p.sig.pending.end() && it->signo != kSIGKILL && (p.sig.blocked & bit(it->signo))) ++it;
-    if (it == p.sig.pending.end()) return;
+    // The thread's own signals first, then the process-wide ones it does not block.
+    GuestThread& t = *p.cur;
+    std::deque<PendingSignal>* queue = &t.sig.pending;
+    auto it = queue->begin();
+    while (it != queue->end() && blocks(t, it->signo)) ++it;
+    if (it == queue->end()) {
+      queue = &p.sig.pending;
+      it = queue->begin();
+      while (it != queue->end() && blocks(t, it->signo)) ++it;
+      if (it == queue->end()) break;
+    }
     PendingSignal s = *it;
-    p.sig.pending.erase(it);
+    queue->erase(it);
     uint32_t insn;
     uint8_t len;
     // A signal arriving as a syscall returns is reported at that ecall; otherwise at the next
     // instruction the guest would have run.
-    uint64_t pc = p.after_syscall && p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
+    uint64_t pc = t.after_syscall && p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
     fetch_insn(p, pc, insn, len);
     deliver(p, s, pc, insn, len);
   }
   // rt_sigsuspend returned without running a handler: its temporary mask ends here.
-  if (p.sig.restore_mask) {
-    p.sig.blocked = p.sig.saved_mask;
-    p.sig.restore_mask = false;
+  if (!p.exited && p.ts().restore_mask) {
+    p.ts().blocked = p.ts().saved_mask;
+    p.ts().restore_mask = false;
   }
 }
 
@@ -205,10 +244,18 @@ void on_host_signal(int sig, siginfo_t* info, void*) {
   g_host_pending.fetch_or(bit(sig));
 }
 
-const PendingSignal* first_deliverable(Process& p) {
+const PendingSignal* first_deliverable(Process& p, GuestThread& t) {
+  for (const PendingSignal& s : t.sig.pending)
+    if (!blocks(t, s.signo)) return &s;
   for (const PendingSignal& s : p.sig.pending)
-    if (s.signo == kSIGKILL || !(p.sig.blocked & bit(s.signo))) return &s;
+    if (!blocks(t, s.signo)) return &s;
   return nullptr;
+}
+
+bool restarts(Process& p, const PendingSignal* s) {
+  if (!s) return true;
+  const GuestSigaction& act = p.sig.actions[s->signo];
+  return act.handler > kSIG_IGN && (act.flags & kSA_RESTART);
 }
 
 }  // namespace
@@ -240,20 +287,44 @@ void collect_host_signals(Process& p) {
 
 bool guest_signal_deliverable(Process& p) {
   collect_host_signals(p);
-  return first_deliverable(p) != nullptr;
+  return first_deliverable(p, *p.cur) != nullptr;
 }
 
-bool deliverable_signal_restarts(Process& p) {
-  const PendingSignal* s = first_deliverable(p);
-  if (!s) return true;
-  const GuestSigaction& act = p.sig.actions[s->signo];
-  return act.handler > kSIG_IGN && (act.flags & kSA_RESTART);
+bool deliverable_signal_restarts(Process& p) { return restarts(p, first_deliverable(p, *p.cur)); }
+
+bool thread_signal_deliverable(Process& p, GuestThread& t) { return first_deliverable(p, t) != nullptr; }
+
+bool thread_signal_restarts(Process& p, GuestThread& t) { return restarts(p, first_deliverable(p, t)); }
+
+void wait_for_host_signal(const struct timespec* timeout) {
+  // Block the forwarded signals while checking, then wait with them unblocked (atomically, in
+  // ppoll), so a signal arriving between the check and the wait is not lost.
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  for (int sig : kForwarded) sigaddset(&fwd, sig);
+  ::sigprocmask(SIG_BLOCK, &fwd, &old);
+  if (g_host_pending.load() == 0) {
+    sigset_t wait_mask = old;
+    for (int sig : kForwarded) sigdelset(&wait_mask, sig);
+    ::ppoll(nullptr, 0, timeout, &wait_mask);
+  }
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+}
+
+bool host_signal_could_wake(Process& p) {
+  for (int sig : kForwarded)
+    if (p.sig.actions[sig].handler > kSIG_IGN) return true;
+  struct itimerval it;
+  if (::getitimer(ITIMER_REAL, &it) == 0 && (it.it_value.tv_sec || it.it_value.tv_usec)) return true;
+  return false;
 }
 
 int64_t sigsuspend(Process& p, uint64_t mask) {
-  p.sig.saved_mask = p.sig.blocked;
-  p.sig.restore_mask = true;
-  p.sig.blocked = mask & ~kUnblockable;
+  if (p.threads.size() > 1) return sigsuspend_thread(p, mask);
+  ThreadSignals& ts = p.ts();
+  ts.saved_mask = ts.blocked;
+  ts.restore_mask = true;
+  ts.blocked = mask & ~kUnblockable;
   // Block the forwarded host signals while checking, then wait with them unblocked, so a signal
   // arriving between the check and the wait is not lost.
   sigset_t fwd, old;
@@ -284,7 +355,7 @@ void sigreturn(Process& p) {
   auto get32 = [&](uint64_t off) { uint32_t v; std::memcpy(&v, buf + off, 4); return v; };
   auto get64 = [&](uint64_t off) { uint64_t v; std::memcpy(&v, buf + off, 8); return v; };
   const uint64_t mc = kFrameUc + kUcMcontext;
-  p.sig.blocked = get64(kFrameUc + kUcSigmask) & ~kUnblockable;
+  p.ts().blocked = get64(kFrameUc + kUcSigmask) & ~kUnblockable;
   st.pc = get64(mc + kMcRegs);
   for (unsigned i = 1; i < 32; ++i) st.x[i] = get64(mc + kMcRegs + 8 * i);
   for (unsigned i = 0; i < 32; ++i) st.f[i] = get64(mc + kMcFp + 8 * i);
@@ -292,7 +363,7 @@ void sigreturn(Process& p) {
   st.fflags = fcsr & 0x1f;
   st.frm = (fcsr >> 5) & 7;
   st.res_addr = rv64::kNoReservation;
-  p.after_syscall = false;  // pc is the interrupted instruction now, not one past an ecall
+  p.cur->after_syscall = false;  // pc is the interrupted instruction now, not one past an ecall
 }
 
 }  // namespace vmkit::linux_user

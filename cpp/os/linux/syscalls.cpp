@@ -55,9 +55,8 @@ const char* syscall_name(uint64_t number) {
 namespace {
 
 using Args = const uint64_t (&)[6];
-// A handler's result: the value for a0, or kNoResult when the handler set the registers itself
-// (rt_sigreturn, a successful execve).
-constexpr int64_t kNoResult = INT64_MIN;
+// A handler's result is the value for a0, or kNoResult (guest_process.h) when the handler set
+// the registers itself (rt_sigreturn, a successful execve) or blocked the thread.
 
 int64_t host_result(long r) { return r < 0 ? -int64_t(errno) : int64_t(r); }
 
@@ -151,7 +150,8 @@ bool guest_iov(Process& p, uint64_t addr, uint64_t count, int perm, std::vector<
 
 // A write that hit a closed pipe raises SIGPIPE in the writer, as the kernel does.
 int64_t write_result(Process& p, long r) {
-  if (r < 0 && errno == EPIPE) queue_signal(p, PendingSignal{gsig::kSIGPIPE, gsig::kSI_USER, 0, int(::getpid()), int(::getuid())});
+  if (r < 0 && errno == EPIPE)
+    queue_thread_signal(p, *p.cur, PendingSignal{gsig::kSIGPIPE, gsig::kSI_USER, 0, int(::getpid()), int(::getuid())});
   return host_result(r);
 }
 
@@ -196,6 +196,7 @@ int64_t sys_mmap(Process& p, Args a) {
     }
   }
   int perm = prot & (kRead | kWrite | kExec);
+  if (type != kMAP_PRIVATE) p.shared_mappings = true;
   if ((flags & kMAP_ANONYMOUS) && type != kMAP_PRIVATE) {
     // Shared anonymous memory must stay shared with forked children: back it by a memfd.
     int mfd = ::memfd_create("vmkit-shared-anon", MFD_CLOEXEC);
@@ -302,16 +303,23 @@ int64_t sys_brk(Process& p, Args a) {
 
 // ---- processes -------------------------------------------------------------------------------
 
-constexpr uint64_t kCLONE_VM = 0x100, kCLONE_VFORK = 0x4000, kCLONE_THREAD = 0x10000,
-                   kCLONE_SETTLS = 0x80000, kCLONE_PARENT_SETTID = 0x100000,
+constexpr uint64_t kCLONE_VM = 0x100, kCLONE_SIGHAND = 0x800, kCLONE_VFORK = 0x4000,
+                   kCLONE_THREAD = 0x10000, kCLONE_SETTLS = 0x80000, kCLONE_PARENT_SETTID = 0x100000,
                    kCLONE_CHILD_CLEARTID = 0x200000, kCLONE_CHILD_SETTID = 0x01000000;
 
-// fork / vfork: the whole emulator forks on the host, so the child is a real process the parent
-// can wait for. vfork's "parent waits until the child execs or exits" is kept with a pipe the
-// child holds until then.
+// Threads (CLONE_THREAD) become guest threads of this process (threads.cpp). fork / vfork: the
+// whole emulator forks on the host, so the child is a real process the parent can wait for.
+// vfork's "parent waits until the child execs or exits" is kept with a pipe the child holds
+// until then.
 int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls) {
-  if ((flags & kCLONE_THREAD) || ((flags & kCLONE_VM) && !(flags & kCLONE_VFORK))) {
-    p.diag("vmkit: clone with CLONE_VM/CLONE_THREAD (threads) is not supported at pc=" + hex(p.st().pc - 4));
+  // The kernel's copy_process checks: a thread shares the signal handlers, which needs the
+  // address space.
+  if ((flags & kCLONE_THREAD) && !(flags & kCLONE_SIGHAND)) return -EINVAL;
+  if ((flags & kCLONE_SIGHAND) && !(flags & kCLONE_VM)) return -EINVAL;
+  if (flags & kCLONE_THREAD) return clone_thread(p, flags, stack, ptid, ctid, tls);
+  if ((flags & kCLONE_VM) && !(flags & kCLONE_VFORK)) {
+    // A separate process sharing this one's memory cannot be a host fork.
+    p.diag("vmkit: clone with CLONE_VM but without CLONE_THREAD or CLONE_VFORK is not supported at pc=" + hex(p.st().pc - 4));
     return -ENOSYS;
   }
   int vfork_pipe[2] = {-1, -1};
@@ -324,6 +332,10 @@ int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint
   }
   if (pid == 0) {
     p.is_fork_child = true;
+    // Only the forking thread lives on in the child, as its main thread, with nothing pending.
+    keep_only_current_thread(p);
+    p.sig.pending.clear();
+    p.ts().pending.clear();
     if (vfork_pipe[0] >= 0) {
       ::close(vfork_pipe[0]);
       p.vfork_release_fd = vfork_pipe[1];
@@ -332,7 +344,7 @@ int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint
     if (flags & kCLONE_SETTLS) p.x(4) = tls;
     int32_t tid = int32_t(::getpid());
     if ((flags & kCLONE_CHILD_SETTID) && p.mem->accessible(ctid, 4, kWrite)) p.mem->write_val(ctid, tid);
-    if (flags & kCLONE_CHILD_CLEARTID) p.clear_child_tid = ctid;
+    if (flags & kCLONE_CHILD_CLEARTID) p.cur->clear_child_tid = ctid;
     // A vfork child's writes must not be seen by the parent here (it has its own copy), which is
     // what programs that follow vfork's rules expect.
     return 0;
@@ -353,6 +365,8 @@ int64_t sys_clone3(Process& p, Args a) {
   if (a[1] < 64) return -EINVAL;
   p.mem->read(a[0], cl, std::min<uint64_t>(a[1], sizeof cl));
   // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, ...
+  if ((cl[0] & kCLONE_THREAD) && cl[4]) return -EINVAL;  // a thread sends no exit signal
+  if (cl[5] && !cl[6]) return -EINVAL;
   uint64_t stack = cl[5] ? cl[5] + cl[6] : 0;
   return do_clone(p, cl[0], stack, cl[3], cl[2], cl[7]);
 }
@@ -403,15 +417,22 @@ int64_t sys_execve(Process& p, Args a) {
 int64_t sys_kill_like(Process& p, int64_t target_pid, int64_t tid, int sig, bool thread) {
   if (sig < 0 || sig > kNumSignals) return -EINVAL;
   const int64_t self = ::getpid();
-  bool to_self = thread ? (tid == self && (target_pid < 0 || target_pid == self))
-                        : (target_pid == self || target_pid == 0);
-  if (!to_self) {
-    long r = thread ? (target_pid < 0 ? ::syscall(SYS_tkill, pid_t(tid), sig) : ::syscall(SYS_tgkill, pid_t(target_pid), pid_t(tid), sig))
-                    : ::kill(pid_t(target_pid), sig);
+  const int uid = int(::getuid());
+  if (thread) {
+    if (tid <= 0 || (target_pid != -1 && target_pid <= 0)) return -EINVAL;
+    if (target_pid < 0 || target_pid == self) {
+      if (GuestThread* t = find_thread(p, int(tid))) {
+        if (sig) queue_thread_signal(p, *t, PendingSignal{sig, gsig::kSI_TKILL, 0, int(self), uid});
+        return 0;
+      }
+      if (target_pid == self) return -ESRCH;
+    }
+    long r = target_pid < 0 ? ::syscall(SYS_tkill, pid_t(tid), sig) : ::syscall(SYS_tgkill, pid_t(target_pid), pid_t(tid), sig);
     return host_result(r);
   }
+  if (target_pid != self && target_pid != 0) return host_result(::kill(pid_t(target_pid), sig));
   if (sig == 0) return 0;
-  queue_signal(p, PendingSignal{sig, thread ? gsig::kSI_TKILL : gsig::kSI_USER, 0, int(self), int(::getuid())});
+  queue_signal(p, PendingSignal{sig, gsig::kSI_USER, 0, int(self), uid});
   return 0;
 }
 
@@ -431,37 +452,43 @@ int64_t sys_rt_sigaction(Process& p, Args a) {
     p.sig.actions[sig] = nact;
     // Setting a signal to be ignored discards it if pending.
     if (nact.handler == gsig::kSIG_IGN || (nact.handler == gsig::kSIG_DFL && (gsig::kDefaultIgnored & gsig::bit(sig))))
-      std::erase_if(p.sig.pending, [sig](const PendingSignal& s) { return s.signo == sig; });
+    {
+      auto same = [sig](const PendingSignal& s) { return s.signo == sig; };
+      std::erase_if(p.sig.pending, same);
+      for (auto& t : p.threads) std::erase_if(t->sig.pending, same);
+    }
   }
   return 0;
 }
 
 int64_t sys_rt_sigprocmask(Process& p, Args a) {
   if (a[3] != 8) return -EINVAL;
-  uint64_t old = p.sig.blocked;
+  uint64_t& blocked = p.ts().blocked;
+  uint64_t old = blocked;
   if (a[1]) {
     uint64_t set = p.mem->read_val<uint64_t>(a[1]);
     switch (a[0]) {
-      case 0: p.sig.blocked |= set; break;    // SIG_BLOCK
-      case 1: p.sig.blocked &= ~set; break;   // SIG_UNBLOCK
-      case 2: p.sig.blocked = set; break;     // SIG_SETMASK
+      case 0: blocked |= set; break;    // SIG_BLOCK
+      case 1: blocked &= ~set; break;   // SIG_UNBLOCK
+      case 2: blocked = set; break;     // SIG_SETMASK
       default: return -EINVAL;
     }
-    p.sig.blocked &= ~gsig::kUnblockable;
+    blocked &= ~gsig::kUnblockable;
   }
   if (a[2]) p.mem->write_val(a[2], old);
   return 0;
 }
 
 int64_t sys_sigaltstack(Process& p, Args a) {
+  ThreadSignals& ts = p.ts();
   uint64_t sp = p.x(2);
-  bool on = p.sig.altstack_size && sp - p.sig.altstack_sp <= p.sig.altstack_size;
+  bool on = ts.altstack_size && sp - ts.altstack_sp <= ts.altstack_size;
   if (a[1]) {
     uint8_t old[24] = {};
-    std::memcpy(old, &p.sig.altstack_sp, 8);
-    int32_t fl = on ? gsig::kSS_ONSTACK : (p.sig.altstack_size ? p.sig.altstack_flags : gsig::kSS_DISABLE);
+    std::memcpy(old, &ts.altstack_sp, 8);
+    int32_t fl = on ? gsig::kSS_ONSTACK : (ts.altstack_size ? ts.altstack_flags : gsig::kSS_DISABLE);
     std::memcpy(old + 8, &fl, 4);
-    std::memcpy(old + 16, &p.sig.altstack_size, 8);
+    std::memcpy(old + 16, &ts.altstack_size, 8);
     p.mem->write(a[1], old, sizeof old);
   }
   if (a[0]) {
@@ -474,14 +501,14 @@ int64_t sys_sigaltstack(Process& p, Args a) {
     std::memcpy(&fl, ss + 8, 4);
     std::memcpy(&ss_size, ss + 16, 8);
     if (fl & gsig::kSS_DISABLE) {
-      p.sig.altstack_sp = p.sig.altstack_size = 0;
-      p.sig.altstack_flags = gsig::kSS_DISABLE;
+      ts.altstack_sp = ts.altstack_size = 0;
+      ts.altstack_flags = gsig::kSS_DISABLE;
     } else {
       if (fl & ~(gsig::kSS_ONSTACK | int32_t(0x80000000))) return -EINVAL;  // SS_AUTODISARM allowed
       if (ss_size < 2048) return -ENOMEM;                                   // MINSIGSTKSZ
-      p.sig.altstack_sp = ss_sp;
-      p.sig.altstack_size = ss_size;
-      p.sig.altstack_flags = 0;
+      ts.altstack_sp = ss_sp;
+      ts.altstack_size = ss_size;
+      ts.altstack_flags = 0;
     }
   }
   return 0;
@@ -808,12 +835,12 @@ int64_t sys_prctl(Process& p, Args a) {
   switch (a[0]) {
     case PR_SET_NAME: {
       std::string name = p.mem->read_cstr(a[1], 16);
-      p.thread_name = name.substr(0, 15);
+      p.cur->name = name.substr(0, 15);
       return 0;
     }
     case PR_GET_NAME: {
       char buf[16] = {};
-      std::memcpy(buf, p.thread_name.data(), std::min<size_t>(p.thread_name.size(), 15));
+      std::memcpy(buf, p.cur->name.data(), std::min<size_t>(p.cur->name.size(), 15));
       if (!p.mem->accessible(a[1], 16, kWrite)) return -EFAULT;
       p.mem->write(a[1], buf, 16);
       return 0;
@@ -821,24 +848,6 @@ int64_t sys_prctl(Process& p, Args a) {
     case PR_GET_DUMPABLE: return 1;
     case PR_SET_DUMPABLE: return a[1] <= 1 ? 0 : -EINVAL;
     default: return -EINVAL;
-  }
-}
-
-int64_t sys_futex(Process& p, Args a) {
-  constexpr int kCmdMask = 0x7f & ~0x80;  // strip FUTEX_PRIVATE_FLAG (128) and CLOCK_REALTIME (256)
-  int op = int(a[1]) & 0x7f & kCmdMask;
-  switch (op) {
-    case 0:   // FUTEX_WAIT
-    case 9: { // FUTEX_WAIT_BITSET
-      uint32_t v = p.mem->read_val<uint32_t>(a[0]);
-      if (v != uint32_t(a[2])) return -EAGAIN;
-      // Single-threaded: nothing could ever wake this waiter.
-      return a[3] ? -ETIMEDOUT : -EINTR;
-    }
-    case 1:   // FUTEX_WAKE
-    case 10:  // FUTEX_WAKE_BITSET
-      return 0;
-    default: return -ENOSYS;
   }
 }
 
@@ -967,14 +976,17 @@ void handle_syscall(Process& p) {
       case nr::membarrier: r = a[0] == 0 ? 0 : -EINVAL; break;  // MEMBARRIER_CMD_QUERY: none needed
 
       case nr::exit:
+        exit_thread(p, int(a[0] & 0xff));
+        return;
       case nr::exit_group:
         p.exited = true;
         p.exit_status = int(a[0] & 0xff);
         return;
-      case nr::set_tid_address: p.clear_child_tid = a[0]; r = ::getpid(); break;
+      case nr::set_tid_address: p.cur->clear_child_tid = a[0]; r = p.cur->tid; break;
       case nr::set_robust_list: r = a[1] == 24 ? 0 : -EINVAL; break;
       case nr::futex: r = sys_futex(p, a); break;
-      case nr::getpid: case nr::gettid: r = ::getpid(); break;
+      case nr::getpid: r = ::getpid(); break;
+      case nr::gettid: r = p.cur->tid; break;
       case nr::getppid: r = ::getppid(); break;
       case nr::getuid: r = ::getuid(); break;
       case nr::geteuid: r = ::geteuid(); break;
@@ -1008,7 +1020,11 @@ void handle_syscall(Process& p) {
       case nr::sysinfo:
         r = out_struct<struct sysinfo>(p, a[0], [&](struct sysinfo* s) { return long(::sysinfo(s)); });
         break;
-      case nr::sched_yield: r = 0; break;
+      case nr::sched_yield:
+        // Let the other guest threads run before this one continues.
+        p.yield_requested = p.threads.size() > 1;
+        r = 0;
+        break;
       case nr::sched_getaffinity: {
         if (a[1] == 0 || a[1] % 8) { r = -EINVAL; break; }
         void* buf = guest_buf(p, a[2], a[1], kWrite);
@@ -1043,6 +1059,11 @@ void handle_syscall(Process& p) {
         struct timespec req, rem{};
         p.mem->read(clk ? a[2] : a[0], &req, sizeof req);
         uint64_t rem_addr = clk ? a[3] : a[1];
+        if (p.threads.size() > 1) {
+          // Sleeping on the host would stop every guest thread: wait in the scheduler instead.
+          r = sleep_thread(p, clk ? clockid_t(a[0]) : CLOCK_MONOTONIC, clk && (a[1] & TIMER_ABSTIME), req, rem_addr);
+          break;
+        }
         long rc;
         for (;;) {
           rc = clk ? -::clock_nanosleep(clockid_t(a[0]), int(a[1]), &req, &rem) : (::nanosleep(&req, &rem) ? -errno : 0);
@@ -1055,7 +1076,8 @@ void handle_syscall(Process& p) {
         break;
       }
 
-      case nr::clone: r = do_clone(p, a[0], a[1], a[2], a[3], a[4]); break;
+      // riscv64 passes (flags, newsp, parent_tid, tls, child_tid).
+      case nr::clone: r = do_clone(p, a[0], a[1], a[2], a[4], a[3]); break;
       case nr::clone3: r = sys_clone3(p, a); break;
       case nr::wait4: r = sys_wait4(p, a); break;
       case nr::execve: r = sys_execve(p, a); break;
@@ -1064,7 +1086,8 @@ void handle_syscall(Process& p) {
       case nr::rt_sigprocmask: r = sys_rt_sigprocmask(p, a); break;
       case nr::rt_sigpending: {
         uint64_t set = 0;
-        for (const PendingSignal& s : p.sig.pending) set |= gsig::bit(s.signo) & p.sig.blocked;
+        for (const PendingSignal& s : p.sig.pending) set |= gsig::bit(s.signo) & p.ts().blocked;
+        for (const PendingSignal& s : p.ts().pending) set |= gsig::bit(s.signo) & p.ts().blocked;
         p.mem->write_val(a[0], set);
         r = 0;
         break;
