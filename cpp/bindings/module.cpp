@@ -67,7 +67,8 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "run_linux",
       [](const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
-         const std::string& sysroot, int stdin_fd, int stdout_fd, int stderr_fd, bool strict, int diag_fd) {
+         const std::string& sysroot, int stdin_fd, int stdout_fd, int stderr_fd, bool strict, int diag_fd,
+         bool strace) {
         vmkit::linux_user::ProcessOptions o;
         o.path = path;
         o.argv = argv;
@@ -77,10 +78,12 @@ PYBIND11_MODULE(_core, m) {
         o.stdout_fd = stdout_fd;
         o.stderr_fd = stderr_fd;
         o.strict = strict;
+        o.strace = strace;
         o.diag_fd = diag_fd;
         py::gil_scoped_release release;
         return vmkit::linux_user::run_process(o);
       },
       py::arg("path"), py::arg("argv"), py::arg("env"), py::arg("sysroot"), py::arg("stdin_fd"),
-      py::arg("stdout_fd"), py::arg("stderr_fd"), py::arg("strict"), py::arg("diag_fd"));
+      py::arg("stdout_fd"), py::arg("stderr_fd"), py::arg("strict"), py::arg("diag_fd"),
+      py::arg("strace"));
 }

@@ -30,16 +30,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from vmkit import linux
 
     sysroot = args.sysroot or os.environ.get("QEMU_LD_PREFIX") or None
+    env = dict(os.environ)
+    for assignment in args.set_env:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name:
+            print(f"vmkit: -E wants NAME=VALUE, not {assignment!r}", file=sys.stderr)
+            return 1
+        env[name] = value
+    for name in args.unset_env:
+        env.pop(name, None)
     try:
         r = linux.run(
             args.program,
             [args.argv0 or args.program] + args.args,
-            env=dict(os.environ),
+            env=env,
             sysroot=sysroot,
             stdin=None,
             stdout=None,
             stderr=None,
             strict=args.strict,
+            strace=args.strace,
         )
     except (ElfError, UsageError, UnsupportedSyscallError) as e:
         print(f"vmkit: {e}", file=sys.stderr)
@@ -58,7 +68,13 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="run a Linux program of another architecture (like qemu-user)")
     run.add_argument("-L", dest="sysroot", metavar="SYSROOT", help="where the guest's dynamic linker and libraries live (e.g. /usr/riscv64-linux-gnu)")
     run.add_argument("-0", dest="argv0", metavar="ARGV0", help="argv[0] to pass to the program")
+    run.add_argument("-E", dest="set_env", action="append", default=[], metavar="NAME=VALUE",
+                     help="set an environment variable for the guest (repeatable), like qemu-user's -E")
+    run.add_argument("-U", dest="unset_env", action="append", default=[], metavar="NAME",
+                     help="remove an environment variable from the guest's (repeatable)")
     run.add_argument("--strict", action="store_true", help="stop with an error on an unsupported syscall")
+    run.add_argument("--strace", "-strace", action="store_true",
+                     help="log every syscall with its arguments and result on stderr, like qemu-user's -strace")
     run.add_argument("program")
     run.add_argument("args", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)

@@ -89,6 +89,7 @@ def run(
     stdout: FileArg = PIPE,
     stderr: FileArg = PIPE,
     strict: bool = False,
+    strace: bool = False,
 ) -> RunResult:
     """Run the Linux program at ``path`` under vmkit and wait for it to end.
 
@@ -96,7 +97,8 @@ def run(
     dynamic linker and shared libraries of the guest are looked up (like qemu-user's -L), e.g.
     ``/usr/riscv64-linux-gnu``. stdout/stderr are captured by default (PIPE); pass None to
     inherit this process's, DEVNULL, a file descriptor, or a file object. stdin may be bytes.
-    strict=True turns an unsupported syscall into an UnsupportedSyscallError.
+    strict=True turns an unsupported syscall into an UnsupportedSyscallError. strace=True writes a
+    line per syscall (``pid name(args) = result``) with vmkit's diagnostics, like qemu's -strace.
     Raises ElfError if the program cannot be loaded.
     """
     path = os.fspath(path)
@@ -119,7 +121,7 @@ def run(
         out_fd, out_file = _output_fd(stdout, 1, "stdout", closers)
         err_fd, err_file = _output_fd(stderr, 2, "stderr", closers)
         # vmkit's own diagnostics go with the guest's stderr, as qemu-user's do.
-        r = _core.run_linux(path, argv, env_list, sysroot, in_fd, out_fd, err_fd, bool(strict), err_fd)
+        r = _core.run_linux(path, argv, env_list, sysroot, in_fd, out_fd, err_fd, bool(strict), err_fd, bool(strace))
         captured = []
         for f in (out_file, err_file):
             if f is None:

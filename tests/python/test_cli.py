@@ -113,3 +113,50 @@ def test_usage_without_program(vmkit_module):
     r = subprocess.run([sys.executable, "-m", "vmkit", "run"], capture_output=True, timeout=TIMEOUT)
     assert r.returncode == 2  # argparse's status for a usage error
     assert b"usage:" in r.stderr
+
+
+ENV_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) {
+  const char *a = getenv("VMKIT_A"), *b = getenv("VMKIT_B");
+  printf("A=%s B=%s\n", a ? a : "(unset)", b ? b : "(unset)");
+  return 0;
+}
+"""
+
+
+def test_environment_options_like_qemu(guest_builder, tmp_path_factory, vmkit_module):
+    """-E NAME=VALUE sets and -U NAME removes a variable of the guest's environment (qemu-user's flags)."""
+    src = tmp_path_factory.mktemp("cli-env") / "env.c"
+    src.write_text(ENV_C)
+    prog = guest_builder.build(src, STATIC_O2)
+    env = dict(os.environ, VMKIT_B="from-host")
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-E", "VMKIT_A=set by -E", prog, env=env)
+    assert r.stdout == b"A=set by -E B=from-host\n", r.stderr
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-U", "VMKIT_B", prog, env=env)
+    assert r.stdout == b"A=(unset) B=(unset)\n", r.stderr
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-E", "no-equals-sign", prog, env=env)
+    assert r.returncode == 1 and b"NAME=VALUE" in r.stderr
+
+
+def test_strace_logs_syscalls_with_results(upper, guest_builder, vmkit_module):
+    """--strace writes one line per syscall to stderr: pid, name, arguments (file names as
+    strings), result or errno - and leaves the guest's own output alone."""
+    prog = guest_builder.build(upper, STATIC_O2)
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], "--strace", prog, "tr", stdin=b"abc")
+    assert r.stdout == b"ABC"
+    lines = r.stderr.decode().splitlines()
+    pid = lines[0].split()[0]
+    assert pid.isdigit()
+    assert any(re.fullmatch(rf"{pid} read\(0,0x[0-9a-f]+,\d+,.*\) = 3", l) for l in lines), lines
+    assert any(re.fullmatch(rf"{pid} write\(1,0x[0-9a-f]+,3,.*\) = 3", l) for l in lines), lines
+    assert any(l.startswith(f"{pid} exit_group(3,") for l in lines), lines
+    assert "tr: 3 bytes" in r.stderr.decode()
+
+
+def test_strace_shows_file_names_and_errno(busybox, vmkit_module):
+    r = vmkit_cli([sys.executable, "-m", "vmkit"], "--strace", busybox, "cat", "/nonexistent/file")
+    assert r.returncode == 1
+    assert re.search(r'\d+ openat\(-100,"/nonexistent/file",\d+,\d+,.*\) = -1 errno=2 \(No such file or directory\)',
+                     r.stderr.decode()), r.stderr.decode()

@@ -128,6 +128,8 @@ struct Process {
   ThreadSignals& ts() { return cur->sig; }
   // Writes one line of vmkit's own report to diag_fd and keeps it for ProcessResult.
   void diag(const std::string& line);
+  // Writes a line to diag_fd only (the syscall trace: too much to keep).
+  void diag_write(const std::string& line) const;
   uint64_t insns() const { return insns_before_exec + (cpu ? cpu->stats().insns_executed : 0); }
 };
 

@@ -30,8 +30,12 @@ std::string hex(uint64_t v) {
 }
 
 void Process::diag(const std::string& line) {
+  diagnostics += line + "\n";
+  diag_write(line);
+}
+
+void Process::diag_write(const std::string& line) const {
   std::string text = line + "\n";
-  diagnostics += text;
   if (opts.diag_fd < 0) return;
   const char* d = text.data();
   size_t left = text.size();

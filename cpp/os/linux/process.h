@@ -15,6 +15,7 @@ struct ProcessOptions {
   int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;  // host fds behind guest fds 0/1/2
   bool strict = false;            // unsupported syscall: throw instead of returning -ENOSYS
   int diag_fd = 2;                // where vmkit's own reports go (-1: nowhere)
+  bool strace = false;            // write a line per syscall to diag_fd, like qemu-user's -strace
 };
 
 struct ProcessResult {

@@ -864,6 +864,44 @@ bool restartable(uint64_t number) {
 
 // ---- dispatch -------------------------------------------------------------------------------------
 
+// The syscall trace (ProcessOptions::strace): "pid name(args) = result", the arguments in hex
+// except file names, which are shown as strings (read before the call: execve replaces them).
+namespace {
+int path_argument(uint64_t number) {
+  switch (number) {
+    case nr::execve: case nr::chdir: return 0;
+    case nr::openat: case nr::newfstatat: case nr::statx: case nr::readlinkat: case nr::faccessat:
+    case nr::faccessat2: case nr::mkdirat: case nr::unlinkat: case nr::fchmodat: case nr::fchownat:
+    case nr::utimensat: case nr::renameat: case nr::renameat2: return 1;
+    default: return -1;
+  }
+}
+
+std::string trace_call(Process& p, uint64_t number, const uint64_t* a) {
+  std::string line = std::to_string(::getpid()) + " " + syscall_name(number) + "(";
+  int path = path_argument(number);
+  for (int i = 0; i < 6; ++i) {
+    if (i) line += ",";
+    if (i == path) {
+      try {
+        line += "\"" + p.mem->read_cstr(a[i], 256) + "\"";
+        continue;
+      } catch (const GuestAccessError&) {
+      }
+    }
+    // Small values (fds, flags, lengths, AT_FDCWD = -100) read best in decimal.
+    int64_t v = int64_t(a[i]);
+    line += v >= -4096 && v < 65536 ? std::to_string(v) : hex(a[i]);
+  }
+  return line + ")";
+}
+
+std::string trace_result(int64_t r) {
+  if (r < 0 && r >= -4095) return " = -1 errno=" + std::to_string(-r) + " (" + std::strerror(int(-r)) + ")";
+  return " = " + (r >= 0 && r < 65536 ? std::to_string(r) : hex(uint64_t(r)));
+}
+}  // namespace
+
 void handle_syscall(Process& p) {
   rv64::State& st = p.st();
   const uint64_t number = st.x[17];
@@ -871,6 +909,13 @@ void handle_syscall(Process& p) {
   const uint64_t ecall_pc = st.pc - 4;
   int64_t r = -ENOSYS;
   bool known = true;
+  std::string trace;
+  if (p.opts.strace) {
+    trace = trace_call(p, number, a);
+    // These do not return to the caller when they succeed: show the call now.
+    if (number == nr::exit || number == nr::exit_group || number == nr::execve || number == nr::rt_sigreturn)
+      p.diag_write(trace);
+  }
   try {
     switch (number) {
       case nr::read: r = sys_rw(p, a, false, false); break;
@@ -1115,6 +1160,8 @@ void handle_syscall(Process& p) {
   } catch (const GuestAccessError&) {
     r = -EFAULT;
   }
+  if (p.opts.strace && r != kNoResult && number != nr::exit && number != nr::exit_group)
+    p.diag_write(trace + trace_result(r));
   if (r == kNoResult) return;
   // Interrupted by a signal whose handler asked for SA_RESTART (or by one that needs no handler):
   // re-execute the ecall once the handler returns, as the kernel's -ERESTARTSYS does.
