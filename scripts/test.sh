@@ -2,7 +2,7 @@
 # The full test suite: sets up a fresh machine (scripts/setup.sh), then runs
 #   1. the GoogleTest suite (tests/cpp), built with -Werror;
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the decoder fuzz target (libFuzzer) for a short, fixed time;
+#   3. the fuzz targets (libFuzzer: decoder, and lifted-vs-optimised execution) for a fixed time;
 #   4. the pytest suite (tests/python) against qemu-riscv64 and Debian's busybox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +27,18 @@ ninja -C build/asan -j"$JOBS" vmkit_tests
 ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build/asan/vmkit_tests --gtest_brief=1
 
-echo "== decoder fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s)"
+echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"
+# fuzz_rv64_decoder: every input must lift to IR the verifier accepts, before and after the
+# optimiser. fuzz_rv64_execute: the input runs as code twice, as lifted and as optimised, and
+# both runs must end in the same state.
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMKIT_BUILD_PYTHON=OFF \
   -DVMKIT_BUILD_FUZZ=ON >/dev/null
-ninja -C build/fuzz -j"$JOBS" fuzz_rv64_decoder
-mkdir -p build/fuzz/corpus
-build/fuzz/fuzz_rv64_decoder -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 build/fuzz/corpus 2>&1 | tail -n 5
+ninja -C build/fuzz -j"$JOBS" fuzz_rv64_decoder fuzz_rv64_execute
+for target in fuzz_rv64_decoder fuzz_rv64_execute; do
+  mkdir -p "build/fuzz/corpus-$target"
+  echo "-- $target"
+  build/fuzz/$target -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 "build/fuzz/corpus-$target" 2>&1 | tail -n 5
+done
 
 echo "== Python tests"
 "$PY" -m pytest -q tests/python

@@ -2,6 +2,8 @@
 // code (internal to os/linux).
 #pragma once
 
+#include <poll.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <array>
@@ -66,6 +68,9 @@ enum class WaitKind {
   Futex,       // FUTEX_WAIT*: until a wake, its deadline or a signal
   Sleep,       // nanosleep while other threads run: until its deadline or a signal
   Sigsuspend,  // rt_sigsuspend while other threads run: until a deliverable signal
+  Io,          // a blocking host call while other threads run: until one of wait_fds is ready, a
+               // child to wait for has changed state, the deadline or a signal; then the ecall
+               // runs again (GuestThread::resumed tells the handler it is a retry)
 };
 
 // One guest thread. All threads share the Process's memory, fds and signal actions; they run on
@@ -89,6 +94,18 @@ struct GuestThread {
   bool restart_on_signal = false; // an interrupting handler with SA_RESTART re-runs the ecall
   uint64_t sleep_rem_addr = 0;    // nanosleep: where the unslept time goes when interrupted
   uint64_t ecall_pc = 0;          // the blocking ecall
+  // WaitKind::Io: the host fds and events that end the wait, and the children a wait4 waits for
+  // (child_wait set: waitid(child_idtype, child_id, child_options | WNOHANG | WNOWAIT)).
+  std::vector<struct pollfd> wait_fds;
+  bool child_wait = false;
+  idtype_t child_idtype = P_ALL;
+  id_t child_id = 0;
+  int child_options = 0;
+  // Set while the ecall runs again after an Io wait ended (ready fd, child or deadline); cleared
+  // when the syscall returns. resume_deadline_ns is the deadline the first attempt computed, so a
+  // timed poll does not start its timeout again.
+  bool resumed = false;
+  int64_t resume_deadline_ns = -1;
 };
 
 struct Process {
@@ -195,8 +212,9 @@ bool thread_signal_restarts(Process& p, GuestThread& t);
 // rt_sigsuspend: waits with `mask` blocked until a deliverable signal is pending; returns -EINTR
 // (or kNoResult-style blocking through threads.cpp when other threads can run meanwhile).
 int64_t sigsuspend(Process& p, uint64_t mask);
-// Waits on the host until a forwarded host signal arrives or `timeout` passes (nullptr: no limit).
-void wait_for_host_signal(const struct timespec* timeout);
+// Waits on the host until a forwarded host signal arrives, one of `fds` (host fds) is ready or
+// `timeout` passes (nullptr: no limit).
+void wait_for_host_signal(const struct timespec* timeout, struct pollfd* fds = nullptr, size_t nfds = 0);
 // True if a host signal could still change what the guest does: a forwarded signal has a guest
 // handler, or an interval timer is armed that will raise SIGALRM.
 bool host_signal_could_wake(Process& p);
@@ -225,6 +243,21 @@ int64_t sleep_thread(Process& p, clockid_t clock, bool absolute, const struct ti
 int64_t sigsuspend_thread(Process& p, uint64_t mask);
 // A signal became pending for t: a waiting t that can take it stops waiting (EINTR or restart).
 void signal_wakes_thread(Process& p, GuestThread& t);
+// Blocking host calls while other guest threads exist: the calling thread waits in the scheduler
+// instead of blocking the one host thread (threads.cpp).
+// Returns 0 when the caller may make its host call now (the only thread: it blocks the host as
+// always; or host_fd is ready for `events`, or is in non-blocking mode), -EINTR when a signal is
+// deliverable, or kNoResult after parking the thread until host_fd is ready (the ecall then runs
+// again). `restartable`: an SA_RESTART handler re-runs the call instead of -EINTR.
+int64_t wait_fd_ready(Process& p, int host_fd, short events, bool restartable);
+// Parks the current thread until one of `fds` is ready, `deadline_ns` (CLOCK_MONOTONIC, -1 none)
+// passes, or a signal interrupts it (-EINTR); returns kNoResult. The ecall runs again with
+// GuestThread::resumed and resume_deadline_ns = deadline_ns.
+int64_t park_on_fds(Process& p, std::vector<struct pollfd> fds, int64_t deadline_ns, bool restartable);
+// Parks the current thread until a child matching (idtype, id) can be reaped with `options`.
+int64_t park_on_child(Process& p, idtype_t idtype, id_t id, int options);
+// CLOCK_MONOTONIC now, in ns.
+int64_t monotonic_now_ns();
 // Runs the guest until the process ends: the scheduler loop.
 void run_threads(Process& p);
 

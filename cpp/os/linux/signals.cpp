@@ -296,7 +296,7 @@ bool thread_signal_deliverable(Process& p, GuestThread& t) { return first_delive
 
 bool thread_signal_restarts(Process& p, GuestThread& t) { return restarts(p, first_deliverable(p, t)); }
 
-void wait_for_host_signal(const struct timespec* timeout) {
+void wait_for_host_signal(const struct timespec* timeout, struct pollfd* fds, size_t nfds) {
   // Block the forwarded signals while checking, then wait with them unblocked (atomically, in
   // ppoll), so a signal arriving between the check and the wait is not lost.
   sigset_t fwd, old;
@@ -306,7 +306,7 @@ void wait_for_host_signal(const struct timespec* timeout) {
   if (g_host_pending.load() == 0) {
     sigset_t wait_mask = old;
     for (int sig : kForwarded) sigdelset(&wait_mask, sig);
-    ::ppoll(nullptr, 0, timeout, &wait_mask);
+    ::ppoll(fds, nfds, timeout, &wait_mask);
   }
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
 }

@@ -38,6 +38,7 @@
 
 #include "core/errors.h"
 #include "os/linux/guest_process.h"
+#include "os/linux/net_events.h"
 #include "os/linux/signals.h"
 
 namespace vmkit::linux_user {
@@ -374,6 +375,23 @@ int64_t sys_clone3(Process& p, Args a) {
 int64_t sys_wait4(Process& p, Args a) {
   int status = 0;
   struct rusage ru;
+  if (p.threads.size() > 1 && !(a[2] & WNOHANG)) {
+    // Other threads run while this one waits: reap without blocking, else wait in the scheduler.
+    pid_t r = ::wait4(pid_t(int(a[0])), &status, int(a[2]) | WNOHANG, a[3] ? &ru : nullptr);
+    if (r == 0) {
+      if (guest_signal_deliverable(p)) return -EINTR;
+      const int pid = int(a[0]);
+      idtype_t idtype = pid < -1 ? P_PGID : pid == -1 ? P_ALL : pid == 0 ? P_PGID : P_PID;
+      id_t id = pid < -1 ? id_t(-pid) : pid == 0 ? id_t(::getpgid(0)) : pid > 0 ? id_t(pid) : 0;
+      // wait4's options mean the same for waitid, plus "exited" being implied.
+      int options = WEXITED | (int(a[2]) & (WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD));
+      return park_on_child(p, idtype, id, options);
+    }
+    if (r < 0) return -errno;
+    if (a[1]) p.mem->write_val(a[1], int32_t(status));
+    if (a[3]) p.mem->write(a[3], &ru, sizeof ru);
+    return r;
+  }
   pid_t r = pid_t(retry_eintr(p, [&] { return long(::wait4(pid_t(int(a[0])), &status, int(a[2]), a[3] ? &ru : nullptr)); }));
   if (r < 0) return -errno;
   if (r > 0 && a[1]) p.mem->write_val(a[1], int32_t(status));
@@ -579,6 +597,7 @@ int64_t sys_rw(Process& p, Args a, bool is_write, bool positional) {
   if (h < 0) return h;
   void* buf = guest_buf(p, a[1], a[2], is_write ? kRead : kWrite);
   if (!buf) return -EFAULT;
+  if (int64_t w = wait_fd_ready(p, h, is_write ? POLLOUT : POLLIN, true)) return w;
   if (is_write) {
     long r = retry_eintr(p, [&] { return long(positional ? ::pwrite(h, buf, a[2], off_t(a[3])) : ::write(h, buf, a[2])); });
     return write_result(p, r);
@@ -592,6 +611,7 @@ int64_t sys_rwv(Process& p, Args a, bool is_write) {
   if (a[2] > IOV_MAX) return -EINVAL;
   std::vector<struct iovec> iov;
   if (!guest_iov(p, a[1], a[2], is_write ? kRead : kWrite, iov)) return -EFAULT;
+  if (int64_t w = wait_fd_ready(p, h, is_write ? POLLOUT : POLLIN, true)) return w;
   if (is_write) return write_result(p, retry_eintr(p, [&] { return long(::writev(h, iov.data(), int(iov.size()))); }));
   return host_result(retry_eintr(p, [&] { return long(::readv(h, iov.data(), int(iov.size()))); }));
 }
@@ -703,8 +723,25 @@ int64_t sys_ppoll(Process& p, Args a) {
   }
   struct timespec ts;
   if (a[2]) p.mem->read(a[2], &ts, sizeof ts);
-  int r = int(retry_eintr(p, [&] { return long(::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr)); }));
-  if (r < 0) return -errno;
+  if (a[3]) {
+    if (int64_t e = apply_wait_sigmask(p, a[3], a[4])) return e;
+  }
+  int r;
+  if (p.threads.size() > 1) {
+    // Other threads run while this one waits (threads.cpp): look without waiting, else park.
+    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : a[2] ? wait_deadline(ts) : -1;
+    if (deadline == -2) return -EINVAL;
+    struct timespec zero{};
+    r = ::ppoll(fds.data(), n, &zero, nullptr);
+    if (r < 0) return -errno;
+    if (r == 0 && (deadline < 0 || monotonic_now_ns() < deadline)) {
+      if (guest_signal_deliverable(p)) return -EINTR;
+      return park_on_fds(p, std::move(fds), deadline, false);
+    }
+  } else {
+    r = int(retry_eintr(p, [&] { return long(::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr)); }));
+    if (r < 0) return -errno;
+  }
   for (uint64_t i = 0; i < n; ++i) fds[i].fd = guest[i];
   if (n) p.mem->write(a[0], fds.data(), n * sizeof(struct pollfd));
   return r;
@@ -736,8 +773,29 @@ int64_t sys_pselect6(Process& p, Args a) {
   }
   struct timespec ts;
   if (a[4]) p.mem->read(a[4], &ts, sizeof ts);
-  int r = int(retry_eintr(p, [&] { return long(::ppoll(pfds.data(), pfds.size(), a[4] ? &ts : nullptr, nullptr)); }));
-  if (r < 0) return -errno;
+  if (a[5]) {
+    // A pointer to {const sigset_t* set; size_t size}.
+    uint64_t mask_arg[2];
+    p.mem->read(a[5], mask_arg, sizeof mask_arg);
+    if (mask_arg[0]) {
+      if (int64_t e = apply_wait_sigmask(p, mask_arg[0], mask_arg[1])) return e;
+    }
+  }
+  int r;
+  if (p.threads.size() > 1) {
+    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : a[4] ? wait_deadline(ts) : -1;
+    if (deadline == -2) return -EINVAL;
+    struct timespec zero{};
+    r = ::ppoll(pfds.data(), pfds.size(), &zero, nullptr);
+    if (r < 0) return -errno;
+    if (r == 0 && (deadline < 0 || monotonic_now_ns() < deadline)) {
+      if (guest_signal_deliverable(p)) return -EINTR;
+      return park_on_fds(p, pfds, deadline, false);
+    }
+  } else {
+    r = int(retry_eintr(p, [&] { return long(::ppoll(pfds.data(), pfds.size(), a[4] ? &ts : nullptr, nullptr)); }));
+    if (r < 0) return -errno;
+  }
   for (auto& set : sets) std::fill(set.begin(), set.end(), 0);
   int64_t count = 0;
   for (size_t i = 0; i < pfds.size(); ++i) {
@@ -857,7 +915,7 @@ bool restartable(uint64_t number) {
     case nr::wait4: case nr::openat: case nr::ioctl: case nr::fcntl: case nr::sendfile: case nr::futex:
       return true;
   }
-  return false;
+  return socket_call_restartable(number);
 }
 
 }  // namespace
@@ -1154,12 +1212,14 @@ void handle_syscall(Process& p) {
         r = -ENOSYS;
         break;
       default:
-        known = false;
+        known = handle_socket_syscall(p, number, a, r) || handle_event_syscall(p, number, a, r);
         break;
     }
   } catch (const GuestAccessError&) {
     r = -EFAULT;
   }
+  // A call that ran again after an Io wait (threads.cpp) is finished, or parked anew.
+  p.cur->resumed = false;
   if (p.opts.strace && r != kNoResult && number != nr::exit && number != nr::exit_group)
     p.diag_write(trace + trace_result(r));
   if (r == kNoResult) return;

@@ -15,9 +15,14 @@
 //
 // Blocking: futex waits, nanosleep and rt_sigsuspend of a thread while others exist do not block
 // the host; the thread is marked waiting and the scheduler runs the others. When nothing is
-// runnable the scheduler sleeps on the host until the earliest deadline or a host signal. Other
-// blocking host calls (read on an empty pipe, wait4, ppoll, ...) still block the whole process:
-// the other guest threads do not run until the call returns.
+// runnable the scheduler sleeps on the host until the earliest deadline or a host signal.
+// Blocking host calls (read on an empty pipe or socket, accept, recv, connect in progress, wait4,
+// ppoll/pselect/epoll_pwait) first check readiness with a zero-timeout poll; a call that would
+// block parks its thread in an Io wait on the host fds (or the child) it needs. Each time the
+// scheduler runs it polls those fds without waiting and, when every thread waits, poll()s them
+// together with the earliest deadline; a thread whose fd became ready runs its ecall again, so
+// every syscall keeps one straightforward implementation.
+#include <fcntl.h>
 #include <time.h>
 
 #include <algorithm>
@@ -107,6 +112,20 @@ void end_wait(Process& p, GuestThread& t, int64_t result) {
   thread_regs(p, t).x[10] = uint64_t(result);
   t.wait = WaitKind::None;
   t.deadline_ns = -1;
+  t.wait_fds.clear();
+  t.child_wait = false;
+}
+
+// Ends an Io wait by running the blocked ecall again (a0 still holds its first argument: a
+// parked handler returned kNoResult without touching it).
+void resume_blocked_call(Process& p, GuestThread& t) {
+  thread_regs(p, t).pc = t.ecall_pc;
+  t.after_syscall = false;
+  t.wait = WaitKind::None;
+  t.deadline_ns = -1;
+  t.wait_fds.clear();
+  t.child_wait = false;
+  t.resumed = true;
 }
 
 // Marks the current thread waiting (the syscall's result is set when the wait ends).
@@ -119,6 +138,8 @@ void begin_wait(Process& p, WaitKind kind, int64_t deadline, int64_t timeout_res
   t.restart_on_signal = false;
   t.sleep_rem_addr = 0;
   t.ecall_pc = p.st().pc - 4;
+  t.wait_fds.clear();
+  t.child_wait = false;
 }
 
 // The futex waiters at addr matching bitset, oldest first.
@@ -237,8 +258,53 @@ void expire_deadlines(Process& p) {
   for (auto& t : p.threads) {
     if (t->dead || t->wait == WaitKind::None || t->deadline_ns < 0) continue;
     if (now < 0) now = now_ns();
-    if (now >= t->deadline_ns) end_wait(p, *t, t->timeout_result);
+    if (now < t->deadline_ns) continue;
+    // A timed poll runs again and finds its deadline passed (it then reports what is ready).
+    if (t->wait == WaitKind::Io)
+      resume_blocked_call(p, *t);
+    else
+      end_wait(p, *t, t->timeout_result);
   }
+}
+
+// True if a child matching t's wait4 can be reaped (or reports a state change) now.
+bool child_ready(const GuestThread& t) {
+  siginfo_t si;
+  si.si_pid = 0;
+  if (::waitid(t.child_idtype, t.child_id, &si, t.child_options | WNOHANG | WNOWAIT) != 0)
+    return true;  // an error (no such child): the retried wait4 reports it
+  return si.si_pid != 0;
+}
+
+// The fds the Io waiters need, with each entry's thread; a child waiter is woken here directly
+// when its child is ready. Returns true if any thread waits for I/O or a child.
+bool collect_io_waits(Process& p, std::vector<struct pollfd>& fds, std::vector<GuestThread*>& owner) {
+  fds.clear();
+  owner.clear();
+  bool any = false;
+  for (auto& t : p.threads) {
+    if (t->dead || t->wait != WaitKind::Io) continue;
+    any = true;
+    if (t->child_wait && child_ready(*t)) {
+      resume_blocked_call(p, *t);
+      continue;
+    }
+    for (const struct pollfd& f : t->wait_fds) {
+      fds.push_back(f);
+      owner.push_back(t.get());
+    }
+  }
+  return any;
+}
+
+// Polls the Io waiters' fds without waiting and resumes the threads whose fds are ready.
+void wake_ready_io(Process& p) {
+  std::vector<struct pollfd> fds;
+  std::vector<GuestThread*> owner;
+  if (!collect_io_waits(p, fds, owner) || fds.empty()) return;
+  if (::poll(fds.data(), fds.size(), 0) <= 0) return;
+  for (size_t i = 0; i < fds.size(); ++i)
+    if (fds[i].revents && owner[i]->wait == WaitKind::Io) resume_blocked_call(p, *owner[i]);
 }
 
 // True if the current thread should run in short slices: another thread can run now, or a
@@ -246,7 +312,7 @@ void expire_deadlines(Process& p) {
 bool needs_slice(const Process& p) {
   for (const auto& t : p.threads) {
     if (t.get() == p.cur || t->dead) continue;
-    if (t->wait == WaitKind::None || t->deadline_ns >= 0) return true;
+    if (t->wait == WaitKind::None || t->deadline_ns >= 0 || t->wait == WaitKind::Io) return true;
   }
   return false;
 }
@@ -285,6 +351,7 @@ void schedule(Process& p) {
     collect_host_signals(p);
     if (p.exited) return;
     expire_deadlines(p);
+    wake_ready_io(p);
     const size_t n = p.threads.size();
     size_t ci = 0;
     while (ci < n && p.threads[ci].get() != p.cur) ++ci;
@@ -307,11 +374,17 @@ void schedule(Process& p) {
       if (t->deadline_ns >= 0 && (earliest < 0 || t->deadline_ns < earliest)) earliest = t->deadline_ns;
       in_sigsuspend |= t->wait == WaitKind::Sigsuspend;
     }
+    // Every thread waits: sleep on the host until an Io waiter's fd is ready (its peer may be
+    // another process), a host signal (SIGCHLD for a wait4) or the earliest deadline.
+    std::vector<struct pollfd> fds;
+    std::vector<GuestThread*> owner;
+    const bool io_waits = collect_io_waits(p, fds, owner);
+    if (std::any_of(p.threads.begin(), p.threads.end(), [](const auto& t) { return runnable(*t); })) continue;
     if (earliest >= 0) {
       struct timespec ts = to_timespec(earliest - now_ns());
-      wait_for_host_signal(&ts);
-    } else if (in_sigsuspend || host_signal_could_wake(p)) {
-      wait_for_host_signal(nullptr);
+      wait_for_host_signal(&ts, fds.data(), fds.size());
+    } else if (in_sigsuspend || io_waits || host_signal_could_wake(p)) {
+      wait_for_host_signal(nullptr, fds.data(), fds.size());
     } else {
       report_deadlock(p);
       return;
@@ -467,12 +540,14 @@ int64_t sigsuspend_thread(Process& p, uint64_t mask) {
 void signal_wakes_thread(Process& p, GuestThread& t) {
   if (t.dead || t.wait == WaitKind::None || !thread_signal_deliverable(p, t)) return;
   rv64::State& regs = thread_regs(p, t);
-  if (t.wait == WaitKind::Futex && t.restart_on_signal && thread_signal_restarts(p, t)) {
+  if ((t.wait == WaitKind::Futex || t.wait == WaitKind::Io) && t.restart_on_signal && thread_signal_restarts(p, t)) {
     // -ERESTARTSYS: the handler runs, then the ecall again (a0 still holds its first argument).
     regs.pc = t.ecall_pc;
     t.after_syscall = false;
     t.wait = WaitKind::None;
     t.deadline_ns = -1;
+    t.wait_fds.clear();
+    t.child_wait = false;
     return;
   }
   if (t.wait == WaitKind::Sleep && t.sleep_rem_addr) {
@@ -480,6 +555,40 @@ void signal_wakes_thread(Process& p, GuestThread& t) {
     if (p.mem->accessible(t.sleep_rem_addr, sizeof rem, kWrite)) p.mem->write(t.sleep_rem_addr, &rem, sizeof rem);
   }
   end_wait(p, t, -EINTR);
+}
+
+int64_t monotonic_now_ns() { return now_ns(); }
+
+int64_t park_on_fds(Process& p, std::vector<struct pollfd> fds, int64_t deadline_ns, bool restartable) {
+  begin_wait(p, WaitKind::Io, deadline_ns, 0);
+  GuestThread& t = *p.cur;
+  t.wait_fds = std::move(fds);
+  for (struct pollfd& f : t.wait_fds) f.revents = 0;
+  t.restart_on_signal = restartable;
+  t.resume_deadline_ns = deadline_ns;
+  return kNoResult;
+}
+
+int64_t park_on_child(Process& p, idtype_t idtype, id_t id, int options) {
+  begin_wait(p, WaitKind::Io, -1, 0);
+  GuestThread& t = *p.cur;
+  t.child_wait = true;
+  t.child_idtype = idtype;
+  t.child_id = id;
+  t.child_options = options;
+  t.restart_on_signal = true;  // wait4 is restarted after an SA_RESTART handler
+  t.resume_deadline_ns = -1;
+  return kNoResult;
+}
+
+int64_t wait_fd_ready(Process& p, int host_fd, short events, bool restartable) {
+  if (p.threads.size() <= 1) return 0;
+  struct pollfd f{host_fd, events, 0};
+  if (::poll(&f, 1, 0) != 0) return 0;  // ready, or an error the call itself reports
+  int fl = ::fcntl(host_fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK)) return 0;  // the call returns EAGAIN itself
+  if (guest_signal_deliverable(p)) return -EINTR;
+  return park_on_fds(p, {f}, -1, restartable);
 }
 
 void run_threads(Process& p) {
