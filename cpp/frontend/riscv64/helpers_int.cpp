@@ -125,11 +125,15 @@ uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t, uint32_
     return 1;
   uint8_t* host = s.common.mem_base + addr;
   if (bits == 32) {
+    // The store happens if the word still holds the low half of what the LR loaded; success is
+    // reported only if, sign-extended, it equals all 64 bits of it. The two differ only for an
+    // SC.W paired with an LR.D (the ISA leaves that case open); this is qemu's behaviour, kept so
+    // that the two agree.
     uint32_t expected = uint32_t(s.res_value);
-    return __atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected, uint32_t(value), false,
-                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
-               ? 0
-               : 1;
+    if (!__atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected, uint32_t(value), false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      return 1;
+    return int64_t(int32_t(expected)) == int64_t(s.res_value) ? 0 : 1;
   }
   uint64_t expected = s.res_value;
   return __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(host), &expected, value, false, __ATOMIC_SEQ_CST,
