@@ -199,7 +199,7 @@ void lower(CachedBlock& b, const Handlers& h) {
 #define SX(expr) uint64_t(int64_t(int32_t(uint32_t(expr))))
 #define ROT(U, BITS, L, R)                                                  \
   { unsigned sh = unsigned(B & (BITS - 1));                                 \
-    D = sh ? U((U(A) L sh) | (U(A) R (BITS - sh))) : A; }
+    D = sh ? U((U(A) L sh) | (U(A) R (BITS - sh))) : U(A); }
 #define WIDTH_HANDLERS(H, T, U, S, BITS)                                    \
   H(L_add_##T, D = U(A + B))                                                \
   H(L_sub_##T, D = U(A - B))                                                \
