@@ -10,6 +10,9 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 #include "rv64_test_util.h"
 
@@ -536,6 +539,24 @@ TEST(Rv64Fp, HostRoundingModeIsRestored) {
   run_one(m, fcvt_w(true, 10, 0, kRdn), Io::FtoX, bitsd(1.5));
   EXPECT_EQ(std::fegetround(), FE_TONEAREST);
 }
+
+#if defined(__x86_64__)
+TEST(Rv64Fp, HostFlushToZeroDoesNotLeakIntoGuestArithmetic) {
+  // A host process may run with MXCSR's flush-to-zero and denormals-are-zero set (some
+  // libraries do); RISC-V has neither, so a subnormal result must stay subnormal, and the
+  // host's MXCSR must come back unchanged.
+  Rv64Machine m;
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040);  // FTZ | DAZ
+  double tiny = std::numeric_limits<double>::min();  // smallest normal
+  Outcome r = run_one(m, fmul(true, 2, 0, 1, kRne), Io::FtoF, bitsd(tiny), bitsd(0.25));
+  const unsigned after = _mm_getcsr();
+  _mm_setcsr(saved);
+  EXPECT_EQ(r.value, bitsd(tiny / 4));  // subnormal, exact
+  EXPECT_EQ(r.fflags, 0u);              // exact: no UF without NX
+  EXPECT_EQ(after & 0xffc0u, (saved | 0x8040) & 0xffc0u);
+}
+#endif
 
 // ---- randomized checks against independent references -------------------------------------
 
