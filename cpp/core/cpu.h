@@ -88,7 +88,6 @@ class Cpu {
   friend struct FaultRecovery;
   CachedBlock* lookup(uint64_t pc);
   Stop run_blocks(uint64_t max_insns);
-  void on_code_write(uint64_t addr, uint64_t len);
   void take_progress();
   Stop finish(Stop s, uint64_t completed_in_block);
 
@@ -101,7 +100,6 @@ class Cpu {
   sigjmp_buf fault_jmp_;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
-  friend class Interpreter;
 };
 
 }  // namespace vmkit

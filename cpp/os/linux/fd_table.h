@@ -21,6 +21,8 @@ class FdTable {
   // The host fd behind a guest fd, or -1 if the guest fd is not open.
   int host(int guest_fd) const;
   bool is_open(int guest_fd) const { return host(guest_fd) >= 0; }
+  // One past the highest open guest fd (0 if none is open).
+  int end() const { return fds_.empty() ? 0 : fds_.rbegin()->first + 1; }
   bool cloexec(int guest_fd) const;
   void set_cloexec(int guest_fd, bool on);
   // Closes a guest fd; returns 0 or -EBADF.

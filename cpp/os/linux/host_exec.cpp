@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -42,24 +41,25 @@ bool is_host_elf(const std::string& path) {
 // In the forked child: becomes the host program or reports errno on `report_fd`.
 [[noreturn]] void become_host_program(const Process& p, const std::string& path, char* const* argv,
                                       char* const* envp, int report_fd) {
-  // Guest fd g must be host fd g in the new program. Move every source out of the way first
-  // (above all targets), then place them, so no source is overwritten before it is copied.
+  // Guest fd g must be host fd g in the new program. Move every source, and the report pipe,
+  // out of the way first (above all targets), then place them, so nothing is overwritten
+  // before it is copied.
   std::vector<std::pair<int, int>> plan;  // guest fd, temporary host fd
-  int top = 0;
-  for (int g = 0; g < p.fds.max_fds(); ++g)
-    if (p.fds.is_open(g)) top = g + 1;
-  top = std::max(top, report_fd + 1);
+  const int top = p.fds.end();
+  report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, top);
+  if (report_fd < 0) ::_exit(127);  // cannot even report: the parent sees a start, then 127
   for (int g = 0; g < top; ++g) {
     if (!p.fds.is_open(g) || p.fds.cloexec(g)) continue;
     int tmp = ::fcntl(p.fds.host(g), F_DUPFD_CLOEXEC, top);
     if (tmp < 0) goto fail;
     plan.push_back({g, tmp});
   }
-  for (int g = 0; g < top; ++g)
-    if (g != report_fd) ::close(g);  // nothing but the guest's fds may reach the program
+  for (int g = 0; g < top; ++g) ::close(g);  // nothing but the guest's fds may reach the program
   for (auto [g, tmp] : plan)
     if (::dup2(tmp, g) < 0) goto fail;
-  ::close_range(unsigned(top), ~0u, 0);  // the temporaries and any other host fd of vmkit's
+  // The temporaries and any other host fd of vmkit's, all but the report pipe.
+  if (report_fd > top) ::close_range(unsigned(top), unsigned(report_fd) - 1, 0);
+  ::close_range(unsigned(report_fd) + 1, ~0u, 0);
   // Signals: what the guest ignores stays ignored, everything else is default; guest mask.
   for (int s = 1; s <= kNumSignals; ++s) {
     if (s == SIGKILL || s == SIGSTOP) continue;
