@@ -62,9 +62,7 @@ TEST(InterpLowering, MergesShrinkTheThreadedCode) {
   Rv64Machine m;
   CachedBlock cb;
   std::vector<uint32_t> words = {op32(0, 0, 10, 11, 12), blt(10, 13, 8)};
-  m.mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
-  std::memcpy(m.mem.host(kCode), words.data(), 8);
-  m.mem.protect(kCode, 0x10000, kRead | kExec);
+  m.write_code(words.data(), 8);
   cb.ir = m.cpu->translate(kCode);
   ir::optimize(cb.ir);
   cb.frame = cb.ir.slot_init;

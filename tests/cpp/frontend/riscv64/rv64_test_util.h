@@ -47,12 +47,16 @@ struct Rv64Machine {
   // Same with a raw byte stream (mixes 16- and 32-bit encodings); ecall is appended.
   Stop run_bytes(std::vector<uint8_t> bytes) {
     for (int i = 0; i < 4; ++i) bytes.push_back(uint8_t(kEcall >> (8 * i)));
-    mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
-    std::memcpy(mem.host(kCode), bytes.data(), bytes.size());
-    mem.protect(kCode, 0x10000, kRead | kExec);
-    cpu->invalidate();
+    write_code(bytes.data(), bytes.size());
     cpu->set_pc(kCode);
     return cpu->run(100000);
+  }
+  // Places code at kCode (the page stays read+execute) and drops stale translations.
+  void write_code(const void* code, size_t n) {
+    mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
+    std::memcpy(mem.host(kCode), code, n);
+    mem.protect(kCode, 0x10000, kRead | kExec);
+    cpu->invalidate();
   }
   // Runs words and expects to reach the trailing ecall.
   void exec(std::initializer_list<uint32_t> words) {
