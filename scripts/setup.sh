@@ -27,6 +27,7 @@ PY=${PYTHON:-python3}
 # pyenv or venv Python.
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 # Test tools: pytest; nbclient, nbformat and ipykernel execute the notebooks in notebooks/.
-"$PY" -m pip install -q "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
+# unicorn: the reference the Machine API tests compare against.
+"$PY" -m pip install -q unicorn "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
 echo "setup: building and installing vmkit (pip install .)"
 "$PY" -m pip install -q .

@@ -8,24 +8,21 @@
 
 #include "core/cpu.h"
 #include "core/errors.h"
-#include "frontend/riscv64/frontend.h"
+#include "frontend/registry.h"
 #include "ir/passes.h"
 #include "mmu/guest_memory.h"
 #include "os/linux/process.h"
 
 namespace py = pybind11;
 
-namespace {
+void bind_machine(py::module_& m);
 
-std::unique_ptr<vmkit::Frontend> frontend_for(const std::string& arch) {
-  if (arch == "riscv64") return vmkit::rv64::make_frontend();
-  throw vmkit::UsageError("unknown guest architecture '" + arch + "': vmkit supports 'riscv64'");
-}
+namespace {
 
 // Lifts the code in `code` (placed at guest address `addr`) block by block and returns the IR
 // text of the first block, so notebooks and tests can look at what the frontend produces.
 py::dict lift(const std::string& arch, py::bytes code, uint64_t addr, bool optimize) {
-  auto fe = frontend_for(arch);
+  auto fe = vmkit::make_frontend(arch);
   std::string bytes = code;
   if (bytes.empty()) throw vmkit::UsageError("lift: code is empty; pass the instruction bytes to translate");
   uint64_t page = vmkit::page_down(addr);
@@ -55,7 +52,10 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<vmkit::ElfError>(m, "ElfError", base.ptr());
   py::register_exception<vmkit::UsageError>(m, "UsageError", base.ptr());
   py::register_exception<vmkit::UnsupportedSyscallError>(m, "UnsupportedSyscallError", base.ptr());
+  // Host-side access (Machine.mem.read/write) to guest memory that is not mapped for it.
+  py::register_exception<vmkit::GuestAccessError>(m, "MemoryAccessError", base.ptr());
 
+  bind_machine(m);
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   py::class_<vmkit::linux_user::ProcessResult>(m, "ProcessResult")

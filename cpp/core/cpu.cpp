@@ -22,6 +22,8 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::MemFault: return "memory_fault";
     case StopReason::Trap: return "trap";
     case StopReason::Limit: return "limit";
+    case StopReason::Hooked: return "hooked";
+    case StopReason::StopPoint: return "stop_point";
   }
   return "?";
 }
@@ -40,6 +42,9 @@ std::once_flag g_handler_once;
 
 struct FaultRecovery {
   static void handler(int sig, siginfo_t* info, void* uctx) {
+    // A first write to a copy-on-write protected page of a snapshotted guest memory (by guest
+    // code or any host code): saved and made writable, so the store re-executes.
+    if (GuestMemory::handle_cow_fault(info->si_addr)) return;
     Cpu* cpu = tl_running_cpu;
     if (cpu) {
       uint8_t* addr = static_cast<uint8_t*>(info->si_addr);
@@ -81,6 +86,7 @@ Cpu::Cpu(const Frontend& fe, GuestMemory& mem) : fe_(fe), mem_(mem), state_(fe.a
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
   common->mem_base = mem.base();
   common->mem_size = mem.size();
+  shaper_.cpu = this;
   FaultRecovery::install();
 }
 
@@ -94,19 +100,53 @@ uint64_t Cpu::pc() const {
 
 void Cpu::set_pc(uint64_t pc) { std::memcpy(state_.data() + fe_.pc_offset(), &pc, 8); }
 
-ir::Block Cpu::translate(uint64_t pc) const {
+void Cpu::BlockShaper::on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) {
+  if (cpu->instrumenter) cpu->instrumenter->on_insn(b, pc, length, first);
+}
+
+bool Cpu::BlockShaper::ends_block_before(uint64_t pc) const {
+  return cpu->stop_points_.count(pc) || (cpu->instrumenter && cpu->instrumenter->ends_block_before(pc));
+}
+
+ir::Block Cpu::translate(uint64_t pc) const { return translate(pc, max_block_insns); }
+
+ir::Block Cpu::translate(uint64_t pc, unsigned max_insns) const {
   ir::Block b;
   b.pc = b.end_pc = pc;
   b.arch = &fe_.arch();
-  ir::Builder builder(b);
-  fe_.translate(pc, mem_, builder, max_block_insns);
+  if (stop_points_.count(pc)) {
+    // Not a translation of guest code: the block that stops the run here. It covers one byte so
+    // that invalidating the stop point's address removes it.
+    b.end_pc = pc + 1;
+    ir::Builder(b).exit(ir::ExitKind::StopPoint, pc);
+    return b;
+  }
+  ir::Builder builder(b, &shaper_);
+  fe_.translate(pc, mem_, builder, max_insns);
   return b;
+}
+
+void Cpu::add_stop_point(uint64_t pc) {
+  if (stop_points_.insert(pc).second) invalidate(pc, 1);
+}
+
+void Cpu::remove_stop_point(uint64_t pc) {
+  if (stop_points_.erase(pc)) invalidate(pc, 1);
 }
 
 CachedBlock* Cpu::lookup(uint64_t pc) {
   if (CachedBlock* b = cache_.find(pc)) return b;
+  return cache_.insert(std::unique_ptr<CachedBlock>(make_block(pc, max_block_insns)));
+}
+
+CachedBlock* Cpu::lookup_single(uint64_t pc) {
+  if (CachedBlock* b = single_cache_.find(pc)) return b;
+  return single_cache_.insert(std::unique_ptr<CachedBlock>(make_block(pc, 1)));
+}
+
+CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
   auto cb = std::make_unique<CachedBlock>();
-  cb->ir = translate(pc);
+  cb->ir = translate(pc, max_insns);
   if (optimize_ir) ir::optimize(cb->ir);
   if (verify_ir) {
     std::string err = ir::verify(cb->ir);
@@ -114,13 +154,15 @@ CachedBlock* Cpu::lookup(uint64_t pc) {
   }
   cb->frame = cb->ir.slot_init;
   cb->guest_insns = uint32_t(cb->ir.marks.size());
-  if (cb->ir.end_pc > cb->ir.pc) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
+  if (!cb->ir.marks.empty()) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
   ++stats_.blocks_translated;
-  return cache_.insert(std::move(cb));
+  return cb.release();
 }
 
 void Cpu::invalidate(uint64_t addr, uint64_t len) {
-  if (cache_.invalidate(addr, len)) ++stats_.invalidations;
+  size_t n = cache_.invalidate(addr, len);
+  n += single_cache_.invalidate(addr, len);
+  if (n) ++stats_.invalidations;
 }
 
 namespace {
@@ -141,6 +183,15 @@ uint32_t describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
   }
   return before;
 }
+
+// A memory fault at `inst`: the access's size, and for a store the value, from the operands (the
+// address the host reported may lie inside an access that crosses into a bad page).
+void describe_access(Stop& s, const CachedBlock& b, const ThreadedInst& inst) {
+  if (inst.op != ir::Op::load && inst.op != ir::Op::loads && inst.op != ir::Op::store) return;
+  s.access_addr = b.frame[inst.a];
+  s.size = uint8_t(inst.sub / 8);
+  if (inst.op == ir::Op::store) s.value = b.frame[inst.b] & (inst.sub >= 64 ? ~0ull : (1ull << inst.sub) - 1);
+}
 }  // namespace
 
 // Adds what the interpreter reported through running_.progress (blocks it finished while
@@ -157,6 +208,7 @@ Stop Cpu::finish(Stop s, uint64_t completed_in_block) {
   executed_ = 0;
   set_pc(s.pc);
   cache_.collect();
+  single_cache_.collect();
   return s;
 }
 
@@ -179,8 +231,10 @@ Stop Cpu::run(uint64_t max_insns) {
     uint32_t before = describe_insn(s, b->ir, idx);
     s.addr = fault_addr_;
     s.write = fault_write_;
+    describe_access(s, *b, *running_.inst);
     return finish(s, before);
   }
+  if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
   return run_blocks(max_insns);
 }
 
@@ -190,10 +244,13 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   env.cache = &cache_;
   env.running_block = &running_.block;
   env.progress = &running_.progress;
+  env.hooks = hooks;
   uint64_t pc = this->pc();
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
   for (;;) {
+    // Never run past the budget: a block longer than what is left runs one instruction at a time.
+    if (start == 0 && b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
     running_.block = b;
     env.budget = max_insns - executed_;
     BlockOutcome out = interpret(*b, env, start);
@@ -219,6 +276,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           executed_ += b->guest_insns;
           invalidate();
           cache_.collect();
+          single_cache_.collect();
           pc = out.pc;
           b = lookup(pc);
           continue;
@@ -230,11 +288,18 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
           case ir::ExitKind::Breakpoint: s.reason = StopReason::Breakpoint; break;
           case ir::ExitKind::IllegalInsn: s.reason = StopReason::IllegalInsn; s.insn = out.detail; break;
+          case ir::ExitKind::StopPoint: s.reason = StopReason::StopPoint; s.insn_len = 0; break;
           case ir::ExitKind::FetchFault:
             // Always a block's first instruction; the exit's pc operand is the missing address.
             s.reason = StopReason::FetchFault; s.addr = out.pc; s.pc = b->ir.pc; s.insn_len = 0; break;
           default: s.reason = StopReason::Trap; break;
         }
+        return finish(s, before);
+      }
+      case BlockOutcome::Hooked: {
+        Stop s{StopReason::Hooked};
+        uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
+        s.pc = this->pc();  // where the hooks left it (they may have changed it)
         return finish(s, before);
       }
       case BlockOutcome::MemFault:
@@ -245,6 +310,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           s.reason = StopReason::MemFault;
           s.addr = out.addr;
           s.write = out.write;
+          describe_access(s, *b, b->code[out.inst]);
         } else {
           s.reason = StopReason::Trap;
           s.signo = common->trap.signo;
@@ -273,7 +339,10 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         b->link[out.succ] = next;
       }
     }
-    if (!b->valid) cache_.collect();
+    if (!b->valid) {
+      cache_.collect();
+      single_cache_.collect();
+    }
     b = next;
   }
 }

@@ -6,6 +6,7 @@
 #include <csetjmp>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "core/block_cache.h"
@@ -23,6 +24,8 @@ enum class StopReason {
   MemFault,     // pc = the faulting instruction; addr = the data address; write = store?
   Trap,         // a helper raised signo/code at pc (addr = si_addr)
   Limit,        // the instruction budget of run() was used up; pc = next instruction
+  Hooked,       // a hook asked to leave (see HookAction); pc = the guest state's pc
+  StopPoint,    // reached a stop point (see add_stop_point); pc = it, not started
 };
 const char* stop_reason_name(StopReason r);
 
@@ -33,6 +36,11 @@ struct Stop {
   uint32_t insn = 0;
   uint8_t insn_len = 0;
   bool write = false;
+  // MemFault by a load or store op: the access (addr is the first byte that faulted, which lies
+  // inside it); size 0: the fault happened inside a helper.
+  uint64_t access_addr = 0;
+  uint8_t size = 0;
+  uint64_t value = 0;  // a store's value
   int signo = 0;
   int code = 0;
 };
@@ -59,11 +67,24 @@ class Cpu {
   void set_pc(uint64_t pc);
 
   // Runs from pc() until something needs the caller (see StopReason). On return, the guest state
-  // is exact: every instruction before stop.pc has completed, none after it has started.
+  // is exact: every instruction before stop.pc has completed, none after it has started. Runs at
+  // most max_insns instructions, exactly that many if nothing stops it earlier (blocks that do not
+  // fit in what is left run as one-instruction translations).
   Stop run(uint64_t max_insns = ~0ull);
 
   // Drops translations of guest code in [addr, addr+len) (all of them with the defaults).
   void invalidate(uint64_t addr = 0, uint64_t len = ~0ull);
+
+  // Stop points: run() stops with StopPoint before executing the instruction at such an address
+  // (blocks are translated to end before it).
+  void add_stop_point(uint64_t pc);
+  void remove_stop_point(uint64_t pc);
+  const std::set<uint64_t>& stop_points() const { return stop_points_; }
+
+  // Instrumentation: `instrumenter` sees every instruction as it is translated and may insert
+  // hook ops; they call `hooks`. Changing either affects new translations only (invalidate).
+  ir::Instrumenter* instrumenter = nullptr;
+  HookRuntime* hooks = nullptr;
 
   // Translates (without running) the block at pc, for inspection.
   ir::Block translate(uint64_t pc) const;
@@ -86,7 +107,15 @@ class Cpu {
 
  private:
   friend struct FaultRecovery;
+  struct BlockShaper : ir::Instrumenter {
+    Cpu* cpu;
+    void on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) override;
+    bool ends_block_before(uint64_t pc) const override;
+  };
+  ir::Block translate(uint64_t pc, unsigned max_insns) const;
   CachedBlock* lookup(uint64_t pc);
+  CachedBlock* lookup_single(uint64_t pc);
+  CachedBlock* make_block(uint64_t pc, unsigned max_insns);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();
   Stop finish(Stop s, uint64_t completed_in_block);
@@ -95,6 +124,9 @@ class Cpu {
   GuestMemory& mem_;
   std::vector<uint8_t> state_;
   BlockCache cache_;
+  BlockCache single_cache_;  // one-instruction translations, for the end of a budget
+  std::set<uint64_t> stop_points_;
+  mutable BlockShaper shaper_;
   CpuStats stats_;
   uint64_t executed_ = 0;  // guest instructions completed in the current run()
   sigjmp_buf fault_jmp_;

@@ -36,7 +36,9 @@ class Frontend {
   virtual const std::vector<RegInfo>& registers() const = 0;
   // Lift the block starting at pc into b (which is empty). Never throws for bad guest code: an
   // undecodable instruction becomes exit(IllegalInsn, pc, bytes) after the instructions before it.
-  // Stops after max_insns guest instructions (ending with jmp to the next pc).
+  // Stops after max_insns guest instructions, and before any instruction after the first for which
+  // b.ends_block_before(pc) is true (ending with jmp to the next pc). Calls b.begin_insn for every
+  // instruction before lifting it (that is where the execution core instruments code).
   virtual void translate(uint64_t pc, const CodeSource& code, ir::Builder& b,
                          unsigned max_insns) const = 0;
   // Byte offset of the program counter in the guest state.

@@ -95,11 +95,31 @@ bool reads_low32_only(const Inst& u, int pos) {
   }
 }
 
+// The guest instruction containing code[code_index] (a memory access), and which of that
+// instruction's memory accesses it is (for memory hooks; a slow path).
+uint64_t locate_access(const CachedBlock& b, size_t code_index, uint32_t* access_index) {
+  uint32_t ir_i = b.ir_index(code_index);
+  const ir::InsnMark* mark = nullptr;
+  for (const auto& m : b.ir.marks) {
+    if (m.first_inst > ir_i) break;
+    mark = &m;
+  }
+  uint32_t n = 0;
+  for (uint32_t i = mark ? mark->first_inst : 0; i < ir_i; ++i) {
+    Op op = b.ir.insts[i].op;
+    n += op == Op::load || op == Op::loads || op == Op::store;
+  }
+  *access_index = n;
+  return mark ? mark->pc : b.ir.pc;
+}
+
 // The handler addresses lower() chooses from (labels inside interpret()).
 struct Handlers {
   void* generic[8 << 6];           // by (type << 6 | op)
   void* fused_sext[1 << 6];        // i32 op + sext to i64, by op
   void* mem[3][4];                 // load / loads(i64) / store, by log2 of the width in bytes
+  void* mem_hooked[3][4];          // the same, checking the memory hooks' range
+  void* generic_hooked[3];         // load / loads / store of other types, checking that range
   void* compare_branch[1 << 6];    // compare + br, by the compare's op
   std::unordered_map<const void*, void*> with_put;  // handler -> same handler + put.i64 of D
 };
@@ -110,11 +130,12 @@ struct Handlers {
 //    wider source);
 //  - an i32 op whose result feeds sext to i64, and is otherwise read only in its low 32 bits,
 //    computes the sign-extended value itself and the sext is dropped (RISC-V's W instructions);
-//  - loads and stores get the handler for their width;
+//  - loads and stores get the handler for their width (one that checks the memory hooks' range
+//    if there are memory hooks);
 //  - a compare used only by the block's br is evaluated by the branch;
 //  - a put.i64 right after the inst that computes its value is done by that inst's handler.
 // Merged insts keep the IR's order of effects, so guest state at a fault is exactly as in the IR.
-void lower(CachedBlock& b, const Handlers& h) {
+void lower(CachedBlock& b, const Handlers& h, bool mem_hooks) {
   const std::vector<Inst>& insts = b.ir.insts;
   const size_t n = insts.size(), ns = b.ir.num_slots();
   std::vector<uint8_t> low32_users_only(ns, 1);
@@ -160,7 +181,9 @@ void lower(CachedBlock& b, const Handlers& h) {
     if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
       unsigned kind = in.op == Op::load ? 0 : in.op == Op::loads ? 1 : 2;
       unsigned lg = in.sub == 8 ? 0 : in.sub == 16 ? 1 : in.sub == 32 ? 2 : 3;
-      if (h.mem[kind][lg] && !(kind == 1 && in.type != Type::I64)) t.handler = h.mem[kind][lg];
+      auto& table = mem_hooks ? h.mem_hooked : h.mem;
+      if (table[kind][lg] && !(kind == 1 && in.type != Type::I64)) t.handler = table[kind][lg];
+      else if (mem_hooks) t.handler = h.generic_hooked[kind];
     } else if (in.op == Op::br && !b.ir.slot_is_const[in.a] && def[in.a] != UINT32_MAX && uses[in.a] == 1) {
       // br on a compare used nowhere else: the branch evaluates it (taken target moves to dst).
       const Inst& cmp = insts[def[in.a]];
@@ -237,11 +260,19 @@ void lower(CachedBlock& b, const Handlers& h) {
   H(L_load64, LOAD(uint64_t, x))                                            \
   H(L_loads8_i64, LOAD(int8_t, uint64_t(int64_t(x))))                       \
   H(L_loads16_i64, LOAD(int16_t, uint64_t(int64_t(x))))                     \
-  H(L_loads32_i64, LOAD(int32_t, uint64_t(int64_t(x))))
+  H(L_loads32_i64, LOAD(int32_t, uint64_t(int64_t(x))))                    \
+  H(L_load8_h, LOAD(uint8_t, x); READ_HOOK(addr, 1, D))                     \
+  H(L_load16_h, LOAD(uint16_t, x); READ_HOOK(addr, 2, D))                   \
+  H(L_load32_h, LOAD(uint32_t, x); READ_HOOK(addr, 4, D))                   \
+  H(L_load64_h, LOAD(uint64_t, x); READ_HOOK(addr, 8, D))                   \
+  H(L_loads8_i64_h, LOAD(int8_t, uint64_t(int64_t(x))); READ_HOOK(addr, 1, uint8_t(D)))    \
+  H(L_loads16_i64_h, LOAD(int16_t, uint64_t(int64_t(x))); READ_HOOK(addr, 2, uint16_t(D))) \
+  H(L_loads32_i64_h, LOAD(int32_t, uint64_t(int64_t(x))); READ_HOOK(addr, 4, uint32_t(D)))
+// (LOAD leaves `addr` in scope for the READ_HOOK after it.)
 #define LOAD(T, RESULT)                       \
+  uint64_t addr = A;                          \
+  CHECK_ADDR(addr, sizeof(T), false);         \
   {                                           \
-    uint64_t addr = A;                        \
-    CHECK_ADDR(addr, sizeof(T), false);       \
     T x;                                      \
     std::memcpy(&x, mem + addr, sizeof(T));   \
     D = RESULT;                               \
@@ -289,6 +320,13 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
                        {&&L_loads8_i64, &&L_loads16_i64, &&L_loads32_i64, nullptr},
                        {&&L_store8, &&L_store16, &&L_store32, &&L_store64}};
     std::memcpy(h.mem, mem, sizeof mem);
+    void* mem_hooked[3][4] = {{&&L_load8_h, &&L_load16_h, &&L_load32_h, &&L_load64_h},
+                              {&&L_loads8_i64_h, &&L_loads16_i64_h, &&L_loads32_i64_h, nullptr},
+                              {&&L_store8_h, &&L_store16_h, &&L_store32_h, &&L_store64_h}};
+    std::memcpy(h.mem_hooked, mem_hooked, sizeof mem_hooked);
+    h.generic_hooked[0] = &&L_load_h;
+    h.generic_hooked[1] = &&L_loads_h;
+    h.generic_hooked[2] = &&L_store_h;
     auto branch = [](Op o) -> void*& { return h.compare_branch[unsigned(o)]; };
     branch(Op::eq) = &&L_br_eq;   branch(Op::ne) = &&L_br_ne;   branch(Op::lts) = &&L_br_lts;
     branch(Op::ltu) = &&L_br_ltu; branch(Op::ges) = &&L_br_ges; branch(Op::geu) = &&L_br_geu;
@@ -297,8 +335,8 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
 #undef REGISTER_PUT_TWIN
     ready = true;
   }
-  auto prepare = [](CachedBlock& b) {
-    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, h);
+  auto prepare = [&env](CachedBlock& b) {
+    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, h, env.hooks && env.hooks->has_mem_hooks());
   };
 
   CachedBlock* cb = &entry;
@@ -349,6 +387,24 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
       return FINISH(out);                                                                \
     }                                                                                    \
   } while (0)
+
+// Memory hooks (handlers chosen by lower() when there are any): an access that overlaps the
+// hooked range calls the owner, reads after the load with the value read, writes before the store
+// with the value to be written. Leave: the instruction stops before completing (see Hooked).
+#define MEM_HOOK(access, addr, bytes, value)                                                     \
+  do {                                                                                           \
+    HookRuntime* rt = env.hooks;                                                                 \
+    if (__builtin_expect((addr) + (bytes) - 1 >= rt->mem_lo && (addr) <= rt->mem_hi, 0)) {      \
+      uint64_t insn_pc = locate_access(*cb, size_t(ip - first), &rt->access_index);               \
+      if (rt->mem(rt, access, insn_pc, addr, bytes, value) != HookAction::Continue) {            \
+        out.kind = BlockOutcome::Hooked;                                                         \
+        out.inst = uint32_t(ip - first);                                                         \
+        return FINISH(out);                                                                      \
+      }                                                                                          \
+    }                                                                                            \
+  } while (0)
+#define READ_HOOK(addr, bytes, value) MEM_HOOK(MemAccess::Read, addr, bytes, value)
+#define WRITE_HOOK(addr, bytes, value) MEM_HOOK(MemAccess::Write, addr, bytes, value)
 
   DISPATCH();
 
@@ -431,6 +487,47 @@ L_trunc: D = A & M; NEXT();
   STORE_HANDLER(L_store32, uint32_t)
   STORE_HANDLER(L_store64, uint64_t)
 #undef STORE_HANDLER
+#define STORE_HANDLER_HOOKED(label, T)        \
+  label: {                                    \
+    uint64_t addr = A;                        \
+    CHECK_ADDR(addr, sizeof(T), true);        \
+    T x = T(B);                               \
+    WRITE_HOOK(addr, sizeof(T), x);           \
+    std::memcpy(mem + addr, &x, sizeof(T));   \
+    AFTER_STORE(addr, sizeof(T));             \
+    NEXT();                                   \
+  }
+  STORE_HANDLER_HOOKED(L_store8_h, uint8_t)
+  STORE_HANDLER_HOOKED(L_store16_h, uint16_t)
+  STORE_HANDLER_HOOKED(L_store32_h, uint32_t)
+  STORE_HANDLER_HOOKED(L_store64_h, uint64_t)
+#undef STORE_HANDLER_HOOKED
+L_load_h: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, false);
+  D = load_bytes(mem + addr, ip->sub);
+  READ_HOOK(addr, bytes, D);
+  NEXT();
+}
+L_loads_h: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, false);
+  uint64_t raw = load_bytes(mem + addr, ip->sub);
+  D = uint64_t(sext(raw, ip->sub)) & M;
+  READ_HOOK(addr, bytes, raw);
+  NEXT();
+}
+L_store_h: {
+  uint64_t addr = A;
+  unsigned bytes = ip->sub / 8u;
+  CHECK_ADDR(addr, bytes, true);
+  WRITE_HOOK(addr, bytes, B & (ip->sub >= 64 ? ~0ull : (1ull << ip->sub) - 1));
+  store_bytes(mem + addr, B, ip->sub);
+  AFTER_STORE(addr, bytes);
+  NEXT();
+}
 L_load: {
   uint64_t addr = A;
   unsigned bytes = ip->sub / 8u;
@@ -468,6 +565,17 @@ L_call: {
     return FINISH(out);
   }
   D = r & M;
+  NEXT();
+}
+L_hook: {
+  *env.running = ip;
+  HookRuntime* rt = env.hooks;
+  uint32_t size = ip->aux ? ip->aux : uint32_t(cb->ir.end_pc - cb->ir.pc);
+  if (rt && rt->code(rt, ir::HookKind(ip->sub), A, size) != HookAction::Continue) {
+    out.kind = BlockOutcome::Hooked;
+    out.inst = uint32_t(ip - first);
+    return FINISH(out);
+  }
   NEXT();
 }
 L_jmp:
@@ -514,8 +622,8 @@ L_jmpi:
   if (env.cache && (next = env.cache->find(out.pc))) goto L_chain;
   goto L_next;
 L_chain:
-  // Go on into `next` without returning to the execution loop, if the budget allows.
-  if (env.progress->insns + cb->guest_insns < env.budget) {
+  // Go on into `next` without returning to the execution loop, if it fits in the budget.
+  if (env.progress->insns + cb->guest_insns + next->guest_insns <= env.budget) {
     env.progress->insns += cb->guest_insns;
     ++env.progress->blocks;
     ++cb->executions;
@@ -548,6 +656,9 @@ L_exit:
 #undef M
 #undef CHECK_ADDR
 #undef AFTER_STORE
+#undef MEM_HOOK
+#undef READ_HOOK
+#undef WRITE_HOOK
 #undef FINISH
 #undef FUSABLE_HANDLERS
 #undef WIDTH_HANDLERS

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/block_cache.h"
+#include "core/hook_runtime.h"
 
 namespace vmkit {
 
@@ -29,15 +30,20 @@ struct InterpEnv {
   uint64_t budget = 0;
   CachedBlock** running_block = nullptr;
   ChainProgress* progress = nullptr;
+  // Hooks: `hook` ops call hooks->code; with hooks->has_mem_hooks() when a block is first run,
+  // its loads and stores check the hooked range (blocks lowered before have no checks: the owner
+  // drops translations when memory hooks appear).
+  HookRuntime* hooks = nullptr;
 };
 
 struct BlockOutcome {
-  enum Kind : uint8_t { Next, Exit, MemFault, Trap, CodeWrite };
+  // Hooked: a hook asked to leave the block at inst (its instruction has not completed).
+  enum Kind : uint8_t { Next, Exit, MemFault, Trap, CodeWrite, Hooked };
   Kind kind;
   int8_t succ;        // Next: 0 / 1 = direct successor index, -1 = computed target
   uint8_t exit_kind;  // Exit: ir::ExitKind
   bool write;         // MemFault: store?
-  uint32_t inst;      // MemFault/Trap/Exit: index (in block->code) of the inst; CodeWrite: of the store
+  uint32_t inst;      // MemFault/Trap/Exit/Hooked: index (in block->code) of the inst; CodeWrite: of the store
   uint32_t detail;    // Exit: aux
   uint64_t pc;        // Next: next pc; Exit: its pc operand
   uint64_t addr;      // MemFault / CodeWrite: guest data address
@@ -45,7 +51,9 @@ struct BlockOutcome {
   CachedBlock* block;       // the block this outcome is about (the last one chained into)
 };
 
-// Runs `b` from inst `start`, then its successors while env allows (see InterpEnv), (0, or the inst after a store that wrote code, see CodeWrite).
+// Runs `b` from inst `start` (0, or the inst after a store that wrote code, see CodeWrite), then
+// its successors while env allows (see InterpEnv): it chains into a block only if that block's
+// guest instructions fit in what is left of env.budget, so a run never exceeds its budget.
 // A store into a page holding translations returns CodeWrite after the store has completed so
 // the caller can invalidate and then resume the block at inst+1.
 BlockOutcome interpret(CachedBlock& b, const InterpEnv& env, uint32_t start = 0);

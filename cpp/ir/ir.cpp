@@ -51,6 +51,7 @@ const char* exit_kind_name(ExitKind k) {
     case ExitKind::FetchFault: return "fetch_fault";
     case ExitKind::FlushICache: return "flush_icache";
     case ExitKind::Trap: return "trap";
+    case ExitKind::StopPoint: return "stop_point";
   }
   return "?";
 }
@@ -87,6 +88,24 @@ Slot Builder::temp(Type t) {
 void Builder::begin_insn(uint64_t pc, uint8_t length, uint32_t bytes) {
   b_.marks.push_back({static_cast<uint32_t>(b_.insts.size()), pc, length, bytes});
   b_.end_pc = pc + length;
+  // length 0: not an instruction (a fetch fault's placeholder), nothing to instrument
+  if (instr_ && length) instr_->on_insn(*this, pc, length, b_.marks.size() == 1);
+}
+
+const char* hook_kind_name(HookKind k) {
+  switch (k) {
+    case HookKind::Code: return "code";
+    case HookKind::Block: return "block";
+  }
+  return "?";
+}
+
+void Builder::hook(HookKind kind, uint64_t pc, uint32_t length) {
+  Slot p = konst(Type::I64, pc);
+  Inst& i = emit(Op::hook, Type::None);
+  i.a = p;
+  i.sub = static_cast<uint8_t>(kind);
+  i.aux = length;
 }
 
 Inst& Builder::emit(Op op, Type t) {
@@ -290,6 +309,10 @@ std::string verify(const Block& b) {
       case Shape::Call:
         if (!b.arch || in.aux >= b.arch->num_helpers) return fail(idx, "unknown helper");
         break;
+      case Shape::Hook:
+        if (T(in.a) != Type::I64 || !b.slot_is_const[in.a]) return fail(idx, "hook pc must be a constant i64");
+        if (in.sub > static_cast<uint8_t>(HookKind::Block)) return fail(idx, "unknown hook kind");
+        break;
       case Shape::Jump:
         if (T(in.a) != Type::I64) return fail(idx, "jump target must be i64");
         if (in.op == Op::jmp && !b.slot_is_const[in.a]) return fail(idx, "jmp target must be constant");
@@ -369,6 +392,7 @@ std::string print(const Block& b) {
         break;
       case Op::exit: args.push_back(exit_kind_name(static_cast<ExitKind>(in.sub))); break;
       case Op::fence: args.push_back(std::to_string(in.aux)); break;
+      case Op::hook: args.push_back(hook_kind_name(static_cast<HookKind>(in.sub))); break;
       default: break;
     }
     const Slot srcs[3] = {in.a, in.b, in.c};
@@ -379,6 +403,7 @@ std::string print(const Block& b) {
       std::snprintf(buf, sizeof buf, "detail=0x%x", in.aux);
       args.push_back(buf);
     }
+    if (in.op == Op::hook && in.aux) args.push_back("len=" + std::to_string(in.aux));
     for (size_t k = 0; k < args.size(); ++k) line += (k ? ", " : " ") + args[k];
     out += line + "\n";
   }

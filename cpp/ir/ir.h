@@ -35,12 +35,12 @@ enum class Op : uint8_t {
 
 // How the verifier checks an op's types (column `shape` of ops.def).
 enum class Shape : uint8_t {
-  None, StateRead, StateWrite, Same, Shift, Compare, Select, Convert, Load, Store, Call, Jump,
-  Branch
+  None, StateRead, StateWrite, Same, Shift, Compare, Select, Convert, Load, Store, Call, Hook,
+  Jump, Branch
 };
 
 namespace OpFlag {
-enum : uint8_t { Term = 1, Mem = 2, Effect = 4, Trap = 8 };
+enum : uint8_t { Term = 1, Mem = 2, Effect = 4, Trap = 8, State = 16 };
 }
 
 struct OpInfo {
@@ -60,7 +60,15 @@ enum class ExitKind : uint8_t {
   FetchFault,   // instruction fetch from unmapped or non-executable memory
   FlushICache,  // fence.i: drop translations, resume at next pc
   Trap,         // raised by a helper (details in the guest state / cpu)
+  StopPoint,    // an address the run must stop at (run's `until`, a breakpoint): pc not started
 };
+
+// What a `hook` op runs (see ops.def).
+enum class HookKind : uint8_t {
+  Code,   // before each instruction of a hooked range (code and fetch hooks)
+  Block,  // before the first instruction of a block that starts in a hooked range
+};
+const char* hook_kind_name(HookKind k);
 const char* exit_kind_name(ExitKind k);
 
 using Slot = uint16_t;
@@ -84,6 +92,20 @@ struct InsnMark {
   uint64_t pc;
   uint8_t length;
   uint32_t bytes;  // raw encoding (up to 4 bytes; longer encodings keep the first 4)
+};
+
+class Builder;
+// Lets the execution core instrument code while a frontend lifts it, without the frontend knowing
+// why: the frontend calls Builder::begin_insn for every instruction and asks
+// Builder::ends_block_before before lifting each one after the first.
+class Instrumenter {
+ public:
+  virtual ~Instrumenter() = default;
+  // Called after the instruction's mark is recorded (so what it emits belongs to that
+  // instruction); `first` for the block's first instruction.
+  virtual void on_insn(Builder& b, uint64_t pc, uint8_t length, bool first) = 0;
+  // True if a block must not run into the instruction at pc (it must start a block of its own).
+  virtual bool ends_block_before(uint64_t pc) const = 0;
 };
 
 // A helper callable from `call`: the guest state, up to three operands and the small immediate.
@@ -122,8 +144,12 @@ struct Block {
 // returns the slot of the result.
 class Builder {
  public:
-  explicit Builder(Block& b) : b_(b) {}
+  explicit Builder(Block& b, Instrumenter* instr = nullptr) : b_(b), instr_(instr) {}
   Block& block() { return b_; }
+
+  // Frontends ask this before lifting each instruction after a block's first: true means end the
+  // block here with jmp(pc).
+  bool ends_block_before(uint64_t pc) const { return instr_ && instr_->ends_block_before(pc); }
 
   Slot konst(Type t, uint64_t v);
   Slot temp(Type t);
@@ -149,6 +175,7 @@ class Builder {
   void br(Slot cond, uint64_t taken, uint64_t fallthrough);
   void jmpi(Slot target);
   void exit(ExitKind kind, uint64_t pc, uint32_t detail = 0);
+  void hook(HookKind kind, uint64_t pc, uint32_t length);
 
   bool terminated() const { return !b_.insts.empty() && (op_info(b_.insts.back().op).flags & OpFlag::Term); }
   Type type_of(Slot s) const { return b_.slot_types[s]; }
@@ -156,6 +183,7 @@ class Builder {
  private:
   Inst& emit(Op op, Type t);
   Block& b_;
+  Instrumenter* instr_;
 };
 
 // Returns "" if the block is well formed, else a description of the first problem found.

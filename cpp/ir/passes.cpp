@@ -116,7 +116,7 @@ PassStats optimize(Block& b) {
     } else if (info.flags & (OpFlag::Mem | OpFlag::Trap | OpFlag::Term) || in.op == Op::fence) {
       // The guest state may be observed here (a fault or a helper reads it).
       unobserved.clear();
-      if (in.op == Op::call) known.clear();  // helpers may write guest state
+      if (info.flags & OpFlag::State) known.clear();  // helpers and hooks may write guest state
     } else if (info.shape == Shape::Convert) {
       Type from = b.slot_types[in.a];
       if (b.slot_is_const[in.a]) {

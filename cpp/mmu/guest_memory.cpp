@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "mmu/snapshot.h"
 
 namespace vmkit {
 
@@ -35,8 +36,13 @@ GuestMemory::GuestMemory(uint64_t size) : size_(size) {
 }
 
 GuestMemory::~GuestMemory() {
+  // Leave the signal handler's registry before the reservation goes away.
+  stop_tracking(false);
+  for (MemorySnapshot* s : live_snapshots_) s->mem_ = nullptr;
   if (base_) ::munmap(base_, size_);
   if (code_pages_) ::munmap(code_pages_, size_ / kPageSize);
+  if (cow_state_) ::munmap(cow_state_, size_ / kPageSize);
+  if (save_area_) ::munmap(save_area_, size_);
 }
 
 int GuestMemory::host_prot(int perm) {
@@ -59,7 +65,8 @@ static void check_range(const GuestMemory& m, uint64_t addr, uint64_t len, const
                      ") lies outside the guest address space of " + hex(m.size()) + " bytes");
 }
 
-void GuestMemory::set_regions(uint64_t addr, uint64_t len, int perm, const std::string& name, bool remove) {
+void GuestMemory::set_regions(uint64_t addr, uint64_t len, int perm, const std::string& name, bool remove,
+                              bool shared) {
   uint64_t end = addr + len;
   // Split regions overlapping [addr, end) so that the range can be replaced or removed whole.
   auto it = regions_.lower_bound(addr);
@@ -70,18 +77,19 @@ void GuestMemory::set_regions(uint64_t addr, uint64_t len, int perm, const std::
     if (e > addr) {
       Region r = it->second;
       it = regions_.erase(it);
-      if (s < addr) keep[s] = Region{addr, r.perm, r.name};
-      if (e > end) keep[end] = Region{e, r.perm, r.name};
+      if (s < addr) keep[s] = Region{addr, r.perm, r.name, r.shared};
+      if (e > end) keep[end] = Region{e, r.perm, r.name, r.shared};
       continue;
     }
     ++it;
   }
   for (auto& [s, r] : keep) regions_[s] = r;
-  if (!remove) regions_[addr] = Region{end, perm, name};
+  if (!remove) regions_[addr] = Region{end, perm, name, shared};
 }
 
 void GuestMemory::map(uint64_t addr, uint64_t len, int perm, const std::string& name) {
   check_range(*this, addr, len, "map");
+  cow_before_replace(addr, len);
   void* p = ::mmap(base_ + addr, len, host_prot(perm), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw VmkitError("host mmap failed for guest range " + hex(addr) + ": " + std::strerror(errno));
   set_regions(addr, len, perm, name, false);
@@ -90,20 +98,26 @@ void GuestMemory::map(uint64_t addr, uint64_t len, int perm, const std::string& 
 void GuestMemory::map_file(uint64_t addr, uint64_t len, int perm, int fd, off_t offset, bool shared,
                            const std::string& name) {
   check_range(*this, addr, len, "map_file");
+  cow_before_replace(addr, len);
   void* p = ::mmap(base_ + addr, len, host_prot(perm), (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, offset);
   if (p == MAP_FAILED) {
     int e = errno;
     throw std::system_error(e, std::generic_category(), "mmap of " + name);
   }
-  set_regions(addr, len, perm, name, false);
+  set_regions(addr, len, perm, name, false, shared);
 }
 
-void GuestMemory::unmap(uint64_t addr, uint64_t len) {
-  check_range(*this, addr, len, "unmap");
+void GuestMemory::raw_unmap(uint64_t addr, uint64_t len) {
   // Back to a reservation: PROT_NONE, no memory behind it.
   ::mmap(base_ + addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
   set_regions(addr, len, 0, "", true);
   unmark_code(addr, len);
+}
+
+void GuestMemory::unmap(uint64_t addr, uint64_t len) {
+  check_range(*this, addr, len, "unmap");
+  cow_before_replace(addr, len);
+  raw_unmap(addr, len);
 }
 
 void GuestMemory::protect(uint64_t addr, uint64_t len, int perm) {
@@ -114,10 +128,123 @@ void GuestMemory::protect(uint64_t addr, uint64_t len, int perm) {
   for (auto& [s, r] : regions_) {
     if (r.end <= addr || s >= addr + len) continue;
     uint64_t ps = std::max(s, addr), pe = std::min(r.end, addr + len);
-    pieces.push_back({ps, Region{pe, perm, r.name}});
+    pieces.push_back({ps, Region{pe, perm, r.name, r.shared}});
+  }
+  cow_before_protect(addr, len, perm);
+  ::mprotect(base_ + addr, len, host_prot(perm));
+  for (auto& [s, r] : pieces) set_regions(s, r.end - s, perm, r.name, false, r.shared);
+}
+
+// ---- Checked user-facing mapping calls -------------------------------------------------------
+
+void GuestMemory::check_user_range(uint64_t addr, uint64_t len, const char* what) const {
+  if (len == 0) throw std::invalid_argument(std::string(what) + ": size is 0; give a nonzero multiple of 4096");
+  if (addr % kPageSize)
+    throw std::invalid_argument(std::string(what) + ": address " + hex(addr) +
+                                " is not page aligned; use a multiple of 4096 (e.g. " + hex(page_down(addr)) + ")");
+  if (len % kPageSize)
+    throw std::invalid_argument(std::string(what) + ": size " + hex(len) +
+                                " is not a multiple of the 4096-byte page size (e.g. " + hex(page_up(len)) + ")");
+  if (!in_range(addr, len))
+    throw std::invalid_argument(std::string(what) + ": [" + hex(addr) + ", " + hex(addr + len) +
+                                ") lies outside the guest address space [0, " + hex(size_) + ")");
+}
+
+namespace {
+std::string perm_error(const char* what, int perm) {
+  return std::string(what) + ": permissions " + std::to_string(perm) +
+         " are not a combination of READ (1), WRITE (2) and EXEC (4)";
+}
+
+std::string region_desc(uint64_t start, const GuestMemory::Region& r) {
+  std::string d = "[" + hex(start) + ", " + hex(r.end) + ")";
+  if (!r.name.empty()) d += " '" + r.name + "'";
+  return d;
+}
+}  // namespace
+
+void GuestMemory::map_new(uint64_t addr, uint64_t len, int perm, const std::string& name) {
+  check_user_range(addr, len, "map");
+  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("map", perm));
+  auto it = regions_.lower_bound(addr + len);  // first region starting at or after the end
+  if (it != regions_.begin() && std::prev(it)->second.end > addr) {
+    auto o = std::prev(it);
+    // Name the lowest overlapping region (the one the caller most likely forgot about).
+    while (o != regions_.begin() && std::prev(o)->second.end > addr) --o;
+    throw std::invalid_argument("map: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
+                                region_desc(o->first, o->second) + "; unmap it first or choose a free range");
+  }
+  map(addr, len, perm, name);
+}
+
+namespace {
+// The first unmapped address in [addr, end) of a region table (end if none).
+uint64_t first_hole(const std::map<uint64_t, GuestMemory::Region>& rs, uint64_t addr, uint64_t end) {
+  uint64_t cur = addr;
+  auto it = rs.upper_bound(cur);
+  if (it != rs.begin()) --it;
+  while (cur < end) {
+    if (it == rs.end() || it->first > cur) return cur;
+    if (it->second.end > cur) cur = it->second.end;
+    ++it;
+  }
+  return end;
+}
+}  // namespace
+
+void GuestMemory::unmap_checked(uint64_t addr, uint64_t len) {
+  check_user_range(addr, len, "unmap");
+  uint64_t hole = first_hole(regions_, addr, addr + len);
+  if (hole < addr + len)
+    throw std::invalid_argument("unmap: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
+                                " is not); unmap only mapped ranges");
+  unmap(addr, len);
+}
+
+void GuestMemory::protect_checked(uint64_t addr, uint64_t len, int perm) {
+  check_user_range(addr, len, "protect");
+  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("protect", perm));
+  uint64_t hole = first_hole(regions_, addr, addr + len);
+  if (hole < addr + len)
+    throw std::invalid_argument("protect: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
+                                " is not); map it first");
+  protect(addr, len, perm);
+}
+
+void GuestMemory::map_host(uint64_t addr, void* host_ptr, uint64_t len, int perm, const std::string& name) {
+  check_user_range(addr, len, "map_host");
+  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("map_host", perm));
+  if (host_ptr == nullptr || reinterpret_cast<uintptr_t>(host_ptr) % kPageSize)
+    throw std::invalid_argument("map_host: the host buffer " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+                                " is not page aligned; pass a page-aligned shared mapping such as mmap.mmap(-1, size)");
+  if (first_hole(regions_, addr, addr + len) != addr) {
+    // Something is mapped inside the range: find it for the message.
+    auto it = regions_.upper_bound(addr);
+    if (it != regions_.begin() && std::prev(it)->second.end > addr) --it;
+    throw std::invalid_argument("map_host: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
+                                region_desc(it->first, it->second) + "; unmap it first or choose a free range");
+  }
+  auto it = regions_.lower_bound(addr);
+  if (it != regions_.end() && it->first < addr + len)
+    throw std::invalid_argument("map_host: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
+                                region_desc(it->first, it->second) + "; unmap it first or choose a free range");
+  cow_before_replace(addr, len);
+  // With old_size 0, mremap creates a second mapping of the same pages (no copy) and leaves the
+  // caller's mapping alone; Linux allows that only for shared mappings.
+  void* p = ::mremap(host_ptr, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED, base_ + addr);
+  if (p == MAP_FAILED) {
+    int e = errno;
+    raw_unmap(addr, len);  // MREMAP_FIXED may have replaced the reservation before failing
+    if (e == EINVAL)
+      throw std::invalid_argument("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+                                  " cannot be aliased: it must be a page-aligned shared mapping (MAP_SHARED) such as "
+                                  "mmap.mmap(-1, size), not private memory (malloc, bytearray, numpy arrays)");
+    throw std::invalid_argument("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+                                " cannot be aliased for " + hex(len) + " bytes (" + std::strerror(e) +
+                                "); it must be a shared mapping of at least that size");
   }
   ::mprotect(base_ + addr, len, host_prot(perm));
-  for (auto& [s, r] : pieces) set_regions(s, r.end - s, perm, r.name, false);
+  set_regions(addr, len, perm, name, false, /*shared=*/true);
 }
 
 bool GuestMemory::accessible(uint64_t addr, uint64_t len, int perm) const {
@@ -167,6 +294,7 @@ void GuestMemory::read(uint64_t addr, void* out, size_t n) const {
 
 void GuestMemory::write(uint64_t addr, const void* in, size_t n) {
   if (!accessible(addr, n, kWrite)) throw GuestAccessError(addr, "guest write of " + std::to_string(n) + " bytes at " + hex(addr) + " is not permitted");
+  prepare_write(addr, n);
   std::memcpy(base_ + addr, in, n);
 }
 

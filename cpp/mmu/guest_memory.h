@@ -8,11 +8,15 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "frontend/frontend.h"
 
@@ -24,6 +28,26 @@ enum Perm : int { kRead = 1, kWrite = 2, kExec = 4 };
 struct GuestAccessError : std::runtime_error {
   uint64_t addr;
   GuestAccessError(uint64_t a, const std::string& what) : std::runtime_error(what), addr(a) {}
+};
+
+class MemorySnapshot;
+
+// Counters of the copy-on-write snapshot machinery (for tests, and for Python to show).
+struct SnapshotStats {
+  uint64_t pages_saved = 0;     // pages copied into the save area before their first change
+  uint64_t cow_faults = 0;      // of those, saved by the SIGSEGV handler (raw stores)
+  uint64_t pages_restored = 0;  // pages copied back by restores (the O(dirty) work)
+  uint64_t restores = 0;        // all restores
+  uint64_t fast_restores = 0;   // restores of the tracked snapshot with no mapping change
+  uint64_t full_copies = 0;     // snapshot materialisations and restores of untracked snapshots
+};
+
+// What a restore changed that translated code may depend on: the caller (the machine, which owns
+// the Cpu and its block cache) drops translations of these guest ranges.
+struct RestoreReport {
+  uint64_t pages_copied = 0;
+  bool fast = false;  // O(dirty pages) path
+  std::vector<std::pair<uint64_t, uint64_t>> code_ranges;  // [addr, addr+len) of changed code pages
 };
 
 class GuestMemory : public CodeSource {
@@ -45,6 +69,9 @@ class GuestMemory : public CodeSource {
     uint64_t end;
     int perm;          // kRead | kWrite | kExec
     std::string name;  // "[stack]", "[heap]", a file path, ...
+    // Backed by memory that someone else can also write (map_host's buffer, a MAP_SHARED file),
+    // so writes through the guest mapping are not the only changes it sees.
+    bool shared = false;
   };
   const std::map<uint64_t, Region>& regions() const { return regions_; }
 
@@ -55,6 +82,20 @@ class GuestMemory : public CodeSource {
                 const std::string& name);
   void unmap(uint64_t addr, uint64_t len);
   void protect(uint64_t addr, uint64_t len, int perm);
+
+  // Checked variants for the user-facing API (Unicorn's uc_mem_map/unmap/protect): they throw
+  // std::invalid_argument, with a message that says what to change, for a zero or unaligned size
+  // or address, a range outside the guest address space, an overlap with an existing mapping
+  // (map_new) or a range that is not entirely mapped (unmap_checked/protect_checked).
+  void map_new(uint64_t addr, uint64_t len, int perm, const std::string& name = "");
+  void unmap_checked(uint64_t addr, uint64_t len);
+  void protect_checked(uint64_t addr, uint64_t len, int perm);
+  // Makes guest [addr, addr+len) alias caller-owned host memory, zero copy (uc_mem_map_ptr):
+  // host_ptr must be a page-aligned MAP_SHARED mapping (Python's mmap.mmap(-1, n), a shared file
+  // mapping) of at least len bytes, which must outlive the guest mapping. Checked like map_new.
+  // Snapshots treat the region as always dirty (see MemorySnapshot).
+  void map_host(uint64_t addr, void* host_ptr, uint64_t len, int perm, const std::string& name = "[host]");
+
   // True if every page of [addr, addr+len) is mapped with at least `perm`.
   bool accessible(uint64_t addr, uint64_t len, int perm) const;
   // Highest free, page-aligned range of len bytes that ends at or below `below` (0 if none).
@@ -75,14 +116,77 @@ class GuestMemory : public CodeSource {
   void mark_code(uint64_t addr, uint64_t len);
   void unmark_code(uint64_t addr, uint64_t len);
 
+  // ---- Copy-on-write snapshots (snapshot.cpp; the model is described in snapshot.h) ----
+  // Captures the mappings and contents and makes the new snapshot the tracked one (a previously
+  // tracked snapshot is materialised first, so it stays restorable).
+  std::unique_ptr<MemorySnapshot> snapshot();
+  // Puts mappings, permissions and contents back exactly as at the snapshot and makes it the
+  // tracked one. O(pages changed since the last restore) for the tracked snapshot when no
+  // mapping changed since; a full copy otherwise.
+  RestoreReport restore(MemorySnapshot& snap);
+  // Stops copy-on-write tracking (materialising the tracked snapshot) and gives every page its
+  // real host protection back.
+  void end_tracking();
+  const MemorySnapshot* tracked_snapshot() const { return tracked_; }
+  // Pages saved since tracking began or since the last restore (including always-dirty shared
+  // pages).
+  uint64_t dirty_page_count() const { return dirty_count_.load(std::memory_order_relaxed); }
+  SnapshotStats snapshot_stats() const;
+  // Host code (or the kernel, given a host pointer by a syscall) is about to write guest
+  // [addr, addr+len) directly: save the copy-on-write pages there first and make them writable,
+  // so the writes neither fault nor escape the snapshot. write() does this itself.
+  void prepare_write(uint64_t addr, uint64_t len);
+  // Called first by the process-wide SIGSEGV/SIGBUS handler: if host_addr is a copy-on-write
+  // protected page of a guest memory with an active snapshot, saves it, makes it writable and
+  // returns true (the faulting store is then re-executed). Async-signal-safe.
+  static bool handle_cow_fault(void* host_addr) noexcept;
+
  private:
-  void set_regions(uint64_t addr, uint64_t len, int perm, const std::string& name, bool remove);
+  friend class MemorySnapshot;
+  void set_regions(uint64_t addr, uint64_t len, int perm, const std::string& name, bool remove,
+                   bool shared = false);
   static int host_prot(int perm);
+  void check_user_range(uint64_t addr, uint64_t len, const char* what) const;
+
+  // Copy-on-write internals (snapshot.cpp).
+  void cow_before_replace(uint64_t addr, uint64_t len);           // map/unmap over snapshot pages
+  void cow_before_protect(uint64_t addr, uint64_t len, int perm);  // protect of snapshot pages
+  bool save_cow_page(uint64_t page) noexcept;
+  void save_page_host(uint64_t page, int perm);
+  void ensure_cow_areas();
+  void arm_tracking(MemorySnapshot& snap);
+  void stop_tracking(bool materialise);
+  void materialise(MemorySnapshot& snap);
+  void unmap_outside(const std::map<uint64_t, Region>& keep);
+  void raw_unmap(uint64_t addr, uint64_t len);
+  RestoreReport restore_fast();
+  RestoreReport restore_slow_tracked(MemorySnapshot& snap);
+  RestoreReport restore_full(MemorySnapshot& snap);
 
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   uint8_t* code_pages_ = nullptr;
   std::map<uint64_t, Region> regions_;
+
+  // One byte per guest page (a CowState, snapshot.cpp) and a save area where the snapshot-time
+  // copy of page p lives at offset p * kPageSize; both lazily committed host reservations,
+  // created by the first snapshot.
+  uint8_t* cow_state_ = nullptr;
+  uint8_t* save_area_ = nullptr;
+  // Pages saved since tracking began / the last restore. The first pinned_count_ entries are the
+  // always-dirty pages of shared regions. Sized at arm time to the snapshot's page count (a page
+  // is saved at most once per restore cycle), so the signal handler appends without allocating.
+  std::unique_ptr<uint32_t[]> dirty_pages_;
+  uint64_t dirty_capacity_ = 0;
+  std::atomic<uint64_t> dirty_count_{0};
+  uint64_t pinned_count_ = 0;
+  bool mappings_changed_ = false;  // a map/unmap/protect since the last restore: slow restore
+  MemorySnapshot* tracked_ = nullptr;
+  std::vector<MemorySnapshot*> live_snapshots_;  // detached when this memory is destroyed
+  SnapshotStats stats_;
+  // Counted where the signal handler can count too.
+  std::atomic<uint64_t> pages_saved_{0};
+  std::atomic<uint64_t> cow_faults_{0};
 };
 
 inline uint64_t page_down(uint64_t a) { return a & ~(GuestMemory::kPageSize - 1); }

@@ -6,6 +6,14 @@ Run a foreign Linux program::
     r = vmkit.linux.run("hello", ["hello"], sysroot="/usr/riscv64-linux-gnu")
     print(r.exit_status, r.stdout)
 
+Script a bare machine (what Unicorn users do)::
+
+    m = vmkit.Machine("riscv64")
+    m.mem.map(0x10000, 0x1000, "rwx")
+    m.mem.write(0x10000, code)
+    m.hook_code(lambda m, address, size: print(hex(address)))
+    print(m.run(0x10000, until=0x10000 + len(code)).reason, m.regs.a0)
+
 Look at the IR a block of guest code lifts to::
 
     print(vmkit.lift("riscv64", bytes.fromhex("13050500"), 0x1000).text)
@@ -15,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmkit._core import ElfError, UnsupportedSyscallError, UsageError, VmkitError
+from vmkit._core import ElfError, MemoryAccessError, UnsupportedSyscallError, UsageError, VmkitError
 from vmkit import _core
 
 __all__ = [
@@ -23,6 +31,14 @@ __all__ = [
     "ElfError",
     "UsageError",
     "UnsupportedSyscallError",
+    "MemoryAccessError",
+    "Machine",
+    "Perm",
+    "Access",
+    "HookType",
+    "RunEnd",
+    "RunResult",
+    "NATIVE_HOOK",
     "LiftedBlock",
     "lift",
     "linux",
@@ -64,3 +80,6 @@ def lift(arch: str, code: bytes, addr: int = 0x10000, optimize: bool = False) ->
 
 
 from vmkit import linux  # noqa: E402  (needs the names above)
+from vmkit.machine import (  # noqa: E402
+    NATIVE_HOOK, Access, Context, Fault, Hook, HookType, IRBlock, Machine, Perm, Region, RunEnd, RunResult, Snapshot,
+)

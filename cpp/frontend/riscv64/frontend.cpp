@@ -74,7 +74,7 @@ class Rv64Frontend final : public Frontend {
   void translate(uint64_t pc, const CodeSource& code, ir::Builder& b, unsigned max_insns) const override {
     ir::Block& blk = b.block();
     for (unsigned n = 0;; ++n) {
-      if (n == max_insns) {
+      if (n == max_insns || (n > 0 && b.ends_block_before(pc))) {
         b.jmp(pc);
         return;
       }

@@ -236,6 +236,8 @@ void handle_stop(Process& p, const Stop& s) {
   p.cur->after_syscall = s.reason == StopReason::Syscall;
   switch (s.reason) {
     case StopReason::Limit:
+    case StopReason::Hooked:     // a hook left the block: resume where it left pc
+    case StopReason::StopPoint:  // (the process sets none)
       return;
     case StopReason::Syscall:
       p.st().pc = s.pc + 4;

@@ -1,0 +1,286 @@
+// Bindings of vmkit::Machine (bare machines). Thin: argument conversion, the buffer protocol for
+// zero-copy memory views, and the two ways of calling a hook (a Python callable, or a native C
+// function pointer called without the GIL). The Python API around it is python/vmkit/machine.py.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "core/errors.h"
+#include "core/machine.h"
+#include "ir/passes.h"
+#include "mmu/snapshot.h"
+
+namespace py = pybind11;
+using vmkit::HookEvent;
+using vmkit::Machine;
+
+namespace {
+
+// The C signature of a native hook (see python/vmkit/machine.py, NATIVE_HOOK): the hook type bit,
+// address, size, value and the user's pointer. Returns nonzero to stop the run (faults and
+// invalid instructions: nonzero = handled).
+using NativeHook = int (*)(uint32_t type, uint64_t address, uint32_t size, uint64_t value, void* user);
+
+// A Machine that also owns the Python objects its hooks call, so the garbage collector can see
+// them (tp_traverse below): a hook's closure commonly refers back to the machine.
+struct PyMachine : Machine {
+  using Machine::Machine;
+  std::map<uint64_t, py::object> py_hooks;  // hook id -> callable
+  py::object owner;                          // weakref to the Python-level vmkit.Machine
+  int live_views = 0;                        // memory views not yet released
+
+  PyObject* owner_object() const {
+    if (!owner) return Py_None;
+    PyObject* o = PyWeakref_GetObject(owner.ptr());  // borrowed
+    return o ? o : Py_None;
+  }
+};
+
+// A memory view's exporter: keeps the machine alive and counts as a live view until released,
+// so unmap/protect can refuse to pull memory out from under it.
+struct MemView {
+  PyMachine* m;
+  py::object keep;  // the machine
+  uint64_t addr, size;
+  bool readonly;
+  MemView(PyMachine* pm, py::object k, uint64_t a, uint64_t n, bool ro) : m(pm), keep(std::move(k)), addr(a), size(n), readonly(ro) {
+    ++m->live_views;
+  }
+  ~MemView() { --m->live_views; }
+};
+
+// Calls a Python hook. The GIL is held: a run with Python hooks keeps it (see run below).
+int call_python(PyMachine& m, PyObject* fn, const HookEvent& ev) {
+  PyObject* self = m.owner_object();
+  py::object result;
+  try {
+    py::handle h(fn);
+    switch (ev.type) {
+      case vmkit::kHookCode:
+      case vmkit::kHookBlock:
+        result = h(py::handle(self), ev.address, ev.size);
+        break;
+      case vmkit::kHookInterrupt:
+        result = h(py::handle(self), ev.value);
+        break;
+      case vmkit::kHookInvalidInsn:
+        result = h(py::handle(self), ev.address, ev.size, ev.value);
+        break;
+      default: {  // memory accesses and faults
+        uint32_t access = (ev.type & (vmkit::kHookMemRead | vmkit::kHookReadUnmapped | vmkit::kHookReadProt)) ? 1
+                          : (ev.type & (vmkit::kHookMemWrite | vmkit::kHookWriteUnmapped | vmkit::kHookWriteProt)) ? 2
+                                                                                                                   : 4;
+        result = h(py::handle(self), access, ev.address, ev.size, ev.value);
+      }
+    }
+  } catch (py::error_already_set&) {
+    m.fail(std::current_exception());
+    return 0;
+  }
+  bool answers = ev.type & (vmkit::kHookMemFault | vmkit::kHookInvalidInsn);
+  if (!answers) return 0;  // the others stop through machine.stop()
+  int truth = PyObject_IsTrue(result.ptr());
+  if (truth < 0) {
+    m.fail(std::make_exception_ptr(py::error_already_set()));
+    return 0;
+  }
+  return truth;
+}
+
+vmkit::RunResult run(PyMachine& m, uint64_t begin, std::optional<uint64_t> until, uint64_t count, double timeout) {
+  vmkit::RunOptions o;
+  o.until = until;
+  o.count = count;
+  o.timeout = timeout;
+  if (!m.py_hooks.empty()) return m.run(begin, o);  // Python hooks need the GIL: keep it
+  py::gil_scoped_release release;
+  return m.run(begin, o);
+}
+
+template <class F> auto as_usage_error(F&& f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw vmkit::UsageError(e.what());
+  }
+}
+
+}  // namespace
+
+void bind_machine(py::module_& mod) {
+  py::enum_<vmkit::RunEnd>(mod, "RunEnd")
+      .value("until", vmkit::RunEnd::Until)
+      .value("count", vmkit::RunEnd::Count)
+      .value("timeout", vmkit::RunEnd::Timeout)
+      .value("stopped", vmkit::RunEnd::Stopped)
+      .value("mem_fault", vmkit::RunEnd::MemFault)
+      .value("invalid_insn", vmkit::RunEnd::InvalidInsn)
+      .value("exception", vmkit::RunEnd::Exception);
+
+  py::class_<vmkit::RunResult>(mod, "RunResult")
+      .def_readonly("reason", &vmkit::RunResult::reason)
+      .def_readonly("pc", &vmkit::RunResult::pc)
+      .def_readonly("insns", &vmkit::RunResult::insns)
+      .def_property_readonly("fault_access", [](const vmkit::RunResult& r) { return uint32_t(r.fault_access); })
+      .def_readonly("fault_unmapped", &vmkit::RunResult::fault_unmapped)
+      .def_readonly("fault_address", &vmkit::RunResult::fault_address)
+      .def_readonly("fault_size", &vmkit::RunResult::fault_size)
+      .def_readonly("fault_value", &vmkit::RunResult::fault_value)
+      .def_readonly("cause", &vmkit::RunResult::cause);
+
+  py::class_<MemView>(mod, "_MemView", py::buffer_protocol()).def_buffer([](MemView& v) {
+    return py::buffer_info(v.m->memory().host(v.addr), 1, py::format_descriptor<uint8_t>::format(), 1,
+                           {py::ssize_t(v.size)}, {py::ssize_t(1)}, v.readonly);
+  });
+
+  py::class_<vmkit::MachineSnapshot>(mod, "_Snapshot");
+
+  py::class_<PyMachine> cls(mod, "Machine", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+    auto* type = &heap_type->ht_type;
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_traverse = [](PyObject* self_base, visitproc visit, void* arg) {
+#if PY_VERSION_HEX >= 0x03090000
+      Py_VISIT(Py_TYPE(self_base));
+#endif
+      auto& self = py::cast<PyMachine&>(py::handle(self_base));
+      for (auto& [id, fn] : self.py_hooks) Py_VISIT(fn.ptr());
+      return 0;
+    };
+    type->tp_clear = [](PyObject* self_base) {
+      auto& self = py::cast<PyMachine&>(py::handle(self_base));
+      for (auto& [id, fn] : self.py_hooks) self.remove_hook(id);
+      self.py_hooks.clear();
+      return 0;
+    };
+  }));
+  cls.def(py::init<const std::string&, uint64_t>(), py::arg("arch"), py::arg("address_space"))
+      .def("_set_owner", [](PyMachine& m, py::object owner) { m.owner = py::reinterpret_steal<py::object>(PyWeakref_NewRef(owner.ptr(), nullptr)); })
+      .def_property_readonly("arch", &Machine::arch)
+      .def_property_readonly("address_space", [](PyMachine& m) { return m.memory().size(); })
+      // registers
+      .def("registers", [](PyMachine& m) {
+        py::list out;
+        for (const auto& r : m.frontend().registers()) out.append(py::make_tuple(r.name, vmkit::ir::type_name(r.type)));
+        return out;
+      })
+      .def("reg_read", [](PyMachine& m, const std::string& name) { return m.reg_read(m.reg_info(name)); })
+      .def("reg_write", [](PyMachine& m, const std::string& name, uint64_t v) { m.reg_write(m.reg_info(name), v); })
+      .def("save_context", [](PyMachine& m) {
+        auto c = m.save_context();
+        return py::bytes(reinterpret_cast<const char*>(c.data()), c.size());
+      })
+      .def("restore_context", [](PyMachine& m, py::bytes b) {
+        std::string s = b;
+        m.restore_context(std::vector<uint8_t>(s.begin(), s.end()));
+      })
+      // memory
+      .def("mem_map", [](PyMachine& m, uint64_t a, uint64_t n, int perm) { as_usage_error([&] { m.mem_map(a, n, perm); return 0; }); })
+      .def("mem_unmap", [](PyMachine& m, uint64_t a, uint64_t n) {
+        if (m.live_views) throw vmkit::UsageError("cannot unmap while memory views are alive: release them first (view.release() or del)");
+        as_usage_error([&] { m.mem_unmap(a, n); return 0; });
+      })
+      .def("mem_protect", [](PyMachine& m, uint64_t a, uint64_t n, int perm) {
+        if (m.live_views) throw vmkit::UsageError("cannot change protections while memory views are alive: release them first (view.release() or del)");
+        as_usage_error([&] { m.mem_protect(a, n, perm); return 0; });
+      })
+      .def("mem_map_host", [](PyMachine& m, uint64_t a, uintptr_t ptr, uint64_t n, int perm) {
+        as_usage_error([&] { m.memory().map_host(a, reinterpret_cast<void*>(ptr), n, perm); return 0; });
+        m.invalidate(a, n);
+      })
+      .def("mem_regions", [](PyMachine& m) {
+        py::list out;
+        for (const auto& [start, r] : m.memory().regions()) out.append(py::make_tuple(start, r.end, r.perm, r.name));
+        return out;
+      })
+      .def("mem_read", [](PyMachine& m, uint64_t a, uint64_t n) {
+        std::string buf(n, '\0');
+        m.memory().read(a, buf.data(), n);
+        return py::bytes(buf);
+      })
+      .def("mem_write", [](PyMachine& m, uint64_t a, py::buffer data) {
+        py::buffer_info info = data.request();  // any buffer: its bytes, C order
+        m.mem_write(a, info.ptr, size_t(info.size * info.itemsize));
+      })
+      .def("mem_view", [](py::object self, uint64_t a, uint64_t n, bool readonly) {
+        PyMachine& m = self.cast<PyMachine&>();
+        if (!m.memory().accessible(a, n, readonly ? vmkit::kRead : vmkit::kRead | vmkit::kWrite))
+          throw vmkit::UsageError("memory view of [" + std::to_string(a) + ", +" + std::to_string(n) +
+                                  ") needs every page mapped " + (readonly ? "readable" : "readable and writable") +
+                                  ": map it first, or ask for a read-only view");
+        return std::make_unique<MemView>(&m, self, a, n, readonly);
+      })
+      // hooks
+      .def("hook_add_python", [](PyMachine& m, uint32_t types, uint64_t begin, uint64_t end, py::object fn) {
+        PyObject* f = fn.ptr();
+        PyMachine* pm = &m;
+        uint64_t id = m.add_hook(types, begin, end, [pm, f](Machine&, const HookEvent& ev) { return call_python(*pm, f, ev); });
+        m.py_hooks[id] = std::move(fn);
+        return id;
+      })
+      .def("hook_add_native", [](PyMachine& m, uint32_t types, uint64_t begin, uint64_t end, uintptr_t fn, uintptr_t user) {
+        if (!fn) throw vmkit::UsageError("native hook function pointer is NULL");
+        auto f = reinterpret_cast<NativeHook>(fn);
+        void* u = reinterpret_cast<void*>(user);
+        return m.add_hook(types, begin, end, [f, u](Machine&, const HookEvent& ev) { return f(ev.type, ev.address, ev.size, ev.value, u); });
+      })
+      .def("hook_remove", [](PyMachine& m, uint64_t id) {
+        m.remove_hook(id);
+        m.py_hooks.erase(id);
+      })
+      // running
+      .def("run", &run, py::arg("begin"), py::arg("until"), py::arg("count"), py::arg("timeout"))
+      .def("stop", &Machine::stop)
+      .def_property_readonly("running", &Machine::running)
+      .def("invalidate", &Machine::invalidate)
+      .def("snapshot", [](PyMachine& m) { return m.snapshot(); })
+      .def("restore", [](PyMachine& m, vmkit::MachineSnapshot& s) { return m.restore(s); })
+      .def("snapshot_stats", [](PyMachine& m) {
+        auto s = m.memory().snapshot_stats();
+        py::dict d;
+        d["pages_saved"] = s.pages_saved;
+        d["fast_restores"] = s.fast_restores;
+        d["full_copies"] = s.full_copies;
+        d["dirty_pages"] = m.memory().dirty_page_count();
+        return d;
+      })
+      .def("translate", [](PyMachine& m, uint64_t pc, bool optimize) {
+        vmkit::ir::Block b = m.translate(pc);
+        if (optimize) vmkit::ir::optimize(b);
+        py::list ops;
+        for (const auto& in : b.insts) {
+          const auto& info = vmkit::ir::op_info(in.op);
+          py::list srcs;
+          const vmkit::ir::Slot s3[3] = {in.a, in.b, in.c};
+          for (unsigned k = 0; k < info.nsrc; ++k)
+            if (s3[k] != vmkit::ir::kNoSlot) srcs.append(s3[k]);
+          ops.append(py::make_tuple(info.name, vmkit::ir::type_name(in.type),
+                                    info.has_dst ? py::object(py::int_(in.dst)) : py::none(), srcs, in.aux, in.sub));
+        }
+        py::list marks;
+        for (const auto& mk : b.marks) marks.append(py::make_tuple(mk.pc, mk.length, mk.first_inst));
+        py::list consts;
+        for (size_t i = 0; i < b.num_slots(); ++i)
+          consts.append(b.slot_is_const[i] ? py::object(py::int_(b.slot_init[i])) : py::none());
+        py::dict d;
+        d["pc"] = b.pc;
+        d["end"] = b.end_pc;
+        d["text"] = vmkit::ir::print(b);
+        d["ops"] = ops;
+        d["marks"] = marks;
+        d["consts"] = consts;
+        return d;
+      }, py::arg("pc"), py::arg("optimize") = true)
+      .def("stats", [](PyMachine& m) {
+        const auto& s = m.cpu().stats();
+        py::dict d;
+        d["blocks_translated"] = s.blocks_translated;
+        d["blocks_executed"] = s.blocks_executed;
+        d["insns_executed"] = s.insns_executed;
+        d["invalidations"] = s.invalidations;
+        return d;
+      });
+}

@@ -1,0 +1,542 @@
+"""Bare machines: a guest CPU and its memory, scripted from Python (what Unicorn users do).
+
+    m = vmkit.Machine("riscv64")
+    m.mem.map(0x10000, 0x1000, "rwx")
+    m.mem.write(0x10000, code)
+    m.regs.a0 = 5
+    m.hook_code(lambda m, address, size: print(hex(address)), begin=0x10000, end=0x10100)
+    result = m.run(0x10000, until=0x10000 + len(code))
+    print(result.reason, m.regs.a0)
+
+Hooks run inside the emulation loop and only the ranges they cover are instrumented. A hook may
+read and write registers and memory, add and remove hooks, call ``m.stop()``, or move ``m.regs.pc``
+(execution then continues there). An exception raised by a Python hook stops the run and
+propagates out of ``run()`` with the guest state as the hook saw it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import mmap
+import struct
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
+
+from . import _core
+
+UsageError = _core.UsageError
+
+PAGE_SIZE = 4096
+_ALL = 2**64 - 1
+
+
+class Perm(enum.IntFlag):
+    """Memory permissions; ``map``/``protect`` also accept strings such as ``"rwx"`` or ``"r-x"``."""
+
+    NONE = 0
+    R = 1
+    W = 2
+    X = 4
+    RW = 3
+    RX = 5
+    RWX = 7
+
+
+class Access(enum.IntEnum):
+    """The kind of a memory access passed to memory and fault hooks."""
+
+    READ = 1
+    WRITE = 2
+    FETCH = 4
+
+
+class HookType(enum.IntFlag):
+    """Hook types (bits of the core's hook mask)."""
+
+    CODE = 1 << 0
+    BLOCK = 1 << 1
+    MEM_READ = 1 << 2
+    MEM_WRITE = 1 << 3
+    MEM_FETCH = 1 << 4
+    READ_UNMAPPED = 1 << 5
+    WRITE_UNMAPPED = 1 << 6
+    FETCH_UNMAPPED = 1 << 7
+    READ_PROT = 1 << 8
+    WRITE_PROT = 1 << 9
+    FETCH_PROT = 1 << 10
+    INTERRUPT = 1 << 11
+    INVALID_INSN = 1 << 12
+    MEM_UNMAPPED = READ_UNMAPPED | WRITE_UNMAPPED | FETCH_UNMAPPED
+    MEM_PROT = READ_PROT | WRITE_PROT | FETCH_PROT
+    MEM_INVALID = MEM_UNMAPPED | MEM_PROT
+
+
+#: The C signature of a native hook: ``int hook(uint32_t type, uint64_t address, uint32_t size,
+#: uint64_t value, void *user_data)``; ``type`` is the HookType bit that fired. Return nonzero to stop
+#: the run (for fault and invalid-instruction hooks: nonzero means handled, retry / go on). Native
+#: hooks are called without the GIL.
+NATIVE_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32,
+                               ctypes.c_uint64, ctypes.c_void_p)
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < 0 or value > _ALL:
+        raise UsageError(f"{name} {value:#x} is outside the 64-bit address range") if value >= 0 else \
+            UsageError(f"{name} must not be negative (got {value})")
+    return value
+
+
+def _perm(value: Union[int, str]) -> int:
+    if isinstance(value, str):
+        bits = 0
+        for ch in value:
+            if ch in "rR":
+                bits |= 1
+            elif ch in "wW":
+                bits |= 2
+            elif ch in "xX":
+                bits |= 4
+            elif ch != "-":
+                raise UsageError(f"permission string {value!r}: use the letters r, w, x and - (e.g. 'rwx', 'r-x')")
+        return bits
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"perm must be a Perm, an int or a string like 'rwx', not {type(value).__name__}")
+    if value & ~7:
+        raise UsageError(f"perm {value:#x} has bits other than Perm.R|Perm.W|Perm.X")
+    return value
+
+
+@dataclass(frozen=True)
+class Region:
+    """A mapped range ``[begin, end)`` with its permissions."""
+
+    begin: int
+    end: int
+    perm: Perm
+    name: str
+
+    @property
+    def size(self) -> int:
+        return self.end - self.begin
+
+
+class RunEnd(str, enum.Enum):
+    """Why ``Machine.run`` returned."""
+
+    UNTIL = "until"              #: reached ``until`` (not executed)
+    COUNT = "count"              #: executed ``count`` instructions
+    TIMEOUT = "timeout"          #: ``timeout`` seconds passed
+    STOPPED = "stopped"          #: ``Machine.stop()``
+    MEM_FAULT = "mem_fault"      #: an access no hook handled (see ``fault``)
+    INVALID_INSN = "invalid_insn"  #: an undecodable instruction no hook handled
+    EXCEPTION = "exception"      #: ecall/ebreak/trap with no interrupt hook (see ``cause``)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A memory access that faulted: what, where, and whether the page was mapped at all."""
+
+    access: Access
+    address: int
+    size: int
+    value: int
+    unmapped: bool
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of ``Machine.run``."""
+
+    reason: RunEnd
+    pc: int                  #: the next instruction to execute
+    insns: int               #: instructions executed by this run
+    fault: Optional[Fault] = None    #: for MEM_FAULT
+    cause: Optional[int] = None      #: for EXCEPTION / INVALID_INSN: the RISC-V exception cause
+    insn: Optional[int] = None       #: for INVALID_INSN: the instruction's bytes (little-endian)
+
+
+class Hook:
+    """A handle returned by the ``hook_*`` methods; ``remove()`` (or ``Machine.remove_hook``) ends it."""
+
+    def __init__(self, machine: "Machine", hook_id: int, types: HookType, begin: int, end: int):
+        self._machine = weakref.ref(machine)
+        self.id = hook_id
+        self.types = types
+        self.begin = begin
+        self.end = end
+        self._keep: Any = None  # a ctypes callback object that must outlive the hook
+
+    def remove(self) -> None:
+        m = self._machine()
+        if m is None:
+            raise UsageError("the machine of this hook no longer exists")
+        m.remove_hook(self)
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.id} {self.types!r} [{self.begin:#x}, {self.end:#x})>"
+
+
+class Context:
+    """Saved registers (``Machine.context_save``); restore with ``Machine.context_restore``."""
+
+    def __init__(self, arch: str, data: bytes):
+        self.arch = arch
+        self._data = data
+
+
+class Snapshot:
+    """Registers and memory (contents, mappings, permissions); see ``Machine.snapshot``."""
+
+    def __init__(self, machine: "Machine", core: Any):
+        self._machine = weakref.ref(machine)
+        self._core = core
+
+
+class IRBlock:
+    """The IR of one translated block: iterate it for ops, ``str()`` for the printer's text."""
+
+    @dataclass(frozen=True)
+    class Op:
+        name: str
+        type: str
+        dst: Optional[int]
+        srcs: tuple
+        aux: int
+        sub: int
+
+    def __init__(self, d: Mapping[str, Any]):
+        self.pc: int = d["pc"]
+        self.end: int = d["end"]
+        self.text: str = d["text"]
+        self.ops = [IRBlock.Op(n, t, dst, tuple(s), aux, sub) for (n, t, dst, s, aux, sub) in d["ops"]]
+        #: (pc, length, index of the first op) per guest instruction
+        self.insns = [tuple(x) for x in d["marks"]]
+        #: the value of each constant slot (None for temporaries)
+        self.consts = list(d["consts"])
+
+    def __iter__(self) -> Iterator["IRBlock.Op"]:
+        return iter(self.ops)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Registers:
+    """Registers by name: ``m.regs.a0``, ``m.regs["x10"]``, ``m.regs.pc``.
+
+    Integer registers are ints. Floating-point registers read as Python floats (the 64-bit double
+    the register holds; a single-precision value is NaN-boxed in it, see ``single``) and write from
+    floats or ints (raw bits). ``raw(name)`` gives any register's bits.
+    """
+
+    __slots__ = ("_core", "_kinds")
+
+    def __init__(self, core: Any):
+        object.__setattr__(self, "_core", core)
+        object.__setattr__(self, "_kinds", {name: kind for name, kind in core.registers()})
+
+    def names(self) -> list:
+        return list(self._kinds)
+
+    def raw(self, name: str) -> int:
+        self._check(name)
+        return self._core.reg_read(name)
+
+    def set_raw(self, name: str, bits: int) -> None:
+        self._check(name)
+        self._core.reg_write(name, _int(f"value of {name}", bits))
+
+    def single(self, name: str) -> float:
+        """A float register's low 32 bits as a single-precision float."""
+        bits = self.raw(name) & 0xFFFFFFFF
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+    def _check(self, name: Any) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"register names are strings, not {type(name).__name__}")
+        if name not in self._kinds:
+            raise UsageError(f"unknown {self._core.arch} register {name!r}: known names include "
+                             "'a0', 'x10', 'sp', 'pc', 'f0', 'fa0', 'fflags', 'frm' (see regs.names())")
+
+    def __getitem__(self, name: str) -> Union[int, float]:
+        self._check(name)
+        v = self._core.reg_read(name)
+        if self._kinds[name] == "f64":
+            return struct.unpack("<d", struct.pack("<Q", v))[0]
+        return v
+
+    def __setitem__(self, name: str, value: Union[int, float]) -> None:
+        self._check(name)
+        if self._kinds[name] == "f64" and isinstance(value, float):
+            value = struct.unpack("<Q", struct.pack("<d", value))[0]
+        elif isinstance(value, float):
+            raise TypeError(f"register {name} holds an integer: assign an int, not a float")
+        self._core.reg_write(name, _int(f"value of {name}", value))
+
+    def __getattr__(self, name: str) -> Union[int, float]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except UsageError as e:
+            raise AttributeError(str(e)) from None
+
+    def __setattr__(self, name: str, value: Union[int, float]) -> None:
+        self[name] = value
+
+    def read(self, *names: str) -> dict:
+        """Several registers at once: ``m.regs.read("a0", "a1")`` -> ``{"a0": ..., "a1": ...}``."""
+        return {n: self[n] for n in names}
+
+    def update(self, values: Mapping[str, Union[int, float]] = (), **kw: Union[int, float]) -> None:
+        """Sets several registers: ``m.regs.update(a0=1, a1=2)`` or ``update({"a0": 1})``."""
+        for n, v in dict(values, **kw).items():
+            self[n] = v
+
+
+class Memory:
+    """Guest memory of a Machine: map, unmap, protect, read, write, zero-copy views."""
+
+    def __init__(self, core: Any):
+        self._core = core
+
+    def map(self, address: int, size: int, perm: Union[int, str] = Perm.RWX) -> None:
+        """Maps zeroed memory at ``[address, address+size)`` (page aligned, not overlapping)."""
+        self._core.mem_map(_int("address", address), _int("size", size), _perm(perm))
+
+    def unmap(self, address: int, size: int) -> None:
+        self._core.mem_unmap(_int("address", address), _int("size", size))
+
+    def protect(self, address: int, size: int, perm: Union[int, str]) -> None:
+        self._core.mem_protect(_int("address", address), _int("size", size), _perm(perm))
+
+    def map_ptr(self, address: int, buffer: Any, perm: Union[int, str] = Perm.RWX) -> None:
+        """Maps caller-owned memory with zero copy: ``buffer`` must be a page-aligned shared mapping
+        such as ``mmap.mmap(-1, size)`` (writes by either side are seen by the other). Keep the
+        buffer alive while it is mapped."""
+        if isinstance(buffer, mmap.mmap):
+            size = len(buffer)
+            ptr = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+        else:
+            raise TypeError("map_ptr needs an mmap.mmap (a shared mapping, e.g. mmap.mmap(-1, size)); "
+                            f"got {type(buffer).__name__}: private memory (bytearray, numpy arrays) cannot "
+                            "be aliased into the guest — map memory and use mem.view() instead")
+        self._core.mem_map_host(_int("address", address), ptr, size, _perm(perm))
+
+    def regions(self) -> list:
+        """The mapped regions, in address order."""
+        return [Region(b, e, Perm(p), n) for (b, e, p, n) in self._core.mem_regions()]
+
+    def read(self, address: int, size: int) -> bytes:
+        return self._core.mem_read(_int("address", address), _int("size", size))
+
+    def write(self, address: int, data: Any) -> None:
+        """Writes bytes (or any buffer); translations of code there are dropped."""
+        if isinstance(data, str):
+            raise TypeError("mem.write takes bytes (or a buffer), not str: encode it first")
+        try:
+            memoryview(data)
+        except TypeError:
+            raise TypeError(f"mem.write takes bytes or a buffer, not {type(data).__name__}") from None
+        self._core.mem_write(_int("address", address), data)
+
+    def view(self, address: int, size: int, readonly: bool = False) -> memoryview:
+        """A zero-copy ``memoryview`` of guest memory (NumPy: ``np.frombuffer(view, dtype)``).
+
+        Release it (``view.release()``) before unmapping or re-protecting that memory. After
+        changing code that already ran through a view, call ``Machine.invalidate``."""
+        return memoryview(self._core.mem_view(_int("address", address), _int("size", size), bool(readonly)))
+
+
+class Machine:
+    """A bare machine of guest architecture ``arch`` (``"riscv64"``) with no operating system.
+
+    ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
+    committed); memory must be mapped before use."""
+
+    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38):
+        if not isinstance(arch, str):
+            raise TypeError(f"arch must be a string such as 'riscv64', not {type(arch).__name__}")
+        if isinstance(address_bits, bool) or not isinstance(address_bits, int) or not 16 <= address_bits <= 46:
+            raise UsageError(f"address_bits must be an int from 16 to 46 (got {address_bits!r})")
+        self._core = _core.Machine(arch, 1 << address_bits)
+        self._core._set_owner(self)
+        self.arch = arch
+        self.mem = Memory(self._core)
+        self.regs = Registers(self._core)
+        self._hooks: dict = {}
+
+    # ---- running -------------------------------------------------------------------------------
+    def run(self, begin: int, until: Optional[int] = None, count: Optional[int] = None,
+            timeout: Optional[float] = None) -> RunResult:
+        """Runs from ``begin`` until ``until`` is reached (not executed), ``count`` instructions
+        ran, ``timeout`` seconds passed, a hook called ``stop()``, or a fault/exception that no hook
+        handled. Resumable: ``m.run(result.pc, ...)`` goes on from where it stopped."""
+        begin = _int("begin", begin)
+        if until is not None:
+            until = _int("until", until)
+        if count is not None:
+            count = _int("count", count)
+            if count == 0:
+                raise UsageError("count=0 would run nothing: pass None for no limit")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout is in seconds (a number), not {type(timeout).__name__}")
+            if timeout <= 0:
+                raise UsageError(f"timeout must be positive seconds (got {timeout}); None for no limit")
+        r = self._core.run(begin, until, count or 0, float(timeout or 0))
+        reason = RunEnd(r.reason.name)
+        fault = None
+        cause = None
+        insn = None
+        if reason is RunEnd.MEM_FAULT:
+            fault = Fault(Access(r.fault_access), r.fault_address, r.fault_size, r.fault_value, r.fault_unmapped)
+        elif reason is RunEnd.EXCEPTION:
+            cause = r.cause
+        elif reason is RunEnd.INVALID_INSN:
+            cause = r.cause
+            insn = r.fault_value
+        return RunResult(reason, r.pc, r.insns, fault, cause, insn)
+
+    def stop(self) -> None:
+        """Stops the current run: from a hook at once, from another thread soon."""
+        self._core.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._core.running
+
+    # ---- hooks ---------------------------------------------------------------------------------
+    def _add(self, types: int, callback: Any, begin: int, end: Optional[int], user_data: int = 0) -> Hook:
+        begin = _int("begin", begin)
+        end = _ALL if end is None else _int("end", end)
+        if end <= begin:
+            raise UsageError(f"hook range [{begin:#x}, {end:#x}) is empty: end must be greater than begin")
+        keep = None
+        if isinstance(callback, ctypes._CFuncPtr):  # a C function (ctypes.CDLL symbol or CFUNCTYPE)
+            ptr = ctypes.cast(callback, ctypes.c_void_p).value or 0
+            hook_id = self._core.hook_add_native(types, begin, end, ptr, _int("user_data", user_data))
+            keep = callback
+        elif isinstance(callback, int) and not isinstance(callback, bool):
+            hook_id = self._core.hook_add_native(types, begin, end, callback, _int("user_data", user_data))
+        elif callable(callback):
+            if user_data:
+                raise UsageError("user_data is for native hooks; a Python callback can close over its data")
+            hook_id = self._core.hook_add_python(types, begin, end, callback)
+        else:
+            raise TypeError(f"a hook callback must be callable, a ctypes function or a function address, "
+                            f"not {type(callback).__name__}")
+        h = Hook(self, hook_id, HookType(types), begin, end)
+        h._keep = keep
+        self._hooks[hook_id] = h
+        return h
+
+    def hook_code(self, callback: Callable, begin: int = 0, end: Optional[int] = None, *, user_data: int = 0) -> Hook:
+        """``callback(m, address, size)`` before each instruction whose address is in ``[begin, end)``."""
+        return self._add(HookType.CODE, callback, begin, end, user_data)
+
+    def hook_block(self, callback: Callable, begin: int = 0, end: Optional[int] = None, *, user_data: int = 0) -> Hook:
+        """``callback(m, address, size)`` before each translated block that starts in the range
+        (``size``: the block's bytes)."""
+        return self._add(HookType.BLOCK, callback, begin, end, user_data)
+
+    def hook_mem(self, callback: Callable, access: str = "rw", begin: int = 0, end: Optional[int] = None, *,
+                 user_data: int = 0) -> Hook:
+        """``callback(m, access, address, size, value)`` for guest accesses overlapping the range:
+        reads after the load (``value`` = what was read), writes before the store (``value`` = what
+        will be written), fetches ("x") before each instruction in the range (``value`` = its bytes)."""
+        types = 0
+        for ch in access:
+            types |= {"r": HookType.MEM_READ, "w": HookType.MEM_WRITE, "x": HookType.MEM_FETCH}.get(ch, -1 << 40)
+        if types <= 0 or not access:
+            raise UsageError(f"access {access!r}: use a combination of 'r', 'w' and 'x'")
+        return self._add(types, callback, begin, end, user_data)
+
+    def hook_mem_fault(self, callback: Callable, kind: str = "any", access: str = "rwx", begin: int = 0,
+                       end: Optional[int] = None, *, user_data: int = 0) -> Hook:
+        """``callback(m, access, address, size, value) -> bool`` for an access that faults, ``kind``
+        "unmapped", "prot" or "any". Return True after making the access possible (map or protect
+        memory): the instruction is retried. False: the run ends with ``RunEnd.MEM_FAULT``."""
+        table = {"r": (HookType.READ_UNMAPPED, HookType.READ_PROT), "w": (HookType.WRITE_UNMAPPED, HookType.WRITE_PROT),
+                 "x": (HookType.FETCH_UNMAPPED, HookType.FETCH_PROT)}
+        if kind not in ("unmapped", "prot", "any"):
+            raise UsageError(f"kind {kind!r}: use 'unmapped', 'prot' or 'any'")
+        types = 0
+        for ch in access:
+            if ch not in table:
+                raise UsageError(f"access {access!r}: use a combination of 'r', 'w' and 'x'")
+            un, prot = table[ch]
+            types |= (un if kind != "prot" else 0) | (prot if kind != "unmapped" else 0)
+        if not types:
+            raise UsageError("access must not be empty: use a combination of 'r', 'w' and 'x'")
+        return self._add(types, callback, begin, end, user_data)
+
+    def hook_interrupt(self, callback: Callable, *, user_data: int = 0) -> Hook:
+        """``callback(m, cause)`` for ecall (cause 8), ebreak (3) and other synchronous exceptions;
+        pc is at the instruction; unless the hook moves pc, execution continues after it."""
+        return self._add(HookType.INTERRUPT, callback, 0, None, user_data)
+
+    def hook_invalid(self, callback: Callable, *, user_data: int = 0) -> Hook:
+        """``callback(m, address, size, insn) -> bool`` for an undecodable instruction. Return True
+        after moving pc or rewriting the code to go on; False ends the run (``INVALID_INSN``)."""
+        return self._add(HookType.INVALID_INSN, callback, 0, None, user_data)
+
+    def remove_hook(self, hook: Hook) -> None:
+        if not isinstance(hook, Hook):
+            raise TypeError(f"remove_hook takes a Hook returned by a hook_* method, not {type(hook).__name__}")
+        if self._hooks.get(hook.id) is not hook:
+            raise UsageError(f"{hook!r} is not installed on this machine (already removed?)")
+        self._core.hook_remove(hook.id)
+        del self._hooks[hook.id]
+
+    @property
+    def hooks(self) -> list:
+        return list(self._hooks.values())
+
+    # ---- state ---------------------------------------------------------------------------------
+    def context_save(self) -> Context:
+        """All registers (pc included)."""
+        return Context(self.arch, self._core.save_context())
+
+    def context_restore(self, ctx: Context) -> None:
+        if not isinstance(ctx, Context):
+            raise TypeError(f"context_restore takes a Context from context_save, not {type(ctx).__name__}")
+        if ctx.arch != self.arch:
+            raise UsageError(f"this context is of a {ctx.arch} machine; this machine is {self.arch}")
+        self._core.restore_context(ctx._data)
+
+    def snapshot(self) -> Snapshot:
+        """Registers and memory now. Restoring the latest snapshot is fast: memory is copied on
+        write, so a restore copies back only the pages written since."""
+        return Snapshot(self, self._core.snapshot())
+
+    def restore(self, snap: Snapshot) -> int:
+        """Puts registers, memory contents, mappings and permissions back as at ``snap``; returns
+        the number of pages copied back."""
+        if not isinstance(snap, Snapshot):
+            raise TypeError(f"restore takes a Snapshot from snapshot(), not {type(snap).__name__}")
+        if snap._machine() is not self:
+            raise UsageError("this snapshot belongs to another machine: restore it there")
+        return self._core.restore(snap._core)
+
+    def snapshot_stats(self) -> dict:
+        return self._core.snapshot_stats()
+
+    # ---- code ----------------------------------------------------------------------------------
+    def translate(self, address: int, optimize: bool = True) -> IRBlock:
+        """The IR of the block at ``address`` (as the machine would run it, hooks included)."""
+        return IRBlock(self._core.translate(_int("address", address), bool(optimize)))
+
+    def invalidate(self, address: int = 0, size: int = _ALL) -> None:
+        """Drops translations of ``[address, address+size)`` (after changing code through a view)."""
+        self._core.invalidate(_int("address", address), _int("size", size))
+
+    def stats(self) -> dict:
+        return self._core.stats()
