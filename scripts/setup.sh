@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pip
       gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
       qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev
-      clang-14 libclang-rt-14-dev dpkg-dev)
+      clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,7 +27,8 @@ PY=${PYTHON:-python3}
 # pyenv or venv Python.
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 # Test tools: pytest; nbclient, nbformat and ipykernel execute the notebooks in notebooks/.
+# capstone (PyPI, >= 5: Debian's libcapstone 4 has no RISC-V) is vmkit.disasm's disassembler.
 # unicorn: the reference the Machine API tests compare against.
-"$PY" -m pip install -q unicorn "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
+"$PY" -m pip install -q unicorn "capstone>=5" "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
 echo "setup: building and installing vmkit (pip install .)"
 "$PY" -m pip install -q .

@@ -16,6 +16,7 @@
 namespace py = pybind11;
 
 void bind_machine(py::module_& m);
+void bind_codetools(py::module_& m);
 
 namespace {
 
@@ -56,6 +57,7 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<vmkit::GuestAccessError>(m, "MemoryAccessError", base.ptr());
 
   bind_machine(m);
+  bind_codetools(m);  // after the exceptions: AssemblyError derives from UsageError
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   py::class_<vmkit::linux_user::ProcessResult>(m, "ProcessResult")

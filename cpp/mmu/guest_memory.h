@@ -4,6 +4,7 @@
 // turns a bad guest access into a host SIGSEGV that the execution loop converts into a guest
 // fault. A region list (like the kernel's VMAs) keeps what the guest mapped, with its guest
 // permissions, for mprotect/munmap/mmap placement and for copying from host code safely.
+// Copy-on-write snapshots of this memory are described in mmu/snapshot.h.
 #pragma once
 
 #include <sys/types.h>

@@ -409,7 +409,10 @@ RestoreReport GuestMemory::restore_full(MemorySnapshot& snap) {
   };
   std::vector<Fresh> fresh;  // pieces given new private memory
   size_t i = 0;
-  for (const auto& [s, r] : snap.regions_) {
+  for (const auto& entry : snap.regions_) {
+    // (not a structured binding: clang 14, which builds the fuzzers, cannot capture those)
+    const uint64_t s = entry.first;
+    const Region& r = entry.second;
     const std::vector<uint8_t>& data = snap.data_[i++];
     for_each_piece(regions_, s, r.end, [&](uint64_t a, uint64_t b, const Region* cur) {
       // Keep the current memory where it is of the same kind (a shared alias stays an alias);

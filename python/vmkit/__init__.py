@@ -39,6 +39,11 @@ __all__ = [
     "RunEnd",
     "RunResult",
     "NATIVE_HOOK",
+    "AssemblyError",
+    "DisassemblyError",
+    "Insn",
+    "asm",
+    "disasm",
     "LiftedBlock",
     "lift",
     "linux",
@@ -79,6 +84,7 @@ def lift(arch: str, code: bytes, addr: int = 0x10000, optimize: bool = False) ->
     return LiftedBlock(d["text"], d["guest_insns"], d["ops"], d["end"], d["verify"])
 
 
+from vmkit.codetools import AssemblyError, DisassemblyError, Insn, asm, disasm  # noqa: E402
 from vmkit import linux  # noqa: E402  (needs the names above)
 from vmkit.machine import (  # noqa: E402
     NATIVE_HOOK, Access, Context, Fault, Hook, HookType, IRBlock, Machine, Perm, Region, RunEnd, RunResult, Snapshot,
