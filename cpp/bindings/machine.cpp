@@ -32,6 +32,7 @@ struct PyMachine : Machine {
   std::map<uint64_t, py::object> py_hooks;  // hook id -> callable
   py::object owner;                          // weakref to the Python-level vmkit.Machine
   int live_views = 0;                        // memory views not yet released
+  bool gil_released = false;                 // running without the GIL (native hooks only)
 
   PyObject* owner_object() const {
     if (!owner) return Py_None;
@@ -53,41 +54,52 @@ struct MemView {
   ~MemView() { --m->live_views; }
 };
 
-// Calls a Python hook. The GIL is held: a run with Python hooks keeps it (see run below).
+// Calls a Python hook. The GIL is held: a run with Python hooks keeps it (see run below). This
+// is the per-instruction path of Python code hooks, so it calls through vectorcall directly.
 int call_python(PyMachine& m, PyObject* fn, const HookEvent& ev) {
-  PyObject* self = m.owner_object();
-  py::object result;
-  try {
-    py::handle h(fn);
-    switch (ev.type) {
-      case vmkit::kHookCode:
-      case vmkit::kHookBlock:
-        result = h(py::handle(self), ev.address, ev.size);
-        break;
-      case vmkit::kHookInterrupt:
-        result = h(py::handle(self), ev.value);
-        break;
-      case vmkit::kHookInvalidInsn:
-        result = h(py::handle(self), ev.address, ev.size, ev.value);
-        break;
-      default: {  // memory accesses and faults
-        uint32_t access = (ev.type & (vmkit::kHookMemRead | vmkit::kHookReadUnmapped | vmkit::kHookReadProt)) ? 1
-                          : (ev.type & (vmkit::kHookMemWrite | vmkit::kHookWriteUnmapped | vmkit::kHookWriteProt)) ? 2
-                                                                                                                   : 4;
-        result = h(py::handle(self), access, ev.address, ev.size, ev.value);
-      }
+  PyObject* args[5] = {m.owner_object(), nullptr, nullptr, nullptr, nullptr};
+  size_t n = 1;
+  auto push = [&](PyObject* o) { args[n++] = o; };
+  switch (ev.type) {
+    case vmkit::kHookCode:
+    case vmkit::kHookBlock:
+      push(PyLong_FromUnsignedLongLong(ev.address));
+      push(PyLong_FromUnsignedLong(ev.size));
+      break;
+    case vmkit::kHookInterrupt:
+      push(PyLong_FromUnsignedLongLong(ev.value));
+      break;
+    case vmkit::kHookInvalidInsn:
+      push(PyLong_FromUnsignedLongLong(ev.address));
+      push(PyLong_FromUnsignedLong(ev.size));
+      push(PyLong_FromUnsignedLongLong(ev.value));
+      break;
+    default: {  // memory accesses and faults: (access, address, size, value)
+      uint32_t access = (ev.type & (vmkit::kHookMemRead | vmkit::kHookReadUnmapped | vmkit::kHookReadProt)) ? 1
+                        : (ev.type & (vmkit::kHookMemWrite | vmkit::kHookWriteUnmapped | vmkit::kHookWriteProt)) ? 2
+                                                                                                                 : 4;
+      push(PyLong_FromUnsignedLong(access));
+      push(PyLong_FromUnsignedLongLong(ev.address));
+      push(PyLong_FromUnsignedLong(ev.size));
+      push(PyLong_FromUnsignedLongLong(ev.value));
     }
-  } catch (py::error_already_set&) {
-    m.fail(std::current_exception());
-    return 0;
   }
-  bool answers = ev.type & (vmkit::kHookMemFault | vmkit::kHookInvalidInsn);
-  if (!answers) return 0;  // the others stop through machine.stop()
-  int truth = PyObject_IsTrue(result.ptr());
-  if (truth < 0) {
+  PyObject* result = PyObject_Vectorcall(fn, args, n, nullptr);
+  for (size_t i = 1; i < n; ++i) Py_XDECREF(args[i]);
+  if (!result) {
     m.fail(std::make_exception_ptr(py::error_already_set()));
     return 0;
   }
+  int truth = 0;
+  if (ev.type & (vmkit::kHookMemFault | vmkit::kHookInvalidInsn)) {  // the others stop through stop()
+    truth = PyObject_IsTrue(result);
+    if (truth < 0) {
+      Py_DECREF(result);
+      m.fail(std::make_exception_ptr(py::error_already_set()));
+      return 0;
+    }
+  }
+  Py_DECREF(result);
   return truth;
 }
 
@@ -97,6 +109,11 @@ vmkit::RunResult run(PyMachine& m, uint64_t begin, std::optional<uint64_t> until
   o.count = count;
   o.timeout = timeout;
   if (!m.py_hooks.empty()) return m.run(begin, o);  // Python hooks need the GIL: keep it
+  struct Flag {
+    bool& f;
+    explicit Flag(bool& x) : f(x) { f = true; }
+    ~Flag() { f = false; }
+  } flag(m.gil_released);
   py::gil_scoped_release release;
   return m.run(begin, o);
 }
@@ -215,6 +232,9 @@ void bind_machine(py::module_& mod) {
       })
       // hooks
       .def("hook_add_python", [](PyMachine& m, uint32_t types, uint64_t begin, uint64_t end, py::object fn) {
+        if (m.gil_released)
+          throw vmkit::UsageError("cannot add a Python hook from another thread while the machine runs with native "
+                                  "hooks only (without the GIL): stop it first");
         PyObject* f = fn.ptr();
         PyMachine* pm = &m;
         uint64_t id = m.add_hook(types, begin, end, [pm, f](Machine&, const HookEvent& ev) { return call_python(*pm, f, ev); });

@@ -133,8 +133,8 @@ void Machine::mem_protect(uint64_t addr, uint64_t len, int perm) {
 
 bool Machine::covers(uint32_t types, uint64_t begin, uint64_t end) const {
   if (!(hook_types_ & types)) return false;
-  for (const Hook& h : hooks_)
-    if (!h.removed && (h.types & types) && h.begin < end && begin < h.end) return true;
+  for (const auto& h : hooks_)
+    if (!h->removed && (h->types & types) && h->begin < end && begin < h->end) return true;
   return false;
 }
 
@@ -147,14 +147,14 @@ void Machine::update_mem_range() {
   bool had = runtime_.has_mem_hooks();
   runtime_.mem_lo = 1;
   runtime_.mem_hi = 0;
-  for (const Hook& h : hooks_) {
-    if (h.removed || !(h.types & (kHookMemRead | kHookMemWrite))) continue;
+  for (const auto& h : hooks_) {
+    if (h->removed || !(h->types & (kHookMemRead | kHookMemWrite))) continue;
     if (runtime_.mem_lo > runtime_.mem_hi) {
-      runtime_.mem_lo = h.begin;
-      runtime_.mem_hi = h.end - 1;
+      runtime_.mem_lo = h->begin;
+      runtime_.mem_hi = h->end - 1;
     } else {
-      runtime_.mem_lo = std::min(runtime_.mem_lo, h.begin);
-      runtime_.mem_hi = std::max(runtime_.mem_hi, h.end - 1);
+      runtime_.mem_lo = std::min(runtime_.mem_lo, h->begin);
+      runtime_.mem_hi = std::max(runtime_.mem_hi, h->end - 1);
     }
   }
   // Blocks lowered without memory checks must be lowered again (the reverse is harmless: the
@@ -169,7 +169,7 @@ uint64_t Machine::add_hook(uint32_t types, uint64_t begin, uint64_t end, HookCal
     throw UsageError("hook range [" + hex(begin) + ", " + hex(end) + ") is empty: end must be greater than begin");
   if (!fn) throw UsageError("hook callback is empty");
   uint64_t id = next_hook_id_++;
-  hooks_.push_back(Hook{id, types, begin, end, std::move(fn)});
+  hooks_.push_back(std::make_unique<Hook>(Hook{id, types, begin, end, std::move(fn)}));
   hook_types_ |= types;
   if (types & (kHookCode | kHookBlock | kHookMemFetch)) cpu_->invalidate(begin, end - begin);
   if (types & (kHookMemRead | kHookMemWrite)) update_mem_range();
@@ -177,16 +177,16 @@ uint64_t Machine::add_hook(uint32_t types, uint64_t begin, uint64_t end, HookCal
 }
 
 void Machine::remove_hook(uint64_t id) {
-  auto it = std::find_if(hooks_.begin(), hooks_.end(), [&](const Hook& h) { return h.id == id && !h.removed; });
+  auto it = std::find_if(hooks_.begin(), hooks_.end(), [&](const auto& h) { return h->id == id && !h->removed; });
   if (it == hooks_.end()) throw UsageError("hook " + std::to_string(id) + " is not installed (already removed?)");
-  uint32_t types = it->types;
-  uint64_t begin = it->begin, end = it->end;
+  uint32_t types = (*it)->types;
+  uint64_t begin = (*it)->begin, end = (*it)->end;
   // While hooks run, the list must not change under call_hooks: mark now, erase later.
-  it->removed = true;
+  (*it)->removed = true;
   if (hook_depth_ == 0) hooks_.erase(it);
   hook_types_ = 0;
-  for (const Hook& h : hooks_)
-    if (!h.removed) hook_types_ |= h.types;
+  for (const auto& h : hooks_)
+    if (!h->removed) hook_types_ |= h->types;
   if (types & (kHookCode | kHookBlock | kHookMemFetch)) cpu_->invalidate(begin, end - begin);
   if (types & (kHookMemRead | kHookMemWrite)) update_mem_range();
 }
@@ -199,21 +199,21 @@ int Machine::call_hooks(HookType type, uint64_t addr, uint32_t size, uint64_t va
     Machine* m;
     ~Depth() {
       if (--m->hook_depth_ == 0)
-        std::erase_if(m->hooks_, [](const Hook& h) { return h.removed; });
+        std::erase_if(m->hooks_, [](const auto& h) { return h->removed; });
     }
   } depth{this};
-  // Hooks added by a hook run from the next event on (indexes stay valid: hooks_ only grows here).
+  // Hooks added by a hook run from the next event on (indexes stay valid: hooks_ only grows
+  // while hooks run, and a removed Hook lives on, marked, until they are done).
   const size_t n = hooks_.size();
   HookEvent ev{type, addr, size, value};
   for (size_t i = 0; i < n; ++i) {
-    if (hooks_[i].removed || !(hooks_[i].types & type)) continue;
-    uint64_t hb = hooks_[i].begin, he = hooks_[i].end;
+    Hook& h = *hooks_[i];
+    if (h.removed || !(h.types & type)) continue;
     bool in_range = size && (type & (kHookMemRead | kHookMemWrite))
-                        ? (range_addr < he && hb < range_addr + size)
-                        : (range_addr >= hb && range_addr < he);
+                        ? (range_addr < h.end && h.begin < range_addr + size)
+                        : (range_addr >= h.begin && range_addr < h.end);
     if (!in_range) continue;
-    HookCallback fn = hooks_[i].fn;  // the hook may remove itself while it runs
-    result |= fn(*this, ev);
+    result |= h.fn(*this, ev);
     if (pending_error_) break;
   }
   return result;

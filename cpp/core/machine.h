@@ -178,7 +178,8 @@ class Machine {
   std::unique_ptr<Cpu> cpu_;
   HookRuntime runtime_;  // what translated code calls (owner = this)
   Instrumenter instrumenter_;
-  std::vector<Hook> hooks_;
+  // unique_ptr: a hook runs from its Hook while other hooks may be added (the vector may move).
+  std::vector<std::unique_ptr<Hook>> hooks_;
   uint64_t next_hook_id_ = 1;
   uint32_t hook_types_ = 0;  // union of the types of live hooks
   int hook_depth_ = 0;       // > 0 while hooks run (removal then only marks)
