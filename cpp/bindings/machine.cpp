@@ -10,35 +10,20 @@
 #include <string>
 
 #include "core/errors.h"
+#include "bindings/hook_host.h"
 #include "core/machine.h"
 #include "ir/passes.h"
 #include "mmu/snapshot.h"
 
 namespace py = pybind11;
-using vmkit::HookEvent;
 using vmkit::Machine;
 
 namespace {
 
-// The C signature of a native hook (see python/vmkit/machine.py, NATIVE_HOOK): the hook type bit,
-// address, size, value and the user's pointer. Returns nonzero to stop the run (faults and
-// invalid instructions: nonzero = handled).
-using NativeHook = int (*)(uint32_t type, uint64_t address, uint32_t size, uint64_t value, void* user);
-
-// A Machine that also owns the Python objects its hooks call, so the garbage collector can see
-// them (tp_traverse below): a hook's closure commonly refers back to the machine.
-struct PyMachine : Machine {
-  using Machine::Machine;
-  std::map<uint64_t, py::object> py_hooks;  // hook id -> callable
-  py::object owner;                          // weakref to the Python-level vmkit.Machine
-  int live_views = 0;                        // memory views not yet released
-  bool gil_released = false;                 // running without the GIL (native hooks only)
-
-  PyObject* owner_object() const {
-    if (!owner) return Py_None;
-    PyObject* o = PyWeakref_GetObject(owner.ptr());  // borrowed
-    return o ? o : Py_None;
-  }
+// A Machine that also owns the Python objects its hooks call (see HookHost).
+struct PyMachine : Machine, vmkit::bindings::HookHost {
+  PyMachine(const std::string& arch, uint64_t size) : Machine(arch, size), HookHost(hooks()) {}
+  int live_views = 0;  // memory views not yet released
 };
 
 // A memory view's exporter: keeps the machine alive and counts as a live view until released,
@@ -54,68 +39,12 @@ struct MemView {
   ~MemView() { --m->live_views; }
 };
 
-// Calls a Python hook. The GIL is held: a run with Python hooks keeps it (see run below). This
-// is the per-instruction path of Python code hooks, so it calls through vectorcall directly.
-int call_python(PyMachine& m, PyObject* fn, const HookEvent& ev) {
-  PyObject* args[5] = {m.owner_object(), nullptr, nullptr, nullptr, nullptr};
-  size_t n = 1;
-  auto push = [&](PyObject* o) { args[n++] = o; };
-  switch (ev.type) {
-    case vmkit::kHookCode:
-    case vmkit::kHookBlock:
-      push(PyLong_FromUnsignedLongLong(ev.address));
-      push(PyLong_FromUnsignedLong(ev.size));
-      break;
-    case vmkit::kHookInterrupt:
-      push(PyLong_FromUnsignedLongLong(ev.value));
-      break;
-    case vmkit::kHookInvalidInsn:
-      push(PyLong_FromUnsignedLongLong(ev.address));
-      push(PyLong_FromUnsignedLong(ev.size));
-      push(PyLong_FromUnsignedLongLong(ev.value));
-      break;
-    default: {  // memory accesses and faults: (access, address, size, value)
-      uint32_t access = (ev.type & (vmkit::kHookMemRead | vmkit::kHookReadUnmapped | vmkit::kHookReadProt)) ? 1
-                        : (ev.type & (vmkit::kHookMemWrite | vmkit::kHookWriteUnmapped | vmkit::kHookWriteProt)) ? 2
-                                                                                                                 : 4;
-      push(PyLong_FromUnsignedLong(access));
-      push(PyLong_FromUnsignedLongLong(ev.address));
-      push(PyLong_FromUnsignedLong(ev.size));
-      push(PyLong_FromUnsignedLongLong(ev.value));
-    }
-  }
-  PyObject* result = PyObject_Vectorcall(fn, args, n, nullptr);
-  for (size_t i = 1; i < n; ++i) Py_XDECREF(args[i]);
-  if (!result) {
-    m.fail(std::make_exception_ptr(py::error_already_set()));
-    return 0;
-  }
-  int truth = 0;
-  if (ev.type & (vmkit::kHookMemFault | vmkit::kHookInvalidInsn)) {  // the others stop through stop()
-    truth = PyObject_IsTrue(result);
-    if (truth < 0) {
-      Py_DECREF(result);
-      m.fail(std::make_exception_ptr(py::error_already_set()));
-      return 0;
-    }
-  }
-  Py_DECREF(result);
-  return truth;
-}
-
 vmkit::RunResult run(PyMachine& m, uint64_t begin, std::optional<uint64_t> until, uint64_t count, double timeout) {
   vmkit::RunOptions o;
   o.until = until;
   o.count = count;
   o.timeout = timeout;
-  if (!m.py_hooks.empty()) return m.run(begin, o);  // Python hooks need the GIL: keep it
-  struct Flag {
-    bool& f;
-    explicit Flag(bool& x) : f(x) { f = true; }
-    ~Flag() { f = false; }
-  } flag(m.gil_released);
-  py::gil_scoped_release release;
-  return m.run(begin, o);
+  return m.run_guest([&] { return m.run(begin, o); });
 }
 
 template <class F> auto as_usage_error(F&& f) {
@@ -156,26 +85,9 @@ void bind_machine(py::module_& mod) {
 
   py::class_<vmkit::MachineSnapshot>(mod, "_Snapshot");
 
-  py::class_<PyMachine> cls(mod, "Machine", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
-    auto* type = &heap_type->ht_type;
-    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
-    type->tp_traverse = [](PyObject* self_base, visitproc visit, void* arg) {
-#if PY_VERSION_HEX >= 0x03090000
-      Py_VISIT(Py_TYPE(self_base));
-#endif
-      auto& self = py::cast<PyMachine&>(py::handle(self_base));
-      for (auto& [id, fn] : self.py_hooks) Py_VISIT(fn.ptr());
-      return 0;
-    };
-    type->tp_clear = [](PyObject* self_base) {
-      auto& self = py::cast<PyMachine&>(py::handle(self_base));
-      for (auto& [id, fn] : self.py_hooks) self.remove_hook(id);
-      self.py_hooks.clear();
-      return 0;
-    };
-  }));
+  py::class_<PyMachine> cls(mod, "Machine", vmkit::bindings::gc_visible_hooks<PyMachine>());
+  vmkit::bindings::def_hook_methods(cls);
   cls.def(py::init<const std::string&, uint64_t>(), py::arg("arch"), py::arg("address_space"))
-      .def("_set_owner", [](PyMachine& m, py::object owner) { m.owner = py::reinterpret_steal<py::object>(PyWeakref_NewRef(owner.ptr(), nullptr)); })
       .def_property_readonly("arch", &Machine::arch)
       .def_property_readonly("address_space", [](PyMachine& m) { return m.memory().size(); })
       // registers
@@ -231,29 +143,8 @@ void bind_machine(py::module_& mod) {
         return std::make_unique<MemView>(&m, self, a, n, readonly);
       })
       // hooks
-      .def("hook_add_python", [](PyMachine& m, uint32_t types, uint64_t begin, uint64_t end, py::object fn) {
-        if (m.gil_released)
-          throw vmkit::UsageError("cannot add a Python hook from another thread while the machine runs with native "
-                                  "hooks only (without the GIL): stop it first");
-        PyObject* f = fn.ptr();
-        PyMachine* pm = &m;
-        uint64_t id = m.add_hook(types, begin, end, [pm, f](Machine&, const HookEvent& ev) { return call_python(*pm, f, ev); });
-        m.py_hooks[id] = std::move(fn);
-        return id;
-      })
-      .def("hook_add_native", [](PyMachine& m, uint32_t types, uint64_t begin, uint64_t end, uintptr_t fn, uintptr_t user) {
-        if (!fn) throw vmkit::UsageError("native hook function pointer is NULL");
-        auto f = reinterpret_cast<NativeHook>(fn);
-        void* u = reinterpret_cast<void*>(user);
-        return m.add_hook(types, begin, end, [f, u](Machine&, const HookEvent& ev) { return f(ev.type, ev.address, ev.size, ev.value, u); });
-      })
-      .def("hook_remove", [](PyMachine& m, uint64_t id) {
-        m.remove_hook(id);
-        m.py_hooks.erase(id);
-      })
       // running
       .def("run", &run, py::arg("begin"), py::arg("until"), py::arg("count"), py::arg("timeout"))
-      .def("stop", &Machine::stop)
       .def_property_readonly("running", &Machine::running)
       .def("invalidate", &Machine::invalidate)
       .def("snapshot", [](PyMachine& m) { return m.snapshot(); })

@@ -11,12 +11,12 @@
 #include "frontend/registry.h"
 #include "ir/passes.h"
 #include "mmu/guest_memory.h"
-#include "os/linux/process.h"
 
 namespace py = pybind11;
 
 void bind_machine(py::module_& m);
 void bind_codetools(py::module_& m);
+void bind_linux(py::module_& m);
 
 namespace {
 
@@ -60,32 +60,5 @@ PYBIND11_MODULE(_core, m) {
   bind_codetools(m);  // after the exceptions: AssemblyError derives from UsageError
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
-  py::class_<vmkit::linux_user::ProcessResult>(m, "ProcessResult")
-      .def_readonly("exit_status", &vmkit::linux_user::ProcessResult::exit_status)
-      .def_readonly("signal", &vmkit::linux_user::ProcessResult::signal)
-      .def_readonly("insns", &vmkit::linux_user::ProcessResult::insns)
-      .def_readonly("diagnostics", &vmkit::linux_user::ProcessResult::diagnostics);
-
-  m.def(
-      "run_linux",
-      [](const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
-         const std::string& sysroot, int stdin_fd, int stdout_fd, int stderr_fd, bool strict, int diag_fd,
-         bool strace) {
-        vmkit::linux_user::ProcessOptions o;
-        o.path = path;
-        o.argv = argv;
-        o.env = env;
-        o.sysroot = sysroot;
-        o.stdin_fd = stdin_fd;
-        o.stdout_fd = stdout_fd;
-        o.stderr_fd = stderr_fd;
-        o.strict = strict;
-        o.strace = strace;
-        o.diag_fd = diag_fd;
-        py::gil_scoped_release release;
-        return vmkit::linux_user::run_process(o);
-      },
-      py::arg("path"), py::arg("argv"), py::arg("env"), py::arg("sysroot"), py::arg("stdin_fd"),
-      py::arg("stdout_fd"), py::arg("stderr_fd"), py::arg("strict"), py::arg("diag_fd"),
-      py::arg("strace"));
+  bind_linux(m);
 }

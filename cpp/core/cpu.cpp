@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/errors.h"
 #include "core/guest_common.h"
 #include "interp/interpreter.h"
 #include "ir/passes.h"
@@ -99,6 +100,28 @@ uint64_t Cpu::pc() const {
 }
 
 void Cpu::set_pc(uint64_t pc) { std::memcpy(state_.data() + fe_.pc_offset(), &pc, 8); }
+
+const RegInfo& Cpu::register_named(const std::string& name) const {
+  for (const RegInfo& r : fe_.registers())
+    if (r.name == name) return r;
+  throw UsageError("unknown " + std::string(fe_.arch().name) + " register '" + name +
+                   "': use an architectural name such as 'a0', 'x10', 'sp', 'pc', 'f0', 'fa0', 'fflags' or 'frm'");
+}
+
+uint64_t Cpu::read_register(const RegInfo& r) const {
+  uint64_t v = 0;
+  std::memcpy(&v, state_.data() + r.offset, ir::type_bits(r.type) / 8);
+  return v;
+}
+
+void Cpu::write_register(const RegInfo& r, uint64_t value) {
+  if (r.name == "zero" || r.name == "x0") return;
+  unsigned bytes = ir::type_bits(r.type) / 8;
+  if (bytes < 8 && (value >> (8 * bytes)) != 0)
+    throw UsageError("value " + std::to_string(value) + " does not fit the " + std::to_string(8 * bytes) +
+                     "-bit register '" + r.name + "'");
+  std::memcpy(state_.data() + r.offset, &value, bytes);
+}
 
 void Cpu::BlockShaper::on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) {
   if (cpu->instrumenter) cpu->instrumenter->on_insn(b, pc, length, first);

@@ -65,6 +65,11 @@ class Cpu {
   template <class S> S& state_as() { return *reinterpret_cast<S*>(state_.data()); }
   uint64_t pc() const;
   void set_pc(uint64_t pc);
+  // Registers by architectural name (for scripts): UsageError for an unknown name or a value too
+  // wide for the register; writes to a hardwired zero register are ignored, as in the hardware.
+  const RegInfo& register_named(const std::string& name) const;
+  uint64_t read_register(const RegInfo& r) const;
+  void write_register(const RegInfo& r, uint64_t value);
 
   // Runs from pc() until something needs the caller (see StopReason). On return, the guest state
   // is exact: every instruction before stop.pc has completed, none after it has started. Runs at

@@ -2,10 +2,14 @@
 // exception of the same name; the message says what is wrong and what to change.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 namespace vmkit {
+
+// "0x1f": how messages show addresses and encodings.
+std::string hex(uint64_t v);
 
 struct VmkitError : std::runtime_error {
   using std::runtime_error::runtime_error;

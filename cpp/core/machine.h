@@ -4,18 +4,15 @@
 // HookRuntime); code outside every hooked range runs as fast as with no hooks at all.
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/cpu.h"
-#include "core/hook_runtime.h"
+#include "core/hooks.h"
 #include "frontend/frontend.h"
 #include "mmu/guest_memory.h"
 
@@ -32,39 +29,6 @@ struct MachineSnapshot {
   std::unique_ptr<MemorySnapshot> memory;
   ~MachineSnapshot();
 };
-
-// Hook types, as bits: one hook may cover several (e.g. every unmapped access).
-enum HookType : uint32_t {
-  kHookCode = 1u << 0,             // before each instruction in range: (pc, size)
-  kHookBlock = 1u << 1,            // before each block that starts in range: (pc, size in bytes)
-  kHookMemRead = 1u << 2,          // after a load from the range: (addr, size, value read)
-  kHookMemWrite = 1u << 3,         // before a store to the range: (addr, size, value)
-  kHookMemFetch = 1u << 4,         // before executing an instruction in range: (pc, size, bytes)
-  kHookReadUnmapped = 1u << 5,     // faults: (addr, size, value); the callback returns nonzero
-  kHookWriteUnmapped = 1u << 6,    //   if it made the access possible (mapped or re-protected
-  kHookFetchUnmapped = 1u << 7,    //   memory): the instruction is then retried
-  kHookReadProt = 1u << 8,
-  kHookWriteProt = 1u << 9,
-  kHookFetchProt = 1u << 10,
-  kHookInterrupt = 1u << 11,       // ecall, ebreak and other synchronous exceptions: (pc, cause)
-  kHookInvalidInsn = 1u << 12,     // an undecodable instruction: (pc, length, bytes); nonzero =
-                                   //   handled (the hook moved pc or rewrote the code): go on
-  kHookAll = (1u << 13) - 1,
-};
-constexpr uint32_t kHookMemAccess = kHookMemRead | kHookMemWrite | kHookMemFetch;
-constexpr uint32_t kHookMemFault = kHookReadUnmapped | kHookWriteUnmapped | kHookFetchUnmapped |
-                                   kHookReadProt | kHookWriteProt | kHookFetchProt;
-
-struct HookEvent {
-  HookType type;     // the one bit that fired
-  uint64_t address;  // see HookType
-  uint32_t size;
-  uint64_t value;
-};
-
-// The return value is read for faults and invalid instructions (nonzero: handled, retry or go
-// on); for the other types nonzero stops the run, like Machine::stop().
-using HookCallback = std::function<int(Machine&, const HookEvent&)>;
 
 // Why run() returned.
 enum class RunEnd {
@@ -110,9 +74,9 @@ class Machine {
   Cpu& cpu() { return *cpu_; }
 
   // Registers by architectural name; values are raw bits (FP registers too).
-  const RegInfo& reg_info(const std::string& name) const;  // UsageError for an unknown name
-  uint64_t reg_read(const RegInfo& r) const;
-  void reg_write(const RegInfo& r, uint64_t value);
+  const RegInfo& reg_info(const std::string& name) const { return cpu_->register_named(name); }
+  uint64_t reg_read(const RegInfo& r) const { return cpu_->read_register(r); }
+  void reg_write(const RegInfo& r, uint64_t value) { cpu_->write_register(r, value); }
   uint64_t pc() const { return cpu_->pc(); }
   void set_pc(uint64_t pc) { cpu_->set_pc(pc); }
   // The whole register file (the guest state, for context save/restore).
@@ -130,45 +94,28 @@ class Machine {
   void mem_unmap(uint64_t addr, uint64_t len);
   void mem_protect(uint64_t addr, uint64_t len, int perm);
 
-  // Hooks: [begin, end) with end > begin (a range check happens in the core).
-  uint64_t add_hook(uint32_t types, uint64_t begin, uint64_t end, HookCallback fn);
-  void remove_hook(uint64_t id);  // UsageError if unknown
+  // Hooks ([begin, end), see HookType); the interrupt and invalid-instruction hooks are this
+  // class's, the rest HookSet's.
+  HookSet& hooks() { return hooks_; }
+  uint64_t add_hook(uint32_t types, uint64_t begin, uint64_t end, HookFn fn, void* user) {
+    return hooks_.add(types, begin, end, fn, user);
+  }
+  void remove_hook(uint64_t id) { hooks_.remove(id); }
 
   RunResult run(uint64_t begin, const RunOptions& opt);
   // Stops the current run at the next instruction boundary the run sees: at once from a hook; from
   // another thread, within a bounded number of instructions.
-  void stop() { stop_requested_.store(true, std::memory_order_relaxed); }
+  void stop() { hooks_.stop(); }
   bool running() const { return running_; }
   // A hook raised (e.g. a Python exception): the run stops and run() rethrows it.
-  void fail(std::exception_ptr e) { pending_error_ = e; stop(); }
+  void fail(std::exception_ptr e) { hooks_.fail(e); }
 
   // Drops every translation of [addr, addr+len) (after changing code through a memory view).
   void invalidate(uint64_t addr, uint64_t len) { cpu_->invalidate(addr, len); }
   ir::Block translate(uint64_t pc) const { return cpu_->translate(pc); }
 
  private:
-  struct Hook {
-    uint64_t id;
-    uint32_t types;
-    uint64_t begin, end;
-    HookCallback fn;
-    bool removed = false;
-  };
-  struct Instrumenter : ir::Instrumenter {
-    Machine* m;
-    void on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) override;
-    bool ends_block_before(uint64_t) const override { return false; }
-  };
-  static HookAction on_code(HookRuntime* rt, ir::HookKind kind, uint64_t pc, uint32_t size);
-  static HookAction on_mem(HookRuntime* rt, MemAccess access, uint64_t pc, uint64_t addr, uint32_t size,
-                           uint64_t value);
-  bool covers(uint32_t types, uint64_t begin, uint64_t end) const;
-  // Runs the hooks of `type` that cover [addr, addr+size); returns the OR of their results.
-  int call_hooks(HookType type, uint64_t addr, uint32_t size, uint64_t value, uint64_t range_addr);
-  void update_mem_range();
-  bool past_deadline();
-  // A stop that ran a fault/interrupt/invalid hook: true to go on running.
-  bool handle_fault(const Stop& s, RunResult& r);
+  // A stop that ran an interrupt / invalid-instruction hook: true to go on running.
   bool handle_exception(const Stop& s, RunResult& r);
   bool handle_invalid(const Stop& s, RunResult& r);
 
@@ -176,26 +123,8 @@ class Machine {
   std::unique_ptr<Frontend> fe_;
   GuestMemory mem_;
   std::unique_ptr<Cpu> cpu_;
-  HookRuntime runtime_;  // what translated code calls (owner = this)
-  Instrumenter instrumenter_;
-  // unique_ptr: a hook runs from its Hook while other hooks may be added (the vector may move).
-  std::vector<std::unique_ptr<Hook>> hooks_;
-  uint64_t next_hook_id_ = 1;
-  uint32_t hook_types_ = 0;  // union of the types of live hooks
-  int hook_depth_ = 0;       // > 0 while hooks run (removal then only marks)
-
-  std::atomic<bool> stop_requested_{false};
+  HookSet hooks_;
   bool running_ = false;
-  std::exception_ptr pending_error_;
-  std::chrono::steady_clock::time_point deadline_{};
-  bool has_deadline_ = false;
-  bool timed_out_ = false;
-  uint32_t deadline_tick_ = 0;
-  // A memory hook stopped the run inside an instruction: it is completed before run() returns,
-  // with the memory hook calls it already made not repeated (see on_mem).
-  bool insn_incomplete_ = false;
-  uint32_t stopped_access_index_ = 0;  // the access whose hook stopped it
-  bool completing_ = false;            // completing it: no code hooks, no repeated memory hooks
 };
 
 }  // namespace vmkit

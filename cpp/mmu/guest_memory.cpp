@@ -14,14 +14,6 @@
 
 namespace vmkit {
 
-namespace {
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-}  // namespace
-
 GuestMemory::GuestMemory(uint64_t size) : size_(size) {
   if (size == 0 || size % kPageSize) throw UsageError("guest memory size must be a nonzero multiple of 4096");
   void* p = ::mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -1,15 +1,25 @@
-"""Linux user mode: run a Linux program built for another architecture, like qemu-user."""
+"""Linux user mode: run a Linux program built for another architecture, like qemu-user.
+
+    r = vmkit.linux.run("prog", ["prog", "arg"])             # run it, capture its output
+
+    p = vmkit.linux.Process("prog")                          # or script it with hooks
+    p.hook_syscall(lambda p, nr: 42 if nr == 172 else None)  # getpid() returns 42
+    r = p.run()
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from typing import IO, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Callable, Mapping, Optional, Sequence, Union
 
 from vmkit import _core
 from vmkit._core import UsageError
+from vmkit.hooks import Hook, HookType, _Hookable
+from vmkit.machine import Memory, Registers
 
 PIPE = subprocess.PIPE
 DEVNULL = subprocess.DEVNULL
@@ -32,6 +42,7 @@ class RunResult:
     stderr: Optional[bytes]
     diagnostics: list = field(default_factory=list)
     insns: int = 0
+    stopped: bool = False  #: a hook stopped the program before it ended
 
     @property
     def returncode(self) -> int:
@@ -80,6 +91,114 @@ def _output_fd(arg: FileArg, default_fd: int, name: str, closers: list):
     raise UsageError(f"{name} must be None, PIPE, DEVNULL, a file descriptor or a file object, not {type(arg).__name__}")
 
 
+class Process(_Hookable):
+    """A Linux program to run under vmkit, with hooks (like qemu-user, scriptable).
+
+    ``Process(path, argv, env, sysroot, stdin, stdout, stderr, strict, strace)`` takes the
+    arguments of :func:`run`; add hooks with the ``hook_*`` methods, then call :meth:`run`. While it
+    runs (in hooks), ``regs`` and ``mem`` are the registers and memory of the running guest thread.
+    ``stop()`` from a hook ends the program (``RunResult.stopped``).
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike],
+        argv: Optional[Sequence[str]] = None,
+        env: Optional[Mapping[str, str]] = None,
+        sysroot: Optional[Union[str, os.PathLike]] = None,
+        stdin: FileArg = None,
+        stdout: FileArg = PIPE,
+        stderr: FileArg = PIPE,
+        strict: bool = False,
+        strace: bool = False,
+    ):
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise UsageError(f"program {path!r} does not exist")
+        if argv is None:
+            argv = [path]
+        if isinstance(argv, (str, bytes)):
+            raise UsageError("argv must be a sequence of strings, e.g. ['prog', 'arg1'], not a single string")
+        if env is None:
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+        sysroot = os.fspath(sysroot) if sysroot is not None else ""
+        if sysroot and not os.path.isdir(sysroot):
+            raise UsageError(f"sysroot {sysroot!r} is not a directory")
+        self.path = path
+        self.argv = [os.fspath(a) for a in argv]
+        self.env = dict(env)
+        self.sysroot = sysroot
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.strict, self.strace = bool(strict), bool(strace)
+        self._core = _core.LinuxProcess()
+        self._core._set_owner(self)
+        self._hooks: dict = {}
+        self.arch = self._core.arch
+        self.regs = Registers(self._core)
+        self.mem = ProcessMemory(self._core)
+
+    def hook_syscall(self, callback: Callable, *, user_data: int = 0) -> Hook:
+        """``callback(process, number) -> None | int`` before each syscall (pc at the ecall; the
+        arguments in ``regs.a0``..``regs.a5``, which the hook may change). Return None to let the
+        syscall run, or an int to skip it and make that its result."""
+        if callable(callback) and not isinstance(callback, (int, ctypes._CFuncPtr)):
+            user = callback
+            ret = _RETURN_REGISTER[self.arch]
+
+            def run_syscall(proc: "Process", number: int) -> bool:
+                result = user(proc, number)
+                if result is None:
+                    return False
+                if isinstance(result, bool) or not isinstance(result, int):
+                    raise TypeError(f"a syscall hook returns None or an int result, not {type(result).__name__}")
+                proc.regs[ret] = result & (2**64 - 1)
+                return True
+
+            return self._add(HookType.SYSCALL, run_syscall, 0, None)
+        return self._add(HookType.SYSCALL, callback, 0, None, user_data)
+
+    def run(self, timeout: Optional[float] = None) -> RunResult:
+        """Runs the program to its end (or until a hook stops it, or ``timeout`` seconds pass —
+        checked while hooks run); raises what a hook raised."""
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise UsageError(f"timeout must be positive seconds or None (got {timeout!r})")
+        closers: list = []
+        try:
+            in_fd = _input_fd(self.stdin, closers)
+            out_fd, out_file = _output_fd(self.stdout, 1, "stdout", closers)
+            err_fd, err_file = _output_fd(self.stderr, 2, "stderr", closers)
+            env_list = [f"{k}={v}" for k, v in self.env.items()]
+            # vmkit's own diagnostics go with the guest's stderr, as qemu-user's do.
+            r = self._core.run(self.path, self.argv, env_list, self.sysroot, in_fd, out_fd, err_fd, self.strict,
+                               err_fd, self.strace, float(timeout or 0))
+            captured = []
+            for f in (out_file, err_file):
+                if f is None:
+                    captured.append(None)
+                else:
+                    f.seek(0)
+                    captured.append(f.read())
+            return RunResult(r.exit_status, r.signal, captured[0], captured[1], r.diagnostics.splitlines(), r.insns,
+                             r.stopped)
+        finally:
+            for c in reversed(closers):
+                c()
+
+
+class ProcessMemory:
+    """The memory of a running process (from hooks): read, write, regions."""
+
+    def __init__(self, core: Any):
+        self._core = core
+
+    read = Memory.read
+    write = Memory.write
+    regions = Memory.regions
+
+
+_RETURN_REGISTER = {"riscv64": "a0"}
+
+
 def run(
     path: Union[str, os.PathLike],
     argv: Optional[Sequence[str]] = None,
@@ -99,37 +218,6 @@ def run(
     inherit this process's, DEVNULL, a file descriptor, or a file object. stdin may be bytes.
     strict=True turns an unsupported syscall into an UnsupportedSyscallError. strace=True writes a
     line per syscall (``pid name(args) = result``) with vmkit's diagnostics, like qemu's -strace.
-    Raises ElfError if the program cannot be loaded.
+    Raises ElfError if the program cannot be loaded. For hooks, use :class:`Process`.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise UsageError(f"program {path!r} does not exist")
-    if argv is None:
-        argv = [path]
-    if isinstance(argv, (str, bytes)):
-        raise UsageError("argv must be a sequence of strings, e.g. ['prog', 'arg1'], not a single string")
-    argv = [os.fspath(a) for a in argv]
-    if env is None:
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
-    env_list = [f"{k}={v}" for k, v in env.items()]
-    sysroot = os.fspath(sysroot) if sysroot is not None else ""
-    if sysroot and not os.path.isdir(sysroot):
-        raise UsageError(f"sysroot {sysroot!r} is not a directory")
-    closers: list = []
-    try:
-        in_fd = _input_fd(stdin, closers)
-        out_fd, out_file = _output_fd(stdout, 1, "stdout", closers)
-        err_fd, err_file = _output_fd(stderr, 2, "stderr", closers)
-        # vmkit's own diagnostics go with the guest's stderr, as qemu-user's do.
-        r = _core.run_linux(path, argv, env_list, sysroot, in_fd, out_fd, err_fd, bool(strict), err_fd, bool(strace))
-        captured = []
-        for f in (out_file, err_file):
-            if f is None:
-                captured.append(None)
-            else:
-                f.seek(0)
-                captured.append(f.read())
-        return RunResult(r.exit_status, r.signal, captured[0], captured[1], r.diagnostics.splitlines(), r.insns)
-    finally:
-        for c in reversed(closers):
-            c()
+    return Process(path, argv, env, sysroot, stdin, stdout, stderr, strict, strace).run()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 from . import _core
+from .hooks import NATIVE_HOOK, Access, Hook, HookType, _Hookable, _int  # noqa: F401  (re-exported)
 
 UsageError = _core.UsageError
 
@@ -42,52 +43,6 @@ class Perm(enum.IntFlag):
     RW = 3
     RX = 5
     RWX = 7
-
-
-class Access(enum.IntEnum):
-    """The kind of a memory access passed to memory and fault hooks."""
-
-    READ = 1
-    WRITE = 2
-    FETCH = 4
-
-
-class HookType(enum.IntFlag):
-    """Hook types (bits of the core's hook mask)."""
-
-    CODE = 1 << 0
-    BLOCK = 1 << 1
-    MEM_READ = 1 << 2
-    MEM_WRITE = 1 << 3
-    MEM_FETCH = 1 << 4
-    READ_UNMAPPED = 1 << 5
-    WRITE_UNMAPPED = 1 << 6
-    FETCH_UNMAPPED = 1 << 7
-    READ_PROT = 1 << 8
-    WRITE_PROT = 1 << 9
-    FETCH_PROT = 1 << 10
-    INTERRUPT = 1 << 11
-    INVALID_INSN = 1 << 12
-    MEM_UNMAPPED = READ_UNMAPPED | WRITE_UNMAPPED | FETCH_UNMAPPED
-    MEM_PROT = READ_PROT | WRITE_PROT | FETCH_PROT
-    MEM_INVALID = MEM_UNMAPPED | MEM_PROT
-
-
-#: The C signature of a native hook: ``int hook(uint32_t type, uint64_t address, uint32_t size,
-#: uint64_t value, void *user_data)``; ``type`` is the HookType bit that fired. Return nonzero to stop
-#: the run (for fault and invalid-instruction hooks: nonzero means handled, retry / go on). Native
-#: hooks are called without the GIL.
-NATIVE_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32,
-                               ctypes.c_uint64, ctypes.c_void_p)
-
-
-def _int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 0 or value > _ALL:
-        raise UsageError(f"{name} {value:#x} is outside the 64-bit address range") if value >= 0 else \
-            UsageError(f"{name} must not be negative (got {value})")
-    return value
 
 
 def _perm(value: Union[int, str]) -> int:
@@ -157,27 +112,6 @@ class RunResult:
     fault: Optional[Fault] = None    #: for MEM_FAULT
     cause: Optional[int] = None      #: for EXCEPTION / INVALID_INSN: the RISC-V exception cause
     insn: Optional[int] = None       #: for INVALID_INSN: the instruction's bytes (little-endian)
-
-
-class Hook:
-    """A handle returned by the ``hook_*`` methods; ``remove()`` (or ``Machine.remove_hook``) ends it."""
-
-    def __init__(self, machine: "Machine", hook_id: int, types: HookType, begin: int, end: int):
-        self._machine = weakref.ref(machine)
-        self.id = hook_id
-        self.types = types
-        self.begin = begin
-        self.end = end
-        self._keep: Any = None  # a ctypes callback object that must outlive the hook
-
-    def remove(self) -> None:
-        m = self._machine()
-        if m is None:
-            raise UsageError("the machine of this hook no longer exists")
-        m.remove_hook(self)
-
-    def __repr__(self) -> str:
-        return f"<Hook {self.id} {self.types!r} [{self.begin:#x}, {self.end:#x})>"
 
 
 class Context:
@@ -281,12 +215,12 @@ class Registers:
         self._core.reg_write(name, _int(f"value of {name}", value))
 
     def __getattr__(self, name: str) -> Union[int, float]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except UsageError as e:
-            raise AttributeError(str(e)) from None
+        if name.startswith("_") or name not in self._kinds:
+            try:
+                self._check(name)
+            except UsageError as e:
+                raise AttributeError(str(e)) from None
+        return self[name]
 
     def __setattr__(self, name: str, value: Union[int, float]) -> None:
         self[name] = value
@@ -355,7 +289,7 @@ class Memory:
         return memoryview(self._core.mem_view(_int("address", address), _int("size", size), bool(readonly)))
 
 
-class Machine:
+class Machine(_Hookable):
     """A bare machine of guest architecture ``arch`` (``"riscv64"``) with no operating system.
 
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
@@ -405,78 +339,9 @@ class Machine:
             insn = r.fault_value
         return RunResult(reason, r.pc, r.insns, fault, cause, insn)
 
-    def stop(self) -> None:
-        """Stops the current run: from a hook at once, from another thread soon."""
-        self._core.stop()
-
     @property
     def running(self) -> bool:
         return self._core.running
-
-    # ---- hooks ---------------------------------------------------------------------------------
-    def _add(self, types: int, callback: Any, begin: int, end: Optional[int], user_data: int = 0) -> Hook:
-        begin = _int("begin", begin)
-        end = _ALL if end is None else _int("end", end)
-        if end <= begin:
-            raise UsageError(f"hook range [{begin:#x}, {end:#x}) is empty: end must be greater than begin")
-        keep = None
-        if isinstance(callback, ctypes._CFuncPtr):  # a C function (ctypes.CDLL symbol or CFUNCTYPE)
-            ptr = ctypes.cast(callback, ctypes.c_void_p).value or 0
-            hook_id = self._core.hook_add_native(types, begin, end, ptr, _int("user_data", user_data))
-            keep = callback
-        elif isinstance(callback, int) and not isinstance(callback, bool):
-            hook_id = self._core.hook_add_native(types, begin, end, callback, _int("user_data", user_data))
-        elif callable(callback):
-            if user_data:
-                raise UsageError("user_data is for native hooks; a Python callback can close over its data")
-            hook_id = self._core.hook_add_python(types, begin, end, callback)
-        else:
-            raise TypeError(f"a hook callback must be callable, a ctypes function or a function address, "
-                            f"not {type(callback).__name__}")
-        h = Hook(self, hook_id, HookType(types), begin, end)
-        h._keep = keep
-        self._hooks[hook_id] = h
-        return h
-
-    def hook_code(self, callback: Callable, begin: int = 0, end: Optional[int] = None, *, user_data: int = 0) -> Hook:
-        """``callback(m, address, size)`` before each instruction whose address is in ``[begin, end)``."""
-        return self._add(HookType.CODE, callback, begin, end, user_data)
-
-    def hook_block(self, callback: Callable, begin: int = 0, end: Optional[int] = None, *, user_data: int = 0) -> Hook:
-        """``callback(m, address, size)`` before each translated block that starts in the range
-        (``size``: the block's bytes)."""
-        return self._add(HookType.BLOCK, callback, begin, end, user_data)
-
-    def hook_mem(self, callback: Callable, access: str = "rw", begin: int = 0, end: Optional[int] = None, *,
-                 user_data: int = 0) -> Hook:
-        """``callback(m, access, address, size, value)`` for guest accesses overlapping the range:
-        reads after the load (``value`` = what was read), writes before the store (``value`` = what
-        will be written), fetches ("x") before each instruction in the range (``value`` = its bytes)."""
-        types = 0
-        for ch in access:
-            types |= {"r": HookType.MEM_READ, "w": HookType.MEM_WRITE, "x": HookType.MEM_FETCH}.get(ch, -1 << 40)
-        if types <= 0 or not access:
-            raise UsageError(f"access {access!r}: use a combination of 'r', 'w' and 'x'")
-        return self._add(types, callback, begin, end, user_data)
-
-    def hook_mem_fault(self, callback: Callable, kind: str = "any", access: str = "rwx", begin: int = 0,
-                       end: Optional[int] = None, *, user_data: int = 0) -> Hook:
-        """``callback(m, access, address, size, value) -> bool`` for an access that faults, ``kind``
-        "unmapped", "prot" or "any". Return True after making the access possible (map or protect
-        memory): the instruction is retried. False: the run ends with ``RunEnd.MEM_FAULT``."""
-        table = {"r": (HookType.READ_UNMAPPED, HookType.READ_PROT), "w": (HookType.WRITE_UNMAPPED, HookType.WRITE_PROT),
-                 "x": (HookType.FETCH_UNMAPPED, HookType.FETCH_PROT)}
-        if kind not in ("unmapped", "prot", "any"):
-            raise UsageError(f"kind {kind!r}: use 'unmapped', 'prot' or 'any'")
-        types = 0
-        for ch in access:
-            if ch not in table:
-                raise UsageError(f"access {access!r}: use a combination of 'r', 'w' and 'x'")
-            un, prot = table[ch]
-            types |= (un if kind != "prot" else 0) | (prot if kind != "unmapped" else 0)
-        if not types:
-            raise UsageError("access must not be empty: use a combination of 'r', 'w' and 'x'")
-        return self._add(types, callback, begin, end, user_data)
 
     def hook_interrupt(self, callback: Callable, *, user_data: int = 0) -> Hook:
         """``callback(m, cause)`` for ecall (cause 8), ebreak (3) and other synchronous exceptions;
@@ -487,18 +352,6 @@ class Machine:
         """``callback(m, address, size, insn) -> bool`` for an undecodable instruction. Return True
         after moving pc or rewriting the code to go on; False ends the run (``INVALID_INSN``)."""
         return self._add(HookType.INVALID_INSN, callback, 0, None, user_data)
-
-    def remove_hook(self, hook: Hook) -> None:
-        if not isinstance(hook, Hook):
-            raise TypeError(f"remove_hook takes a Hook returned by a hook_* method, not {type(hook).__name__}")
-        if self._hooks.get(hook.id) is not hook:
-            raise UsageError(f"{hook!r} is not installed on this machine (already removed?)")
-        self._core.hook_remove(hook.id)
-        del self._hooks[hook.id]
-
-    @property
-    def hooks(self) -> list:
-        return list(self._hooks.values())
 
     # ---- state ---------------------------------------------------------------------------------
     def context_save(self) -> Context:

@@ -16,12 +16,6 @@ namespace vmkit::linux_user {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 // Names of machines people commonly hand us by mistake, for the "wrong architecture" message.
 std::string machine_name(uint16_t m) {
   switch (m) {

@@ -134,6 +134,7 @@ struct Process {
   uint64_t insns_before_exec = 0;  // instructions run by images replaced by execve
 
   bool exited = false;
+  bool stopped_by_hook = false;  // ended by a hook's stop() or failure, not by the guest
   int exit_status = 0;
   int killed_by = 0;
   bool is_fork_child = false;
@@ -261,6 +262,5 @@ int64_t monotonic_now_ns();
 // Runs the guest until the process ends: the scheduler loop.
 void run_threads(Process& p);
 
-std::string hex(uint64_t v);
 
 }  // namespace vmkit::linux_user

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "core/errors.h"
+#include "core/hooks.h"
 #include "frontend/riscv64/frontend.h"
 #include "os/linux/elf_loader.h"
 #include "os/linux/guest_process.h"
@@ -23,11 +24,6 @@
 
 namespace vmkit::linux_user {
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 void Process::diag(const std::string& line) {
   diagnostics += line + "\n";
@@ -168,6 +164,7 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
   p.cpu.reset();
   p.mem = std::move(mem);
   p.cpu = std::make_unique<Cpu>(*p.fe, *p.mem);
+  if (p.opts.hooks) p.opts.hooks->attach(*p.cpu);
   rv64::State& st = p.st();
   st.res_addr = rv64::kNoReservation;
   st.x[2] = sp;
@@ -231,15 +228,43 @@ struct IgnoreSigpipe {
 
 }  // namespace
 
+namespace {
+// A hook asked to stop (or failed): the process ends here, as the caller's run() reports.
+bool stopped_by_hooks(Process& p) {
+  HookSet* h = p.opts.hooks;
+  if (!h || !(h->stop_requested() || h->failed())) return false;
+  p.exited = true;
+  p.stopped_by_hook = true;
+  return true;
+}
+}  // namespace
+
 void handle_stop(Process& p, const Stop& s) {
   using namespace gsig;
   p.cur->after_syscall = s.reason == StopReason::Syscall;
+  HookSet* hooks = p.opts.hooks;
   switch (s.reason) {
     case StopReason::Limit:
-    case StopReason::Hooked:     // a hook left the block: resume where it left pc
     case StopReason::StopPoint:  // (the process sets none)
+      stopped_by_hooks(p);       // stop() from another thread
+      return;
+    case StopReason::Hooked:     // a hook left the block: resume where it left pc, or stop
+      hooks->complete_stopped_insn();
+      stopped_by_hooks(p);
       return;
     case StopReason::Syscall:
+      if (hooks && (hooks->types() & kHookSyscall)) {
+        // The hook sees pc at the ecall and the syscall's registers; it may change them, or do
+        // the syscall itself (its result already in a0).
+        int done = hooks->call(kHookSyscall, s.pc, 0, p.st().x[17], s.pc);
+        if (stopped_by_hooks(p)) return;
+        if (done) {
+          p.cur->after_syscall = false;
+          if (p.st().pc == s.pc) p.st().pc = s.pc + 4;
+          return;
+        }
+        if (p.st().pc != s.pc) return;  // the hook moved pc: no syscall
+      }
       p.st().pc = s.pc + 4;
       handle_syscall(p);
       return;
@@ -250,11 +275,17 @@ void handle_stop(Process& p, const Stop& s) {
       force_signal(p, PendingSignal{kSIGTRAP, kTRAP_BRKPT, s.pc}, s.pc, s.insn, s.insn_len);
       return;
     case StopReason::MemFault: {
+      FaultInfo fault;
+      if (hooks && hooks->handle_fault(s, fault)) return;  // a hook mapped memory: retry
+      if (stopped_by_hooks(p)) return;
       bool mapped = p.mem->accessible(page_down(s.addr), 1, 0);
       force_signal(p, PendingSignal{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr}, s.pc, s.insn, s.insn_len);
       return;
     }
     case StopReason::FetchFault: {
+      FaultInfo fault;
+      if (hooks && hooks->handle_fault(s, fault)) return;
+      if (stopped_by_hooks(p)) return;
       bool mapped = p.mem->accessible(page_down(s.addr), 1, 0);
       force_signal(p, PendingSignal{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr}, s.addr, 0, 0);
       return;
@@ -286,6 +317,12 @@ namespace {
 }  // namespace
 
 ProcessResult run_process(const ProcessOptions& opts) {
+  struct DetachHooks {
+    HookSet* h;
+    ~DetachHooks() {
+      if (h) h->detach();
+    }
+  } detach_hooks{opts.hooks};
   Process p;
   p.opts = opts;
   p.fe = rv64::make_frontend();
@@ -326,6 +363,7 @@ ProcessResult run_process(const ProcessOptions& opts) {
   r.signal = p.killed_by;
   r.insns = p.insns();
   r.diagnostics = p.diagnostics;
+  r.stopped = p.stopped_by_hook;
   return r;
 }
 

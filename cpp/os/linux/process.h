@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+namespace vmkit {
+class HookSet;
+}
+
 namespace vmkit::linux_user {
 
 struct ProcessOptions {
@@ -16,6 +20,10 @@ struct ProcessOptions {
   bool strict = false;            // unsupported syscall: throw instead of returning -ENOSYS
   int diag_fd = 2;                // where vmkit's own reports go (-1: nowhere)
   bool strace = false;            // write a line per syscall to diag_fd, like qemu-user's -strace
+  // User hooks (code, block, memory, memory faults, syscalls), attached to the process's CPU.
+  // A hook's stop() or failure ends the process (ProcessResult::stopped); the caller rethrows
+  // hooks->take_error().
+  HookSet* hooks = nullptr;
 };
 
 struct ProcessResult {
@@ -23,6 +31,7 @@ struct ProcessResult {
   int signal = 0;          // the signal that killed the guest, 0 if it exited
   uint64_t insns = 0;      // guest instructions executed
   std::string diagnostics; // everything written to diag_fd
+  bool stopped = false;    // a hook stopped the process (or failed) before it exited
 };
 
 // Throws ElfError / UsageError for a program that cannot be loaded, UnsupportedSyscallError in

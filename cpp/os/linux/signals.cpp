@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/errors.h"
 #include "os/linux/guest_process.h"
 
 namespace vmkit::linux_user {

@@ -30,6 +30,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/errors.h"
 #include "os/linux/guest_process.h"
 #include "os/linux/signals.h"
 

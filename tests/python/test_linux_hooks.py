@@ -1,0 +1,93 @@
+"""Hooks on Linux programs (vmkit.linux.Process): syscall hooks that inspect, change or replace a
+syscall, code hooks on a function found in the ELF symbol table, memory-fault hooks, stop, and
+exceptions from hooks. The guest is tests/guest/hooked.c built by Debian's riscv64 cross gcc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import vmkit
+import vmkit.linux
+
+from conftest import GUEST_DIR, elf_symbol_address
+
+SYS_write, SYS_getpid, SYS_getuid, SYS_exit_group = 64, 172, 174, 94
+
+
+@pytest.fixture(scope="module")
+def hooked(guest_builder) -> Path:
+    return guest_builder.build(GUEST_DIR / "hooked.c")
+
+
+def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked):
+    p = vmkit.linux.Process(hooked)
+    seen = []
+
+    def on_syscall(proc, number):
+        seen.append(number)
+        if number == SYS_getpid:
+            return 4242          # replaced: the kernel is not asked
+        return None              # the others run
+
+    p.hook_syscall(on_syscall)
+    r = p.run()
+    assert r.exit_status == 0 and not r.stopped
+    assert b"pid=4242 " in r.stdout and r.stdout.endswith(b"done\n")
+    assert SYS_getpid in seen and SYS_getuid in seen and seen[-1] == SYS_exit_group
+    assert seen.count(SYS_write) == 2
+
+
+def test_syscall_hook_changes_arguments(hooked):
+    p = vmkit.linux.Process(hooked)
+
+    def redirect_done(proc, number):
+        if number == SYS_write and proc.mem.read(proc.regs.a1, proc.regs.a2) == b"done\n":
+            proc.regs.a0 = 2   # to stderr
+            proc.regs.a2 = 4   # without the newline
+        return None
+
+    p.hook_syscall(redirect_done)
+    r = p.run()
+    assert r.stdout.endswith(b"work=1499500\n") and r.stderr == b"done" and r.exit_status == 0
+
+
+def test_code_hook_on_a_function_and_stop(hooked):
+    work = elf_symbol_address(hooked, "work")
+    p = vmkit.linux.Process(hooked)
+    calls = []
+    p.hook_code(lambda proc, address, size: calls.append(proc.regs.a0), begin=work, end=work + 1)
+    r = p.run()
+    assert calls == [1000] and r.exit_status == 0
+
+    p2 = vmkit.linux.Process(hooked)
+    p2.hook_code(lambda proc, address, size: proc.stop(), begin=work, end=work + 1)
+    r2 = p2.run()
+    assert r2.stopped and r2.stdout == b""  # stopped before it printed anything
+
+
+def test_exception_in_a_syscall_hook_propagates(hooked):
+    p = vmkit.linux.Process(hooked)
+
+    def fail(proc, number):
+        if number == SYS_getuid:
+            raise RuntimeError("no uid for you")
+
+    p.hook_syscall(fail)
+    with pytest.raises(RuntimeError, match="no uid for you"):
+        p.run()
+    with pytest.raises(vmkit.UsageError, match="not running"):
+        p.regs.a0
+
+
+def test_native_syscall_hook_and_bad_return(hooked):
+    p = vmkit.linux.Process(hooked)
+    p.hook_syscall(lambda proc, number: "nope" if number == SYS_getpid else None)
+    with pytest.raises(TypeError, match="None or an int"):
+        p.run()
+
+
+def test_linux_run_still_matches_the_plain_path(hooked):
+    r = vmkit.linux.run(hooked)
+    assert r.exit_status == 0 and r.stdout.endswith(b"done\n") and not r.stopped
