@@ -28,7 +28,7 @@ PY=${PYTHON:-python3}
 export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 # Test tools: pytest; nbclient, nbformat and ipykernel execute the notebooks in notebooks/.
 # capstone (PyPI, >= 5: Debian's libcapstone 4 has no RISC-V) is vmkit.disasm's disassembler.
-# unicorn: the reference the Machine API tests compare against.
-"$PY" -m pip install -q unicorn "capstone>=5" "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
+# unicorn: the reference the Machine API tests compare against; numpy: memory views as arrays.
+"$PY" -m pip install -q unicorn numpy "capstone>=5" "pytest>=7" "scikit-build-core>=0.9" "pybind11>=2.12" ninja nbclient nbformat ipykernel
 echo "setup: building and installing vmkit (pip install .)"
 "$PY" -m pip install -q .

@@ -83,7 +83,8 @@ struct FaultRecovery {
 
 // ---- Cpu ---------------------------------------------------------------------------------------
 
-Cpu::Cpu(const Frontend& fe, GuestMemory& mem) : fe_(fe), mem_(mem), state_(fe.arch().state_size) {
+Cpu::Cpu(const Frontend& fe, GuestMemory& mem)
+    : fe_(fe), mem_(mem), state_(fe.arch().state_size), pc_offset_(fe.pc_offset()) {
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
   common->mem_base = mem.base();
   common->mem_size = mem.size();
@@ -95,11 +96,11 @@ Cpu::~Cpu() = default;
 
 uint64_t Cpu::pc() const {
   uint64_t v;
-  std::memcpy(&v, state_.data() + fe_.pc_offset(), 8);
+  std::memcpy(&v, state_.data() + pc_offset_, 8);
   return v;
 }
 
-void Cpu::set_pc(uint64_t pc) { std::memcpy(state_.data() + fe_.pc_offset(), &pc, 8); }
+void Cpu::set_pc(uint64_t pc) { std::memcpy(state_.data() + pc_offset_, &pc, 8); }
 
 const RegInfo& Cpu::register_named(const std::string& name) const {
   for (const RegInfo& r : fe_.registers())

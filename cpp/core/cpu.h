@@ -128,6 +128,7 @@ class Cpu {
   const Frontend& fe_;
   GuestMemory& mem_;
   std::vector<uint8_t> state_;
+  const uint32_t pc_offset_;  // fe_.pc_offset(), read by every hook call
   BlockCache cache_;
   BlockCache single_cache_;  // one-instruction translations, for the end of a budget
   std::set<uint64_t> stop_points_;

@@ -77,6 +77,7 @@ void HookSet::remove(uint64_t id) {
   // While hooks run, the list must not change under call(): mark now, erase when they are done.
   (*it)->removed = true;
   if (depth_ == 0) hooks_.erase(it);
+  else removed_pending_ = true;
   types_ = 0;
   for (const auto& h : hooks_)
     if (!h->removed) types_ |= h->types;
@@ -102,7 +103,10 @@ int HookSet::call(HookType type, uint64_t addr, uint32_t size, uint64_t value, u
     result |= h.fn(type, addr, size, value, h.user);
     if (error_) break;
   }
-  if (--depth_ == 0 && hooks_.size() != 0) std::erase_if(hooks_, [](const auto& h) { return h->removed; });
+  if (--depth_ == 0 && removed_pending_) {
+    removed_pending_ = false;
+    std::erase_if(hooks_, [](const auto& h) { return h->removed; });
+  }
   return result;
 }
 

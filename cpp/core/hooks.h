@@ -133,6 +133,7 @@ class HookSet {
   uint64_t next_id_ = 1;
   uint32_t types_ = 0;  // union of the types of live hooks
   int depth_ = 0;       // > 0 while hooks run (removal then only marks)
+  bool removed_pending_ = false;  // hooks were marked removed while hooks ran
 
   std::atomic<bool> stop_requested_{false};
   std::exception_ptr error_;

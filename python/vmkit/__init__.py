@@ -50,6 +50,12 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
+VmkitError.__doc__ = "Base class of vmkit's errors."
+ElfError.__doc__ = "The program is not a loadable ELF for this guest (or its interpreter is missing)."
+UsageError.__doc__ = "An argument is invalid (bad size, unknown register, overlapping map, ...): the message says what to change."
+UnsupportedSyscallError.__doc__ = "Strict mode: the guest called a syscall vmkit does not implement."
+MemoryAccessError.__doc__ = "Host-side access (mem.read / mem.write) to guest memory that is not mapped for it."
+
 ARCHES = ("riscv64",)
 
 

@@ -30,6 +30,7 @@ ARCHS = ("riscv64", "aarch64", "x86_64")
 #: The assembly text is invalid: the message carries LLVM's diagnostics ("<asm>:LINE:COL: error:
 #: ...") or names the undefined symbols. A subclass of vmkit.UsageError.
 AssemblyError = _core.AssemblyError
+AssemblyError.__doc__ = "The assembler rejected the text: the message has LLVM's diagnostic with its line."
 
 BytesLike = Union[bytes, bytearray, memoryview]
 

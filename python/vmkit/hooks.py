@@ -65,6 +65,8 @@ class HookType(enum.IntFlag):
 #: called without the GIL.
 NATIVE_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32,
                                ctypes.c_uint64, ctypes.c_void_p)
+NATIVE_HOOK.__doc__ = ("ctypes prototype of a native hook: int hook(uint32_t type, uint64_t address, uint32_t size, "
+                       "uint64_t value, void *user_data)")
 
 
 class Hook:

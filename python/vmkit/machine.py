@@ -359,6 +359,7 @@ class Machine(_Hookable):
         return Context(self.arch, self._core.save_context())
 
     def context_restore(self, ctx: Context) -> None:
+        """Puts back the registers saved by ``context_save`` (memory is not touched)."""
         if not isinstance(ctx, Context):
             raise TypeError(f"context_restore takes a Context from context_save, not {type(ctx).__name__}")
         if ctx.arch != self.arch:
@@ -380,6 +381,7 @@ class Machine(_Hookable):
         return self._core.restore(snap._core)
 
     def snapshot_stats(self) -> dict:
+        """Copy-on-write counters: pages saved, fast restores, full copies, pages dirty now."""
         return self._core.snapshot_stats()
 
     # ---- code ----------------------------------------------------------------------------------
@@ -392,4 +394,5 @@ class Machine(_Hookable):
         self._core.invalidate(_int("address", address), _int("size", size))
 
     def stats(self) -> dict:
+        """Execution counters: blocks translated and executed, instructions, invalidations."""
         return self._core.stats()
