@@ -269,6 +269,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   env.running_block = &running_.block;
   env.progress = &running_.progress;
   env.hooks = hooks;
+  common->hooks = hooks;
   uint64_t pc = this->pc();
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
@@ -326,8 +327,17 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         s.pc = this->pc();  // where the hooks left it (they may have changed it)
         return finish(s, before);
       }
-      case BlockOutcome::MemFault:
-      case BlockOutcome::Trap: {
+      case BlockOutcome::Trap:
+        if (common->trap.pending == kPendingHookLeave) {
+          // A helper's memory hook asked to leave: like Hooked (the helper's instruction undone).
+          common->trap = PendingTrap{};
+          Stop s{StopReason::Hooked};
+          uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
+          s.pc = this->pc();
+          return finish(s, before);
+        }
+        [[fallthrough]];
+      case BlockOutcome::MemFault: {
         Stop s{};
         uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
         if (out.kind == BlockOutcome::MemFault) {

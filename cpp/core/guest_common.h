@@ -8,6 +8,10 @@ namespace vmkit {
 
 // A synchronous trap requested by a helper (a `call` op): the interpreter stops the block at the
 // instruction that called the helper and reports the trap to whoever runs the CPU.
+// pending == kPendingHookLeave: not a trap; a memory hook called by the helper asked to leave
+// (see HookRuntime), and the helper left its instruction undone.
+constexpr uint32_t kPendingHookLeave = 2;
+
 struct PendingTrap {
   uint32_t pending = 0;   // nonzero: a trap is pending
   int32_t signo = 0;      // Linux user mode: the signal to deliver (SIGILL, SIGFPE, SIGSEGV, ...)
@@ -16,10 +20,15 @@ struct PendingTrap {
   uint64_t addr = 0;      // faulting address (si_addr)
 };
 
+struct HookRuntime;
+
 struct GuestCommon {
   PendingTrap trap;
   uint8_t* mem_base = nullptr;  // host address of guest address 0 (for helpers that touch memory)
   uint64_t mem_size = 0;        // guest addresses at or above this fault
+  // The hooks of the running CPU: helpers that access memory themselves report to its memory
+  // hooks like loads and stores do (null: none).
+  HookRuntime* hooks = nullptr;
 };
 
 }  // namespace vmkit

@@ -517,3 +517,60 @@ def test_every_public_name_is_documented_and_annotated():
                 if inspect.isfunction(member) and "return" not in member.__annotations__:
                     missing.append(f"{obj.__name__}.{name} (no return annotation)")
     assert missing == []
+
+
+ATOMICS = """
+    li   t0, 0x20000
+    li   t1, 5
+    amoadd.d a0, t1, (t0)
+    addi t3, t0, 8
+    amoswap.w a1, t1, (t3)
+    addi t2, t0, 16
+    lr.d a2, (t2)
+    addi a2, a2, 100
+    sc.d a3, a2, (t2)
+    lr.d a4, (t2)
+    sc.d a5, a4, (t0)
+    nop
+"""
+
+
+def test_atomic_memory_events_match_unicorn():
+    code = asm(ATOMICS)
+    end = BASE + len(code) - NOP
+    uc = setup_unicorn(code)
+    uc_events = []
+    uc.hook_add(unicorn.UC_HOOK_MEM_WRITE, lambda u, acc, a, s, v, d: uc_events.append(("w", a, s, v & (2**64 - 1))))
+    uc.emu_start(BASE, end)
+
+    m = setup_vmkit(code)
+    vm_events = []
+    m.hook_mem(lambda mm, acc, a, s, v: vm_events.append(("w", a, s, v)), access="w")
+    reads = []
+    m.hook_mem(lambda mm, acc, a, s, v: reads.append((a, s, v)), access="r")
+    r = m.run(BASE, until=end)
+    assert r.reason == vmkit.RunEnd.UNTIL
+    # amoadd and amoswap: read then write; the first sc stores (reservation held), the second
+    # fails (its address differs from the reservation's) and stores nothing.
+    assert vm_events == uc_events and len(vm_events) == 3
+    assert vm_regs(m) == uc_regs(uc) and m.regs.a3 == 0 and m.regs.a5 == 1
+    assert reads == [(DATA, 8, 3), (DATA + 8, 4, 1), (DATA + 16, 8, 4), (DATA + 16, 8, 104)]
+
+
+def test_stop_in_the_write_hook_of_a_store_conditional_completes_it():
+    code = asm(ATOMICS)
+    end = BASE + len(code) - NOP
+    m = setup_vmkit(code)
+    writes = []
+
+    def on_write(mm, acc, a, s, v):
+        writes.append(a)
+        if a == DATA + 16:
+            mm.stop()
+
+    m.hook_mem(on_write, access="w")
+    r = m.run(BASE, until=end)
+    assert r.reason == vmkit.RunEnd.STOPPED and m.regs.a3 == 0  # the sc succeeded, once
+    assert m.mem.read(DATA + 16, 8) == (104).to_bytes(8, "little")
+    r = m.run(r.pc, until=end)
+    assert r.reason == vmkit.RunEnd.UNTIL and writes == [DATA, DATA + 8, DATA + 16] and m.regs.a5 == 1

@@ -1,8 +1,10 @@
 // Integer-side helpers: Zicsr CSR access, store-conditional and the alignment check of atomics.
 #include <csignal>
 #include <cstdint>
+#include <cstring>
 #include <ctime>
 
+#include "core/hook_runtime.h"
 #include "frontend/riscv64/helpers.h"
 #include "frontend/riscv64/state.h"
 
@@ -116,7 +118,10 @@ uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint
 // holds the value LR loaded, and stores with a compare-and-swap. The reservation is always
 // cleared. A host fault in the compare-and-swap (page unmapped or made read-only since the LR)
 // is turned into a precise guest MemFault by the Cpu's SIGSEGV handler.
-uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t, uint32_t bits) {
+// A successful SC is reported to memory hooks as a write (before the store, as stores are; pc
+// = the SC): a hook that asks to leave gets the SC undone, reservation kept, to be completed
+// (see HookSet::complete_stopped_insn).
+uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t pc, uint32_t bits) {
   State& s = st(state);
   bool reserved = s.res_addr == addr;
   s.res_addr = kNoReservation;
@@ -124,6 +129,20 @@ uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t, uint32_
   if (!reserved || addr & (bytes - 1) || addr >= s.common.mem_size || s.common.mem_size - addr < bytes)
     return 1;
   uint8_t* host = s.common.mem_base + addr;
+  HookRuntime* rt = s.common.hooks;
+  if (rt && rt->has_mem_hooks() && addr + bytes - 1 >= rt->mem_lo && addr <= rt->mem_hi) {
+    uint64_t current = 0;
+    std::memcpy(&current, host, bytes);
+    uint64_t mask = bits == 32 ? 0xffffffffull : ~0ull;
+    if ((current & mask) == (s.res_value & mask)) {  // the SC will store
+      rt->access_index = 0;
+      if (rt->mem(rt, MemAccess::Write, pc, addr, uint32_t(bytes), value & mask) != HookAction::Continue) {
+        s.res_addr = addr;
+        s.common.trap.pending = kPendingHookLeave;
+        return 0;
+      }
+    }
+  }
   if (bits == 32) {
     // The store happens if the word still holds the low half of what the LR loaded; success is
     // reported only if, sign-extended, it equals all 64 bits of it. The two differ only for an

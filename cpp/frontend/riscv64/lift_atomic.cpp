@@ -37,7 +37,8 @@ bool lift_lr(Ctx& c, uint32_t i) {
 
 template <unsigned Bits>
 bool lift_sc(Ctx& c, uint32_t i) {
-  Slot failed = c.b.call(Type::I64, H_sc, c.x(rs1(i)), c.x(rs2(i)), ir::kNoSlot, uint8_t(Bits));
+  // pc: for memory hooks, which the helper calls itself (see helper_sc).
+  Slot failed = c.b.call(Type::I64, H_sc, c.x(rs1(i)), c.x(rs2(i)), c.b.konst(Type::I64, c.pc), uint8_t(Bits));
   c.set_x(rd(i), failed);
   return true;
 }
