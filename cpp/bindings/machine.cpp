@@ -71,11 +71,11 @@ void bind_machine(py::module_& mod) {
       .def_readonly("reason", &vmkit::RunResult::reason)
       .def_readonly("pc", &vmkit::RunResult::pc)
       .def_readonly("insns", &vmkit::RunResult::insns)
-      .def_property_readonly("fault_access", [](const vmkit::RunResult& r) { return uint32_t(r.fault_access); })
-      .def_readonly("fault_unmapped", &vmkit::RunResult::fault_unmapped)
-      .def_readonly("fault_address", &vmkit::RunResult::fault_address)
-      .def_readonly("fault_size", &vmkit::RunResult::fault_size)
-      .def_readonly("fault_value", &vmkit::RunResult::fault_value)
+      .def_property_readonly("fault_access", [](const vmkit::RunResult& r) { return uint32_t(r.fault.access); })
+      .def_property_readonly("fault_unmapped", [](const vmkit::RunResult& r) { return r.fault.unmapped; })
+      .def_property_readonly("fault_address", [](const vmkit::RunResult& r) { return r.fault.address; })
+      .def_property_readonly("fault_size", [](const vmkit::RunResult& r) { return r.fault.size; })
+      .def_property_readonly("fault_value", [](const vmkit::RunResult& r) { return r.fault.value; })
       .def_readonly("cause", &vmkit::RunResult::cause);
 
   py::class_<MemView>(mod, "_MemView", py::buffer_protocol()).def_buffer([](MemView& v) {

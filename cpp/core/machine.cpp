@@ -122,9 +122,9 @@ bool Machine::handle_exception(const Stop& s, RunResult& r) {
 }
 
 bool Machine::handle_invalid(const Stop& s, RunResult& r) {
-  r.fault_address = s.pc;
-  r.fault_size = s.insn_len;
-  r.fault_value = s.insn;
+  r.fault.address = s.pc;
+  r.fault.size = s.insn_len;
+  r.fault.value = s.insn;
   r.cause = kCauseIllegalInsn;
   if (!(hooks_.types() & kHookInvalidInsn)) return false;
   int handled = hooks_.call(kHookInvalidInsn, s.pc, s.insn_len, s.insn, s.pc);
@@ -183,17 +183,10 @@ RunResult Machine::run(uint64_t begin, const RunOptions& opt) {
         r.reason = RunEnd::Stopped;
         break;
       case StopReason::MemFault:
-      case StopReason::FetchFault: {
-        FaultInfo f;
-        go_on = hooks_.handle_fault(s, f);
+      case StopReason::FetchFault:
+        go_on = hooks_.handle_fault(s, r.fault);
         r.reason = RunEnd::MemFault;
-        r.fault_access = f.access;
-        r.fault_unmapped = f.unmapped;
-        r.fault_address = f.address;
-        r.fault_size = f.size;
-        r.fault_value = f.value;
         break;
-      }
       case StopReason::IllegalInsn:
         go_on = handle_invalid(s, r);
         r.reason = RunEnd::InvalidInsn;

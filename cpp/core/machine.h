@@ -18,7 +18,6 @@
 
 namespace vmkit {
 
-class Machine;
 class MemorySnapshot;
 
 // Registers and memory (contents, mappings, permissions) at one moment; memory is copied on write
@@ -36,7 +35,7 @@ enum class RunEnd {
   Count,        // executed `count` instructions
   Timeout,      // `timeout` passed
   Stopped,      // stop() (from a hook or another thread)
-  MemFault,     // an access no hook handled: fault_* say which
+  MemFault,     // an access no hook handled: `fault` says which
   InvalidInsn,  // an undecodable instruction no hook handled
   Exception,    // ecall / ebreak / a trap with no interrupt hook: cause says which
 };
@@ -46,12 +45,8 @@ struct RunResult {
   RunEnd reason = RunEnd::Stopped;
   uint64_t pc = 0;       // where execution stopped (the instruction not executed)
   uint64_t insns = 0;    // instructions executed by this run
-  // MemFault: the access; InvalidInsn: the instruction bytes in fault_value, length in size
-  MemAccess fault_access = MemAccess::Read;
-  bool fault_unmapped = false;  // MemFault: unmapped (else a protection violation)
-  uint64_t fault_address = 0;
-  uint32_t fault_size = 0;
-  uint64_t fault_value = 0;
+  // MemFault: the access; InvalidInsn: address, length (size) and bytes (value) of the instruction
+  FaultInfo fault;
   uint32_t cause = 0;    // Exception: the RISC-V exception cause (8 = ecall from U, 3 = ebreak, ...)
 };
 
