@@ -62,14 +62,14 @@ void bind_linux(py::module_& mod) {
       })
       .def("mem_read", [](PyProcess& p, uint64_t a, uint64_t n) {
         std::string buf(n, '\0');
-        p.cpu().memory().read(a, buf.data(), n);
+        p.cpu().memory().debug_read(a, buf.data(), n);
         return py::bytes(buf);
       })
       .def("mem_write", [](PyProcess& p, uint64_t a, py::buffer data) {
         py::buffer_info info = data.request();
         vmkit::Cpu& c = p.cpu();
         size_t n = size_t(info.size * info.itemsize);
-        c.memory().write(a, info.ptr, n);
+        c.memory().debug_write(a, info.ptr, n);
         if (n) c.invalidate(a, n);
       })
       .def("mem_regions", [](PyProcess& p) {

@@ -127,7 +127,7 @@ void bind_machine(py::module_& mod) {
       })
       .def("mem_read", [](PyMachine& m, uint64_t a, uint64_t n) {
         std::string buf(n, '\0');
-        m.memory().read(a, buf.data(), n);
+        m.mem_read(a, buf.data(), n);
         return py::bytes(buf);
       })
       .def("mem_write", [](PyMachine& m, uint64_t a, py::buffer data) {

@@ -75,8 +75,10 @@ uint64_t Machine::restore(MachineSnapshot& snap) {
 
 // ---- memory ------------------------------------------------------------------------------------
 
+void Machine::mem_read(uint64_t addr, void* out, size_t n) { mem_.debug_read(addr, out, n); }
+
 void Machine::mem_write(uint64_t addr, const void* data, size_t n) {
-  mem_.write(addr, data, n);
+  mem_.debug_write(addr, data, n);
   if (n) cpu_->invalidate(addr, n);
 }
 

@@ -82,8 +82,11 @@ class Machine {
   // Returns the number of pages copied back. UsageError for a snapshot of another machine.
   uint64_t restore(MachineSnapshot& snap);
 
-  // Host-side memory access that keeps translations coherent: writes to code that already ran
-  // drop its translations; map/unmap/protect too.
+  // Host-side memory access, like Unicorn's: any mapped memory, whatever the guest may do with it
+  // (scripts load code into read-only or execute-only memory); GuestAccessError where unmapped.
+  // Keeps translations coherent: writes to code that already ran drop its translations;
+  // map/unmap/protect too.
+  void mem_read(uint64_t addr, void* out, size_t n);
   void mem_write(uint64_t addr, const void* data, size_t n);
   void mem_map(uint64_t addr, uint64_t len, int perm);      // checked: UsageError
   void mem_unmap(uint64_t addr, uint64_t len);

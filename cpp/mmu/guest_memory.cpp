@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
@@ -125,6 +126,22 @@ void GuestMemory::protect(uint64_t addr, uint64_t len, int perm) {
   cow_before_protect(addr, len, perm);
   ::mprotect(base_ + addr, len, host_prot(perm));
   for (auto& [s, r] : pieces) set_regions(s, r.end - s, perm, r.name, false, r.shared);
+  // Like the kernel's mprotect, join the pieces with equal neighbours again (a protect and its
+  // reverse leave the region table as it was).
+  auto it = regions_.lower_bound(addr);
+  if (it != regions_.begin()) --it;
+  while (it != regions_.end() && it->first <= addr + len) {
+    auto next = std::next(it);
+    if (next == regions_.end()) break;
+    const Region& a = it->second;
+    const Region& b = next->second;
+    if (a.end == next->first && a.perm == b.perm && a.name == b.name && a.shared == b.shared) {
+      it->second.end = b.end;
+      regions_.erase(next);
+    } else {
+      it = next;
+    }
+  }
 }
 
 // ---- Checked user-facing mapping calls -------------------------------------------------------
@@ -304,6 +321,38 @@ std::string GuestMemory::read_cstr(uint64_t addr, size_t max) const {
     cur += chunk;
   }
   return s;
+}
+
+template <class F> void GuestMemory::with_access(uint64_t addr, size_t n, int need, F&& access) {
+  if (n == 0) return;
+  if (accessible(addr, n, need) || !accessible(addr, n, 0)) {
+    access();  // the plain path: allowed, or unmapped somewhere (GuestAccessError)
+    return;
+  }
+  // Lend the missing permission to each region piece in the range, then give it back.
+  std::vector<std::pair<uint64_t, std::pair<uint64_t, int>>> lent;  // start -> (end, perm)
+  const uint64_t lo = page_down(addr), hi = page_up(addr + n);
+  for (const auto& [start, r] : regions()) {
+    uint64_t b = std::max(start, lo), e = std::min(r.end, hi);
+    if (b < e && (r.perm & need) != need) lent.push_back({b, {e, r.perm}});
+  }
+  for (const auto& [b, er] : lent) protect(b, er.first - b, er.second | need);
+  struct GiveBack {
+    GuestMemory& mem;
+    decltype(lent)& pieces;
+    ~GiveBack() {
+      for (const auto& [b, er] : pieces) mem.protect(b, er.first - b, er.second);
+    }
+  } give_back{*this, lent};
+  access();
+}
+
+void GuestMemory::debug_read(uint64_t addr, void* out, size_t n) {
+  with_access(addr, n, kRead, [&] { read(addr, out, n); });
+}
+
+void GuestMemory::debug_write(uint64_t addr, const void* in, size_t n) {
+  with_access(addr, n, kWrite, [&] { write(addr, in, n); });
 }
 
 bool GuestMemory::fetch(uint64_t addr, void* out, size_t n) const {

@@ -106,6 +106,12 @@ class GuestMemory : public CodeSource {
   void read(uint64_t addr, void* out, size_t n) const;
   void write(uint64_t addr, const void* in, size_t n);
   std::string read_cstr(uint64_t addr, size_t max = 1 << 16) const;
+  // A debugger's access (ptrace's, Unicorn's uc_mem_read/write): any mapped memory whatever the
+  // guest may do with it, e.g. loading code into execute-only pages. The missing permission is
+  // lent through protect() for the copy, so snapshots see the change. GuestAccessError where
+  // unmapped.
+  void debug_read(uint64_t addr, void* out, size_t n);
+  void debug_write(uint64_t addr, const void* in, size_t n);
   template <class T> T read_val(uint64_t addr) const { T v; read(addr, &v, sizeof v); return v; }
   template <class T> void write_val(uint64_t addr, const T& v) { write(addr, &v, sizeof v); }
 
@@ -147,6 +153,7 @@ class GuestMemory : public CodeSource {
   void set_regions(uint64_t addr, uint64_t len, int perm, const std::string& name, bool remove,
                    bool shared = false);
   static int host_prot(int perm);
+  template <class F> void with_access(uint64_t addr, size_t n, int need, F&& access);
   void check_user_range(uint64_t addr, uint64_t len, const char* what) const;
 
   // Copy-on-write internals (snapshot.cpp).

@@ -574,3 +574,24 @@ def test_stop_in_the_write_hook_of_a_store_conditional_completes_it():
     assert m.mem.read(DATA + 16, 8) == (104).to_bytes(8, "little")
     r = m.run(r.pc, until=end)
     assert r.reason == vmkit.RunEnd.UNTIL and writes == [DATA, DATA + 8, DATA + 16] and m.regs.a5 == 1
+
+
+def test_host_access_ignores_guest_permissions_like_a_debugger():
+    m = vmkit.Machine("riscv64")
+    m.mem.map(BASE, 0x3000, "x")          # execute-only code
+    m.mem.map(DATA, 0x1000, "")           # no access at all
+    code = asm("addi a0, zero, 7\n nop", rvc=False)
+    m.mem.write(BASE + 0x1000, code)
+    m.mem.write(DATA + 8, b"secret")
+    assert m.mem.read(BASE + 0x1000, 8) == code and m.mem.read(DATA + 8, 6) == b"secret"
+    # the region table is as mapped, and the guest still cannot read or write there
+    assert [(r.begin, r.end, r.perm) for r in m.mem.regions()] == [
+        (BASE, BASE + 0x3000, vmkit.Perm.X), (DATA, DATA + 0x1000, vmkit.Perm.NONE)]
+    r = m.run(BASE + 0x1000, until=BASE + 0x1004)
+    assert r.reason == vmkit.RunEnd.UNTIL and m.regs.a0 == 7
+    code2 = asm("li t0, 0x20008\n ld a1, 0(t0)\n nop", rvc=False)
+    m.mem.write(BASE, code2)
+    r = m.run(BASE, until=BASE + len(code2) - 4)
+    assert r.reason == vmkit.RunEnd.MEM_FAULT and r.fault.address == DATA + 8 and not r.fault.unmapped
+    with pytest.raises(vmkit.MemoryAccessError):
+        m.mem.write(0x90000, b"x")
