@@ -15,6 +15,7 @@ byte-identical, and the native output must agree with them (same checksum / dige
 decompressed output), else the run is reported as a mismatch.
 
 Usage: python3 bench/run.py [--runs N] [--quick] [--only cpu|sha256|gzip] [--timeout S]
+                          [--engine interp|jit|auto]
 """
 
 from __future__ import annotations
@@ -151,13 +152,15 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=["cpu", "sha256", "gzip"], help="run one workload")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds allowed for one run")
     ap.add_argument("--python", default=sys.executable, help="Python that has vmkit installed")
+    ap.add_argument("--engine", choices=["interp", "jit", "auto"], default="auto",
+                    help="vmkit's execution engine (vmkit run --engine)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
 
     try:
         qemu = require(QEMU)
-        vmkit_cmd = [args.python, "-m", "vmkit", "run"]
+        vmkit_cmd = [args.python, "-m", "vmkit", "run", "--engine", args.engine]
         probe = subprocess.run([args.python, "-c", "import vmkit.linux"], capture_output=True, text=True)
         if probe.returncode:
             raise BenchError(f"vmkit is not importable by {args.python} (pip install . first):\n{probe.stderr.strip()}")

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pip
       gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
       qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev
-      clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev)
+      clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev libxbyak-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

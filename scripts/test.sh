@@ -17,6 +17,8 @@ cmake -S . -B build/tests -G Ninja -DCMAKE_BUILD_TYPE=Release -DVMKIT_BUILD_PYTH
   -DVMKIT_BUILD_TESTS=ON -DVMKIT_BUILD_BENCH=ON -DVMKIT_WERROR=ON >/dev/null
 ninja -C build/tests -j"$JOBS" vmkit_tests vmkit_bench
 build/tests/vmkit_tests --gtest_brief=1
+echo "== the same with every block compiled by tier 1 (the JIT must meet the interpreter's expectations)"
+VMKIT_TEST_ENGINE=jit build/tests/vmkit_tests --gtest_brief=1
 
 echo "== C++ unit tests under ASan + UBSan"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMKIT_BUILD_PYTHON=OFF \
@@ -25,6 +27,8 @@ ninja -C build/asan -j"$JOBS" vmkit_tests
 # The guest-fault tests deliberately take host SIGSEGVs inside the guest reservation; ASan must
 # let vmkit's own handler see them.
 ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  build/asan/vmkit_tests --gtest_brief=1
+VMKIT_TEST_ENGINE=jit ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build/asan/vmkit_tests --gtest_brief=1
 
 echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"

@@ -9,6 +9,7 @@
 
 #include "bindings/hook_host.h"
 #include "core/errors.h"
+#include "core/cpu.h"
 #include "core/hooks.h"
 #include "frontend/registry.h"
 #include "os/linux/process.h"
@@ -80,7 +81,8 @@ void bind_linux(py::module_& mod) {
       .def("run",
            [](PyProcess& p, const std::string& path, const std::vector<std::string>& argv,
               const std::vector<std::string>& env, const std::string& sysroot, int stdin_fd, int stdout_fd,
-              int stderr_fd, bool strict, int diag_fd, bool strace, double timeout) {
+              int stderr_fd, bool strict, int diag_fd, bool strace, double timeout, const std::string& engine) {
+             vmkit::parse_engine(engine);  // a bad name fails here, before the program starts
              if (p.hooks.cpu()) throw vmkit::UsageError("the process is already running");
              lu::ProcessOptions o;
              o.path = path;
@@ -94,6 +96,7 @@ void bind_linux(py::module_& mod) {
              o.strace = strace;
              o.diag_fd = diag_fd;
              o.hooks = &p.hooks;
+             o.engine = engine;
              p.hooks.begin_run(timeout);
              lu::ProcessResult r = p.run_guest([&] { return lu::run_process(o); });
              if (p.hooks.failed()) std::rethrow_exception(p.hooks.take_error());
@@ -101,5 +104,5 @@ void bind_linux(py::module_& mod) {
            },
            py::arg("path"), py::arg("argv"), py::arg("env"), py::arg("sysroot"), py::arg("stdin_fd"),
            py::arg("stdout_fd"), py::arg("stderr_fd"), py::arg("strict"), py::arg("diag_fd"), py::arg("strace"),
-           py::arg("timeout"));
+           py::arg("timeout"), py::arg("engine"));
 }

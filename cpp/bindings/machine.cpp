@@ -147,6 +147,12 @@ void bind_machine(py::module_& mod) {
       .def("run", &run, py::arg("begin"), py::arg("until"), py::arg("count"), py::arg("timeout"))
       .def_property_readonly("running", &Machine::running)
       .def("invalidate", &Machine::invalidate)
+      .def_property(
+          "engine", [](PyMachine& m) { return std::string(vmkit::engine_name(m.cpu().engine)); },
+          [](PyMachine& m, const std::string& e) { m.cpu().engine = vmkit::parse_engine(e); })
+      .def_property(
+          "jit_threshold", [](PyMachine& m) { return m.cpu().jit_threshold; },
+          [](PyMachine& m, uint64_t t) { m.cpu().jit_threshold = t; })
       .def("snapshot", [](PyMachine& m) { return m.snapshot(); })
       .def("restore", [](PyMachine& m, vmkit::MachineSnapshot& s) { return m.restore(s); })
       .def("snapshot_stats", [](PyMachine& m) {
@@ -192,6 +198,10 @@ void bind_machine(py::module_& mod) {
         d["blocks_executed"] = s.blocks_executed;
         d["insns_executed"] = s.insns_executed;
         d["invalidations"] = s.invalidations;
+        d["blocks_compiled"] = s.blocks_compiled;
+        d["jit_declined"] = s.jit_declined;
+        d["code_cache_flushes"] = s.code_cache_flushes;
+        d["compile_seconds"] = s.compile_seconds;
         return d;
       });
 }

@@ -42,6 +42,11 @@ struct CachedBlock {
   uint64_t link_epoch = 0;
   uint32_t guest_insns = 0;
   bool valid = true;
+  // Tier 1: the compiled form (a jit::BlockFn), or why there is none. jit_body is where compiled
+  // blocks chained into this one jump (past the function's prologue).
+  void* jit = nullptr;
+  void* jit_body = nullptr;
+  bool jit_failed = false;  // the JIT declined it (it runs interpreted)
 };
 
 class BlockCache {
@@ -60,8 +65,12 @@ class BlockCache {
   size_t invalidate(uint64_t addr, uint64_t len);
   void collect() { graveyard_.clear(); }
   uint64_t epoch() const { return epoch_; }
+  const uint64_t* epoch_address() const { return &epoch_; }
   size_t size() const { return map_.size(); }
   template <class F> void for_each(F&& f) const {
+    for (auto& [pc, b] : map_) f(*b);
+  }
+  template <class F> void for_each(F&& f) {
     for (auto& [pc, b] : map_) f(*b);
   }
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "core/guest_common.h"
 #include "interp/interpreter.h"
 #include "ir/passes.h"
+#include "jit/jit.h"
 
 namespace vmkit {
 
@@ -27,6 +29,22 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::StopPoint: return "stop_point";
   }
   return "?";
+}
+
+const char* engine_name(Engine e) {
+  switch (e) {
+    case Engine::Interp: return "interp";
+    case Engine::Jit: return "jit";
+    case Engine::Auto: return "auto";
+  }
+  return "?";
+}
+
+Engine parse_engine(const std::string& name) {
+  if (name == "interp") return Engine::Interp;
+  if (name == "jit") return Engine::Jit;
+  if (name == "auto") return Engine::Auto;
+  throw UsageError("unknown engine '" + name + "': use 'interp', 'jit' or 'auto'");
 }
 
 // ---- Host fault recovery -----------------------------------------------------------------------
@@ -249,17 +267,64 @@ Stop Cpu::run(uint64_t max_insns) {
   if (sigsetjmp(fault_jmp_, 0)) {
     // A host fault inside guest memory while running running_.block at running_.inst.
     take_progress();
-    const CachedBlock* b = running_.block;
-    size_t idx = b->ir_index(size_t(running_.inst - b->code.data()));
+    const CachedBlock* b = running_.jit ? running_.jit->block : running_.block;
+    const ThreadedInst* inst = running_.jit ? &b->code[running_.jit->code_index] : running_.inst;
+    running_.jit = nullptr;
+    size_t idx = b->ir_index(size_t(inst - b->code.data()));
     Stop s{StopReason::MemFault};
     uint32_t before = describe_insn(s, b->ir, idx);
     s.addr = fault_addr_;
     s.write = fault_write_;
-    describe_access(s, *b, *running_.inst);
+    describe_access(s, *b, *inst);
     return finish(s, before);
   }
   if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
   return run_blocks(max_insns);
+}
+
+// Tier 1 for b (on its first run with engine Jit, once hot with Auto). A full code cache is
+// flushed whole: every block then runs interpreted until it is compiled again.
+void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
+  if (!code_cache_) code_cache_ = std::make_unique<jit::CodeCache>();
+  prepare_block(b, env);  // compiled code reports positions in the threaded form
+  auto t0 = std::chrono::steady_clock::now();
+  bool mem_hooks = hooks && hooks->has_mem_hooks();
+  bool ok = jit::compile_block(b, *code_cache_, mem_hooks);
+  if (!ok && !mem_hooks) {
+    auto drop = [](CachedBlock& x) { x.jit = x.jit_body = nullptr; };
+    cache_.for_each(drop);
+    single_cache_.for_each(drop);
+    code_cache_->flush();
+    ++stats_.code_cache_flushes;
+    ok = jit::compile_block(b, *code_cache_, false);
+  }
+  stats_.compile_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (ok) {
+    ++stats_.blocks_compiled;
+  } else {
+    b.jit_failed = true;
+    ++stats_.jit_declined;
+  }
+}
+
+BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget) {
+  ctx.budget = budget;
+  ctx.block = &b;
+  running_.jit = &ctx;
+  uint32_t kind = reinterpret_cast<jit::BlockFn>(b.jit)(&ctx, b.frame.data());
+  running_.jit = nullptr;
+  BlockOutcome out{};
+  out.kind = static_cast<BlockOutcome::Kind>(kind);
+  out.block = ctx.block;
+  out.succ = int8_t(ctx.succ);
+  out.exit_kind = ctx.exit_kind;
+  out.write = ctx.write;
+  out.inst = ctx.code_index;
+  out.detail = ctx.detail;
+  out.pc = ctx.next_pc;
+  out.addr = ctx.addr;
+  out.size = ctx.size;
+  return out;
 }
 
 Stop Cpu::run_blocks(uint64_t max_insns) {
@@ -270,6 +335,16 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   env.progress = &running_.progress;
   env.hooks = hooks;
   common->hooks = hooks;
+  if (engine == Engine::Auto) env.jit_threshold = jit_threshold;
+  else if (engine == Engine::Jit) env.jit_threshold = 0;
+  jit::JitContext ctx;
+  ctx.state = state_.data();
+  ctx.mem_base = mem_.base();
+  ctx.mem_size = mem_.size();
+  ctx.code_pages = mem_.code_page_map();
+  ctx.hooks = hooks;
+  ctx.cache_epoch = cache_.epoch_address();
+  ctx.progress = &running_.progress;
   uint64_t pc = this->pc();
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
@@ -278,7 +353,10 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (start == 0 && b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
     running_.block = b;
     env.budget = max_insns - executed_;
-    BlockOutcome out = interpret(*b, env, start);
+    if (start == 0 && !b->jit && !b->jit_failed && engine != Engine::Interp &&
+        (engine == Engine::Jit || b->executions >= jit_threshold))
+      compile(*b, env);
+    BlockOutcome out = start == 0 && b->jit ? run_compiled(*b, ctx, env.budget) : interpret(*b, env, start);
     // The interpreter may have chained through several blocks: account for the finished ones
     // and continue with the one the outcome is about.
     b = out.block;

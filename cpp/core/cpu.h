@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "core/block_cache.h"
@@ -15,6 +16,11 @@
 #include "mmu/guest_memory.h"
 
 namespace vmkit {
+
+namespace jit {
+struct JitContext;
+class CodeCache;
+}  // namespace jit
 
 enum class StopReason {
   Syscall,      // pc = the syscall instruction
@@ -50,7 +56,17 @@ struct CpuStats {
   uint64_t blocks_executed = 0;
   uint64_t insns_executed = 0;
   uint64_t invalidations = 0;
+  uint64_t blocks_compiled = 0;  // tier 1
+  uint64_t jit_declined = 0;     // blocks tier 1 left to the interpreter
+  uint64_t code_cache_flushes = 0;
+  double compile_seconds = 0;
 };
+
+// Which tier runs guest code: the interpreter only, the JIT for every block it can compile, or
+// the interpreter until a block has run jit_threshold times, then the JIT.
+enum class Engine { Interp, Jit, Auto };
+const char* engine_name(Engine e);
+Engine parse_engine(const std::string& name);  // UsageError naming the engines otherwise
 
 class Cpu {
  public:
@@ -97,6 +113,8 @@ class Cpu {
   const CpuStats& stats() const { return stats_; }
   size_t cached_blocks() const { return cache_.size(); }
   unsigned max_block_insns = 64;
+  Engine engine = Engine::Interp;
+  uint64_t jit_threshold = 64;
   // Check every translated block with ir::verify (tests turn this on).
   bool verify_ir = false;
   // Run the block optimiser (ir/passes.h) on each new translation.
@@ -106,6 +124,7 @@ class Cpu {
   struct Running {
     CachedBlock* block = nullptr;
     const ThreadedInst* inst = nullptr;
+    const jit::JitContext* jit = nullptr;  // running compiled code: its position is jit->code_index
     ChainProgress progress;  // blocks the interpreter finished while chaining (see InterpEnv)
   };
   Running running_;
@@ -121,6 +140,8 @@ class Cpu {
   CachedBlock* lookup(uint64_t pc);
   CachedBlock* lookup_single(uint64_t pc);
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
+  void compile(CachedBlock& b, const InterpEnv& env);
+  BlockOutcome run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();
   Stop finish(Stop s, uint64_t completed_in_block);
@@ -131,6 +152,7 @@ class Cpu {
   const uint32_t pc_offset_;  // fe_.pc_offset(), read by every hook call
   BlockCache cache_;
   BlockCache single_cache_;  // one-instruction translations, for the end of a budget
+  std::unique_ptr<jit::CodeCache> code_cache_;
   std::set<uint64_t> stop_points_;
   mutable BlockShaper shaper_;
   CpuStats stats_;

@@ -1,10 +1,12 @@
 #include "interp/interpreter.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <unordered_map>
 
 #include "core/guest_common.h"
+#include "ir/semantics.h"
 
 namespace vmkit {
 
@@ -12,52 +14,9 @@ using ir::Inst;
 using ir::Op;
 using ir::Type;
 using ir::Slot;
+using namespace ir::semantics;
 
 namespace {
-
-inline int64_t sext(uint64_t v, unsigned bits) {
-  return bits >= 64 ? int64_t(v) : int64_t(v << (64 - bits)) >> (64 - bits);
-}
-
-uint64_t div_s(uint64_t a, uint64_t b, unsigned w) {
-  int64_t x = sext(a, w), y = sext(b, w);
-  int64_t min = w >= 64 ? INT64_MIN : -(int64_t(1) << (w - 1));
-  if (y == 0) return ~0ull;
-  if (x == min && y == -1) return uint64_t(x);
-  return uint64_t(x / y);
-}
-
-uint64_t rem_s(uint64_t a, uint64_t b, unsigned w) {
-  int64_t x = sext(a, w), y = sext(b, w);
-  int64_t min = w >= 64 ? INT64_MIN : -(int64_t(1) << (w - 1));
-  if (y == 0) return uint64_t(x);
-  if (x == min && y == -1) return 0;
-  return uint64_t(x % y);
-}
-
-uint64_t mul_high(Op op, uint64_t a, uint64_t b, unsigned w) {
-  __int128 x = op == Op::mulhu ? __int128(a) : __int128(sext(a, w));
-  __int128 y = op == Op::mulhs ? __int128(sext(b, w)) : __int128(b);
-  if (w < 64) return uint64_t((x * y) >> w);
-  if (op == Op::mulhu) return uint64_t((unsigned __int128)a * b >> 64);
-  return uint64_t((x * y) >> 64);
-}
-
-uint64_t rotate(bool left, uint64_t a, uint64_t sh, unsigned w) {
-  sh %= w;
-  if (sh == 0) return a;
-  if (!left) sh = w - sh;
-  return (a << sh) | (a >> (w - sh));
-}
-
-uint64_t byte_swap(uint64_t a, unsigned w) { return __builtin_bswap64(a) >> (64 - w); }
-
-uint64_t or_combine_bytes(uint64_t a, unsigned w) {
-  uint64_t r = 0;
-  for (unsigned i = 0; i < w; i += 8)
-    if ((a >> i) & 0xff) r |= 0xffull << i;
-  return r;
-}
 
 inline uint64_t load_bytes(const uint8_t* p, unsigned bits) {
   switch (bits) {
@@ -341,6 +300,7 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
 
   CachedBlock* cb = &entry;
   prepare(*cb);
+  if (start == kPrepareOnly) return BlockOutcome{};
   uint64_t* v = cb->frame.data();
   const ThreadedInst* first = cb->code.data();
   const ThreadedInst* ip = first + start;
@@ -623,7 +583,8 @@ L_jmpi:
   goto L_next;
 L_chain:
   // Go on into `next` without returning to the execution loop, if it fits in the budget.
-  if (env.progress->insns + cb->guest_insns + next->guest_insns <= env.budget) {
+  if (env.progress->insns + cb->guest_insns + next->guest_insns <= env.budget && !next->jit &&
+      (next->executions < env.jit_threshold || next->jit_failed)) {
     env.progress->insns += cb->guest_insns;
     ++env.progress->blocks;
     ++cb->executions;
@@ -665,6 +626,13 @@ L_exit:
 #undef LOAD
 #undef SX
 #undef ROT
+}
+
+void prepare_block(CachedBlock& b, const InterpEnv& env) { interpret(b, env, kPrepareOnly); }
+
+uint32_t code_index_of(const CachedBlock& b, uint32_t ir_index) {
+  auto it = std::lower_bound(b.code_ir_index.begin(), b.code_ir_index.end(), ir_index);
+  return uint32_t(it - b.code_ir_index.begin());
 }
 
 }  // namespace vmkit

@@ -34,6 +34,9 @@ struct InterpEnv {
   // its loads and stores check the hooked range (blocks lowered before have no checks: the owner
   // drops translations when memory hooks appear).
   HookRuntime* hooks = nullptr;
+  // Tiering: chaining stops at a block that has compiled code, or that has run this many times
+  // (so the execution loop can compile it).
+  uint64_t jit_threshold = UINT64_MAX;
 };
 
 struct BlockOutcome {
@@ -57,5 +60,14 @@ struct BlockOutcome {
 // A store into a page holding translations returns CodeWrite after the store has completed so
 // the caller can invalidate and then resume the block at inst+1.
 BlockOutcome interpret(CachedBlock& b, const InterpEnv& env, uint32_t start = 0);
+
+// Builds b's threaded form (b.code) now if it has none: the JIT compiles blocks the interpreter
+// can also run, and reports positions in b.code (code_index_of) so both share the execution
+// loop's fault and resume paths.
+constexpr uint32_t kPrepareOnly = UINT32_MAX;
+void prepare_block(CachedBlock& b, const InterpEnv& env);
+// The first entry of b.code at or after IR inst ir_index (the entry of that inst itself when it is
+// a load, store, call, hook or exit: those are never merged away).
+uint32_t code_index_of(const CachedBlock& b, uint32_t ir_index);
 
 }  // namespace vmkit

@@ -50,6 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             stderr=None,
             strict=args.strict,
             strace=args.strace,
+            engine=args.engine,
         )
     except (ElfError, UsageError, UnsupportedSyscallError) as e:
         print(f"vmkit: {e}", file=sys.stderr)
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
     run.add_argument("-U", dest="unset_env", action="append", default=[], metavar="NAME",
                      help="remove an environment variable from the guest's (repeatable)")
     run.add_argument("--strict", action="store_true", help="stop with an error on an unsupported syscall")
+    run.add_argument("--engine", choices=("interp", "jit", "auto"), default="interp",
+                     help="interp: the interpreter; jit: compile every block to host code; auto: compile hot blocks")
     run.add_argument("--strace", "-strace", action="store_true",
                      help="log every syscall with its arguments and result on stderr, like qemu-user's -strace")
     run.add_argument("program")

@@ -111,6 +111,7 @@ class Process(_Hookable):
         stderr: FileArg = PIPE,
         strict: bool = False,
         strace: bool = False,
+        engine: str = "interp",
     ):
         path = os.fspath(path)
         if not os.path.exists(path):
@@ -130,6 +131,9 @@ class Process(_Hookable):
         self.sysroot = sysroot
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.strict, self.strace = bool(strict), bool(strace)
+        if engine not in ENGINES:
+            raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+        self.engine = engine
         self._core = _core.LinuxProcess()
         self._core._set_owner(self)
         self._hooks: dict = {}
@@ -170,7 +174,7 @@ class Process(_Hookable):
             env_list = [f"{k}={v}" for k, v in self.env.items()]
             # vmkit's own diagnostics go with the guest's stderr, as qemu-user's do.
             r = self._core.run(self.path, self.argv, env_list, self.sysroot, in_fd, out_fd, err_fd, self.strict,
-                               err_fd, self.strace, float(timeout or 0))
+                               err_fd, self.strace, float(timeout or 0), self.engine)
             captured = []
             for f in (out_file, err_file):
                 if f is None:
@@ -197,6 +201,8 @@ class ProcessMemory:
 
 
 _RETURN_REGISTER = {"riscv64": "a0"}
+#: The execution engines (see vmkit.Machine.engine).
+ENGINES = ("interp", "jit", "auto")
 
 
 def run(
@@ -209,6 +215,7 @@ def run(
     stderr: FileArg = PIPE,
     strict: bool = False,
     strace: bool = False,
+    engine: str = "interp",
 ) -> RunResult:
     """Run the Linux program at ``path`` under vmkit and wait for it to end.
 
@@ -218,6 +225,8 @@ def run(
     inherit this process's, DEVNULL, a file descriptor, or a file object. stdin may be bytes.
     strict=True turns an unsupported syscall into an UnsupportedSyscallError. strace=True writes a
     line per syscall (``pid name(args) = result``) with vmkit's diagnostics, like qemu's -strace.
-    Raises ElfError if the program cannot be loaded. For hooks, use :class:`Process`.
+    Raises ElfError if the program cannot be loaded. engine: "interp" (the interpreter), "jit"
+    (every block compiled to host code) or "auto" (hot blocks compiled). For hooks, use
+    :class:`Process`.
     """
-    return Process(path, argv, env, sysroot, stdin, stdout, stderr, strict, strace).run()
+    return Process(path, argv, env, sysroot, stdin, stdout, stderr, strict, strace, engine).run()

@@ -295,17 +295,39 @@ class Machine(_Hookable):
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
     committed); memory must be mapped before use."""
 
-    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38):
+    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38, engine: str = "interp"):
         if not isinstance(arch, str):
             raise TypeError(f"arch must be a string such as 'riscv64', not {type(arch).__name__}")
         if isinstance(address_bits, bool) or not isinstance(address_bits, int) or not 16 <= address_bits <= 46:
             raise UsageError(f"address_bits must be an int from 16 to 46 (got {address_bits!r})")
         self._core = _core.Machine(arch, 1 << address_bits)
         self._core._set_owner(self)
+        self.engine = engine
         self.arch = arch
         self.mem = Memory(self._core)
         self.regs = Registers(self._core)
         self._hooks: dict = {}
+
+    @property
+    def engine(self) -> str:
+        """Which tier runs guest code: "interp" (the interpreter), "jit" (every block compiled to
+        host code), or "auto" (interpreted until a block has run ``jit_threshold`` times)."""
+        return self._core.engine
+
+    @engine.setter
+    def engine(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"engine is a string ('interp', 'jit' or 'auto'), not {type(name).__name__}")
+        self._core.engine = name
+
+    @property
+    def jit_threshold(self) -> int:
+        """With engine "auto": executions of a block before it is compiled."""
+        return self._core.jit_threshold
+
+    @jit_threshold.setter
+    def jit_threshold(self, n: int) -> None:
+        self._core.jit_threshold = _int("jit_threshold", n)
 
     # ---- running -------------------------------------------------------------------------------
     def run(self, begin: int, until: Optional[int] = None, count: Optional[int] = None,

@@ -155,7 +155,7 @@ except ImportError as e:
 out = {}
 try:
     r = vmkit.linux.run(req["prog"], req["argv"], env=req["env"], sysroot=req["sysroot"],
-                        stdin=base64.b64decode(req["stdin"]), strict=req["strict"])
+                        stdin=base64.b64decode(req["stdin"]), strict=req["strict"], engine=req["engine"])
     out = {"exit_status": r.exit_status, "signal": r.signal, "returncode": r.returncode,
            "stdout": base64.b64encode(r.stdout).decode(), "stderr": base64.b64encode(r.stderr).decode(),
            "diagnostics": [str(d) for d in r.diagnostics], "insns": r.insns}
@@ -179,6 +179,7 @@ def run_vmkit(
     cwd: Optional[Path] = None,
     strict: bool = False,
     timeout: float = VMKIT_TIMEOUT,
+    engine: str = "interp",
 ) -> Outcome:
     """Runs ``prog`` with vmkit.linux.run (argv[0] = the path, as qemu passes it) in a child process.
     A vmkit exception in the child (ElfError, UsageError, ...) is raised here with the same type."""
@@ -189,6 +190,7 @@ def run_vmkit(
         "sysroot": sysroot,
         "stdin": base64.b64encode(stdin or b"").decode(),
         "strict": strict,
+        "engine": engine,
     }
     try:
         r = subprocess.run(
@@ -238,11 +240,12 @@ def compare_with_qemu(
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[Path] = None,
     vmkit_timeout: float = VMKIT_TIMEOUT,
+    engine: str = "interp",
 ) -> tuple:
     """Runs ``prog args`` under both qemu-riscv64 and vmkit and asserts that stdout is byte-identical
     and the exit status (or killing signal) is the same. Returns (qemu Outcome, vmkit Outcome)."""
     ref = run_qemu(prog, args, stdin=stdin, env=env, cwd=cwd)
-    got = run_vmkit(prog, args, sysroot=sysroot, stdin=stdin, env=env, cwd=cwd, timeout=vmkit_timeout)
+    got = run_vmkit(prog, args, sysroot=sysroot, stdin=stdin, env=env, cwd=cwd, timeout=vmkit_timeout, engine=engine)
     label = f"{prog.name} {' '.join(args)}".strip()
     assert got.stdout == ref.stdout, (
         f"{label}: stdout differs from qemu-riscv64 ({len(ref.stdout)} vs {len(got.stdout)} bytes)\n"

@@ -16,9 +16,10 @@ ARGS = {"env_argv": ["12", "two words", "", "30", "--flag=ü"]}
 EXPECTED_STATUS = {"integer": 18, "abort": -6, "exit_status": 3, "return42": 42, "env_argv": 6}
 
 
+@pytest.mark.parametrize("engine", ["interp", "jit"])
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
 @pytest.mark.parametrize("source", guest_sources(), ids=lambda p: p.stem)
-def test_guest_matches_qemu(source, variant, guest_builder, qemu, vmkit_module, tmp_path):
+def test_guest_matches_qemu(source, variant, engine, guest_builder, qemu, vmkit_module, tmp_path):
     prog = guest_builder.build(source, variant)
     name = source.stem
     args = list(ARGS.get(name, []))
@@ -28,7 +29,7 @@ def test_guest_matches_qemu(source, variant, guest_builder, qemu, vmkit_module, 
         work.mkdir()
         args = [str(work)]
     env = dict(GUEST_ENV, **EXTRA_ENV.get(name, {}))
-    ref, got = compare_with_qemu(prog, args, sysroot=variant.sysroot, env=env, cwd=tmp_path)
+    ref, got = compare_with_qemu(prog, args, sysroot=variant.sysroot, env=env, cwd=tmp_path, engine=engine)
     assert ref.stdout, f"{name} printed nothing under qemu-riscv64"
     assert ref.returncode == EXPECTED_STATUS.get(name, 0), ref.stderr
     if name == "files":

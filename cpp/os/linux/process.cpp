@@ -164,6 +164,7 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
   p.cpu.reset();
   p.mem = std::move(mem);
   p.cpu = std::make_unique<Cpu>(*p.fe, *p.mem);
+  p.cpu->engine = parse_engine(p.opts.engine);
   if (p.opts.hooks) p.opts.hooks->attach(*p.cpu);
   rv64::State& st = p.st();
   st.res_addr = rv64::kNoReservation;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <initializer_list>
 #include <memory>
 #include <vector>
@@ -30,6 +32,9 @@ struct Rv64Machine {
     mem.map(kData, 0x10000, kRead | kWrite, "data");
     cpu = std::make_unique<Cpu>(*fe, mem);
     cpu->verify_ir = true;
+    // The suite runs once per engine (scripts/test.sh): VMKIT_TEST_ENGINE=jit compiles every block
+    // with tier 1, so each instruction test also checks the JIT against the same expectations.
+    if (const char* e = std::getenv("VMKIT_TEST_ENGINE"); e && std::string(e) == "jit") cpu->engine = Engine::Jit;
     st().res_addr = kNoReservation;
   }
   State& st() { return cpu->state_as<State>(); }

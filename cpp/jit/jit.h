@@ -1,0 +1,51 @@
+// Tier 1: IR blocks compiled to host code. A compiled block is a function
+//   uint32_t block(JitContext* ctx, uint64_t* frame)
+// over the block's frame (the slot array it shares with the interpreter); it returns a
+// BlockOutcome::Kind and leaves the details in ctx, so the execution loop treats compiled and
+// interpreted blocks alike. Positions it reports (code_index) are indexes into the block's
+// threaded form (CachedBlock::code), as the interpreter's are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/block_cache.h"
+#include "core/hook_runtime.h"
+#include "interp/interpreter.h"
+#include "jit/code_cache.h"
+
+namespace vmkit::jit {
+
+struct JitContext {
+  // inputs
+  uint8_t* state = nullptr;
+  uint8_t* mem_base = nullptr;
+  uint64_t mem_size = 0;
+  const uint8_t* code_pages = nullptr;
+  HookRuntime* hooks = nullptr;
+  // Chaining: compiled code jumps from block to block (direct successors through the blocks'
+  // links while *cache_epoch matches) while the instructions of the blocks it finished, counted
+  // in *progress, leave room in budget for the next one.
+  const uint64_t* cache_epoch = nullptr;
+  ChainProgress* progress = nullptr;
+  uint64_t budget = 0;
+  // outputs (see BlockOutcome)
+  CachedBlock* block = nullptr;  // the block the outcome is about (the last one chained into)
+  uint64_t next_pc = 0;
+  uint64_t addr = 0;
+  uint32_t code_index = 0;  // also set before every access that may fault (precise faults)
+  uint32_t size = 0;
+  uint32_t detail = 0;
+  int32_t succ = 0;
+  uint8_t exit_kind = 0;
+  uint8_t write = 0;
+};
+
+using BlockFn = uint32_t (*)(JitContext* ctx, uint64_t* frame);
+
+// Compiles b (which must have its threaded form, see prepare_block) into `cache`, setting b.jit
+// and b.jit_body. Returns false when the cache is full (flush it and retry) or the block uses
+// what tier 1 leaves to the interpreter (memory hooks).
+bool compile_block(CachedBlock& b, CodeCache& cache, bool mem_hooks);
+
+}  // namespace vmkit::jit

@@ -1,0 +1,539 @@
+// Tier 1 for x86-64 hosts: one pass over a block's IR, emitting host code with Xbyak (Debian's
+// libxbyak-dev: a header-only x86 assembler made for JITs, the one Dynarmic's backend uses; it
+// encodes an instruction in a few nanoseconds, so writing our own encoder would buy nothing).
+//
+// This first cut keeps every IR temporary in the block's frame (memory, not host registers): each
+// op loads its operands into scratch registers, computes, and stores its result. That already
+// removes the interpreter's dispatch; host register allocation and block chaining come next.
+//
+// Fixed registers inside compiled code:
+//   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
+//   r14 = guest memory base   r15 = guest memory size   rbp = code page map
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include <xbyak/xbyak.h>
+
+#include "core/guest_common.h"
+#include "interp/interpreter.h"
+#include "ir/semantics.h"
+#include "jit/jit.h"
+
+namespace vmkit::jit {
+
+namespace {
+
+using namespace Xbyak;
+using namespace Xbyak::util;
+using ir::Op;
+using ir::Slot;
+using IrType = ir::Type;  // (Xbyak's CodeGenerator has a Type of its own)
+
+// C functions for the ops emitted as calls (rare or long in x86 code), with the interpreter's
+// semantics (ir/semantics.h).
+uint64_t call_divs(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::div_s(a, b, unsigned(w)); }
+uint64_t call_rems(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::rem_s(a, b, unsigned(w)); }
+uint64_t call_divu(uint64_t a, uint64_t b, uint64_t w) {
+  uint64_t m = w >= 64 ? ~0ull : (1ull << w) - 1;
+  return b == 0 ? m : a / b;
+}
+uint64_t call_remu(uint64_t a, uint64_t b, uint64_t) { return b == 0 ? a : a % b; }
+uint64_t call_mulhs(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhs, a, b, unsigned(w)); }
+uint64_t call_mulhu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhu, a, b, unsigned(w)); }
+uint64_t call_mulhsu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhsu, a, b, unsigned(w)); }
+uint64_t call_orcb(uint64_t a, uint64_t, uint64_t w) { return ir::semantics::or_combine_bytes(a, unsigned(w)); }
+
+constexpr int kCtxState = offsetof(JitContext, state);
+constexpr int kCtxMemBase = offsetof(JitContext, mem_base);
+constexpr int kCtxMemSize = offsetof(JitContext, mem_size);
+constexpr int kCtxCodePages = offsetof(JitContext, code_pages);
+constexpr int kCtxHooks = offsetof(JitContext, hooks);
+constexpr int kCtxNextPc = offsetof(JitContext, next_pc);
+constexpr int kCtxAddr = offsetof(JitContext, addr);
+constexpr int kCtxCodeIndex = offsetof(JitContext, code_index);
+constexpr int kCtxSize = offsetof(JitContext, size);
+constexpr int kCtxDetail = offsetof(JitContext, detail);
+constexpr int kCtxSucc = offsetof(JitContext, succ);
+constexpr int kCtxExitKind = offsetof(JitContext, exit_kind);
+constexpr int kCtxWrite = offsetof(JitContext, write);
+constexpr int kCtxCacheEpoch = offsetof(JitContext, cache_epoch);
+constexpr int kCtxProgress = offsetof(JitContext, progress);
+constexpr int kCtxBudget = offsetof(JitContext, budget);
+constexpr int kCtxBlock = offsetof(JitContext, block);
+constexpr int kProgressInsns = offsetof(ChainProgress, insns);
+constexpr int kProgressBlocks = offsetof(ChainProgress, blocks);
+
+class BlockCompiler : public CodeGenerator {
+ public:
+  explicit BlockCompiler(CachedBlock& b) : CodeGenerator(1 << 20), cb_(b), b_(b.ir) {}
+  size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
+
+  void compile() {
+    push(rbp);
+    push(rbx);
+    push(r12);
+    push(r13);
+    push(r14);
+    push(r15);
+    sub(rsp, 8);  // 16-byte aligned for calls
+    mov(rbx, rdi);
+    mov(r12, qword[rbx + kCtxState]);
+    mov(r14, qword[rbx + kCtxMemBase]);
+    mov(r15, qword[rbx + kCtxMemSize]);
+    mov(rbp, qword[rbx + kCtxCodePages]);
+    // Blocks chained into this one enter here, with the fixed registers set.
+    L(body_);
+    mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
+    mov(rax, reinterpret_cast<uint64_t>(&cb_));
+    mov(qword[rbx + kCtxBlock], rax);
+    for (size_t i = 0; i < b_.insts.size(); ++i) emit(uint32_t(i));
+    // Cold paths (faults, code writes, traps, hook exits) after the hot code.
+    for (auto& c : cold_) c();
+    L(epilogue_);
+    add(rsp, 8);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(r12);
+    pop(rbx);
+    pop(rbp);
+    ret();
+  }
+
+ private:
+  bool is_const(Slot s) const { return b_.slot_is_const[s]; }
+  uint64_t const_value(Slot s) const { return b_.slot_init[s]; }
+  Address slot(Slot s) { return qword[r13 + int(s) * 8]; }
+
+  void load(const Reg64& r, Slot s) {
+    if (is_const(s)) {
+      uint64_t v = const_value(s);
+      if (v == 0) xor_(r.cvt32(), r.cvt32());
+      else if (v <= 0xffffffffull) mov(r.cvt32(), uint32_t(v));
+      else mov(r, v);
+    } else {
+      mov(r, slot(s));
+    }
+  }
+  void store(Slot d, const Reg64& r) { mov(slot(d), r); }
+
+  // Keeps the low bits of type t (values narrower than 64 bits are zero-extended in their slot).
+  void mask(const Reg64& r, IrType t) {
+    switch (ir::type_bits(t)) {
+      case 64: break;
+      case 32: mov(r.cvt32(), r.cvt32()); break;
+      case 16: movzx(r.cvt32(), r.cvt16()); break;
+      case 8: movzx(r.cvt32(), r.cvt8()); break;
+      case 1: and_(r.cvt32(), 1); break;
+      default: break;
+    }
+  }
+  // Sign-extends the low `bits` of r to 64 bits.
+  void sext(const Reg64& r, unsigned bits) {
+    switch (bits) {
+      case 64: break;
+      case 32: movsxd(r, r.cvt32()); break;
+      case 16: movsx(r, r.cvt16()); break;
+      case 8: movsx(r, r.cvt8()); break;
+      case 1: shl(r, 63); sar(r, 63); break;
+      default: break;
+    }
+  }
+
+  // The block's threaded-form position of IR inst i (what the execution loop's paths expect).
+  uint32_t code_index(uint32_t i) const { return code_index_of(cb_, i); }
+  void mark_position(uint32_t i) { mov(dword[rbx + kCtxCodeIndex], code_index(i)); }
+
+  // Leave with exit code `kind` (a BlockOutcome::Kind) from a cold path.
+  void leave(uint32_t kind) {
+    mov(eax, kind);
+    jmp(epilogue_, T_NEAR);
+  }
+
+  // Calls fn(a, b, w) for the ops done in C; result in rax.
+  void call3(uint64_t (*fn)(uint64_t, uint64_t, uint64_t), Slot a, Slot bslot, unsigned w) {
+    load(rdi, a);
+    load(rsi, bslot);
+    mov(edx, w);
+    mov(rax, reinterpret_cast<uint64_t>(fn));
+    call(rax);
+  }
+
+  // The address check of a load or store of `bytes` at rax: beyond the guest range is a fault
+  // reported here; holes inside it fault in the host (SIGSEGV) at the position marked.
+  void check_address(uint32_t i, unsigned bytes, bool write) {
+    mark_position(i);
+    lea(rdx, ptr[r15 - int(bytes)]);
+    cmp(rax, rdx);
+    auto fault = std::make_shared<Label>();
+    ja(*fault, T_NEAR);
+    cold_.push_back([this, fault, write] {
+      L(*fault);
+      mov(qword[rbx + kCtxAddr], rax);
+      mov(byte[rbx + kCtxWrite], write ? 1 : 0);
+      leave(BlockOutcome::MemFault);
+    });
+  }
+
+  void emit(uint32_t i) {
+    const ir::Inst& in = b_.insts[i];
+    const unsigned w = ir::type_bits(in.type);
+    switch (in.op) {
+      case Op::get:
+        switch (w) {
+          case 64: mov(rax, qword[r12 + int(in.aux)]); break;
+          case 32: mov(eax, dword[r12 + int(in.aux)]); break;
+          case 16: movzx(eax, word[r12 + int(in.aux)]); break;
+          default: movzx(eax, byte[r12 + int(in.aux)]); break;
+        }
+        store(in.dst, rax);
+        return;
+      case Op::put:
+        load(rax, in.a);
+        switch (w) {
+          case 64: mov(qword[r12 + int(in.aux)], rax); break;
+          case 32: mov(dword[r12 + int(in.aux)], eax); break;
+          case 16: mov(word[r12 + int(in.aux)], ax); break;
+          default: mov(byte[r12 + int(in.aux)], al); break;
+        }
+        return;
+      case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
+      case Op::andn: case Op::orn: case Op::xnor:
+        load(rax, in.a);
+        load(rcx, in.b);
+        switch (in.op) {
+          case Op::add: add(rax, rcx); break;
+          case Op::sub: sub(rax, rcx); break;
+          case Op::mul: imul(rax, rcx); break;
+          case Op::and_: and_(rax, rcx); break;
+          case Op::or_: or_(rax, rcx); break;
+          case Op::xor_: xor_(rax, rcx); break;
+          case Op::andn: not_(rcx); and_(rax, rcx); break;
+          case Op::orn: not_(rcx); or_(rax, rcx); break;
+          default: xor_(rax, rcx); not_(rax); break;  // xnor
+        }
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
+      case Op::mulhs: call3(call_mulhs, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::mulhu: call3(call_mulhu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::mulhsu: call3(call_mulhsu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::divs: call3(call_divs, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::divu: call3(call_divu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::rems: call3(call_rems, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::remu: call3(call_remu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::orcb: call3(call_orcb, in.a, in.a, w); store(in.dst, rax); return;
+      case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
+        load(rax, in.a);
+        load(rcx, in.b);
+        if (w == 64 || w == 32) {
+          const Reg& r = w == 64 ? static_cast<const Reg&>(rax) : static_cast<const Reg&>(eax);
+          // x86 takes the count modulo 64 (32 for 32-bit operands): the IR's rule for these widths
+          switch (in.op) {
+            case Op::shl: shl(r, cl); break;
+            case Op::lshr: shr(r, cl); break;
+            case Op::ashr: sar(r, cl); break;
+            case Op::rotl: rol(r, cl); break;
+            default: ror(r, cl); break;
+          }
+        } else {
+          and_(ecx, w - 1);
+          switch (in.op) {
+            case Op::shl: shl(rax, cl); break;
+            case Op::lshr: shr(rax, cl); break;
+            case Op::ashr: sext(rax, w); sar(rax, cl); break;
+            case Op::rotl: w == 16 ? rol(ax, cl) : rol(al, cl); break;
+            default: w == 16 ? ror(ax, cl) : ror(al, cl); break;
+          }
+        }
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
+      case Op::mins: case Op::maxs: case Op::minu: case Op::maxu: {
+        load(rax, in.a);
+        load(rcx, in.b);
+        bool is_signed = in.op == Op::mins || in.op == Op::maxs;
+        if (is_signed) {
+          sext(rax, w);
+          sext(rcx, w);
+        }
+        cmp(rax, rcx);
+        // rax = a; take b when b is the answer
+        switch (in.op) {
+          case Op::mins: cmovg(rax, rcx); break;
+          case Op::maxs: cmovl(rax, rcx); break;
+          case Op::minu: cmova(rax, rcx); break;
+          default: cmovb(rax, rcx); break;
+        }
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
+      }
+      case Op::neg: load(rax, in.a); neg(rax); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::not_: load(rax, in.a); not_(rax); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::popcnt: load(rax, in.a); popcnt(rax, rax); store(in.dst, rax); return;
+      case Op::clz: {
+        // clz(0) = w, else (w - 1) - bsr(a) (a is zero-extended)
+        load(rcx, in.a);
+        mov(eax, w);
+        bsr(rdx, rcx);
+        mov(esi, w - 1);
+        sub(rsi, rdx);
+        test(rcx, rcx);
+        cmovnz(rax, rsi);
+        store(in.dst, rax);
+        return;
+      }
+      case Op::ctz:
+        load(rcx, in.a);
+        mov(eax, w);
+        bsf(rdx, rcx);
+        test(rcx, rcx);
+        cmovnz(rax, rdx);
+        store(in.dst, rax);
+        return;
+      case Op::bswap:
+        load(rax, in.a);
+        bswap(rax);
+        if (w < 64) shr(rax, 64 - w);
+        store(in.dst, rax);
+        return;
+      case Op::eq: case Op::ne: case Op::lts: case Op::ltu: case Op::ges: case Op::geu: {
+        load(rax, in.a);
+        load(rcx, in.b);
+        unsigned sw = ir::type_bits(IrType(in.sub));
+        if (in.op == Op::lts || in.op == Op::ges) {
+          sext(rax, sw);
+          sext(rcx, sw);
+        }
+        cmp(rax, rcx);
+        switch (in.op) {
+          case Op::eq: sete(al); break;
+          case Op::ne: setne(al); break;
+          case Op::lts: setl(al); break;
+          case Op::ltu: setb(al); break;
+          case Op::ges: setge(al); break;
+          default: setae(al); break;
+        }
+        movzx(eax, al);
+        store(in.dst, rax);
+        return;
+      }
+      case Op::select:
+        load(rdx, in.a);
+        load(rax, in.c);
+        load(rcx, in.b);
+        test(rdx, rdx);
+        cmovnz(rax, rcx);
+        store(in.dst, rax);
+        return;
+      case Op::zext:
+        load(rax, in.a);
+        store(in.dst, rax);
+        return;
+      case Op::sext:
+        load(rax, in.a);
+        sext(rax, ir::type_bits(IrType(in.sub)));
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
+      case Op::trunc:
+        load(rax, in.a);
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
+      case Op::load: case Op::loads: {
+        unsigned bytes = in.sub / 8u;
+        load(rax, in.a);
+        check_address(i, bytes, false);
+        const Address m = ptr[r14 + rax];
+        if (in.op == Op::load) {
+          switch (bytes) {
+            case 8: mov(rax, qword[r14 + rax]); break;
+            case 4: mov(eax, dword[r14 + rax]); break;
+            case 2: movzx(eax, word[r14 + rax]); break;
+            default: movzx(eax, byte[r14 + rax]); break;
+          }
+        } else {
+          switch (bytes) {
+            case 8: mov(rax, qword[r14 + rax]); break;
+            case 4: movsxd(rax, dword[r14 + rax]); break;
+            case 2: movsx(rax, word[r14 + rax]); break;
+            default: movsx(rax, byte[r14 + rax]); break;
+          }
+          mask(rax, in.type);
+        }
+        (void)m;
+        store(in.dst, rax);
+        return;
+      }
+      case Op::store: {
+        unsigned bytes = in.sub / 8u;
+        load(rax, in.a);
+        load(rcx, in.b);
+        check_address(i, bytes, true);
+        switch (bytes) {
+          case 8: mov(qword[r14 + rax], rcx); break;
+          case 4: mov(dword[r14 + rax], ecx); break;
+          case 2: mov(word[r14 + rax], cx); break;
+          default: mov(byte[r14 + rax], cl); break;
+        }
+        // A store into a page that holds translations: stop after it (see BlockOutcome::CodeWrite).
+        mov(rdx, rax);
+        shr(rdx, 12);
+        movzx(esi, byte[rbp + rdx]);
+        lea(rdx, ptr[rax + int(bytes) - 1]);
+        shr(rdx, 12);
+        or_(sil, byte[rbp + rdx]);
+        auto hit = std::make_shared<Label>();
+        jnz(*hit, T_NEAR);
+        cold_.push_back([this, hit, bytes] {
+          L(*hit);
+          mov(qword[rbx + kCtxAddr], rax);
+          mov(dword[rbx + kCtxSize], bytes);
+          leave(BlockOutcome::CodeWrite);
+        });
+        return;
+      }
+      case Op::fence:
+        mfence();
+        return;
+      case Op::call: {
+        mark_position(i);
+        const ir::HelperInfo& h = b_.arch->helpers[in.aux];
+        mov(rdi, r12);
+        if (in.a != ir::kNoSlot) load(rsi, in.a); else xor_(esi, esi);
+        if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
+        if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
+        mov(r8d, uint32_t(in.sub));
+        mov(rax, reinterpret_cast<uint64_t>(h.fn));
+        call(rax);
+        cmp(dword[r12 + int(offsetof(GuestCommon, trap) + offsetof(PendingTrap, pending))], 0);
+        auto trap = std::make_shared<Label>();
+        jne(*trap, T_NEAR);
+        cold_.push_back([this, trap] {
+          L(*trap);
+          leave(BlockOutcome::Trap);
+        });
+        if (in.dst != ir::kNoSlot) {
+          mask(rax, in.type);
+          store(in.dst, rax);
+        }
+        return;
+      }
+      case Op::hook: {
+        mark_position(i);
+        uint32_t size = in.aux ? in.aux : uint32_t(b_.end_pc - b_.pc);
+        mov(rdi, qword[rbx + kCtxHooks]);
+        mov(esi, uint32_t(in.sub));
+        load(rdx, in.a);
+        mov(ecx, size);
+        call(qword[rdi + int(offsetof(HookRuntime, code))]);
+        test(eax, eax);
+        auto hooked = std::make_shared<Label>();
+        jnz(*hooked, T_NEAR);
+        cold_.push_back([this, hooked] {
+          L(*hooked);
+          leave(BlockOutcome::Hooked);
+        });
+        return;
+      }
+      case Op::jmp:
+        load(rax, in.a);
+        xor_(esi, esi);
+        chain();
+        return;
+      case Op::br: {
+        load(rdx, in.a);
+        load(rax, in.b);
+        load(rcx, in.c);
+        xor_(esi, esi);
+        mov(edi, 1);
+        test(rdx, rdx);
+        cmovz(rax, rcx);
+        cmovz(esi, edi);
+        chain();
+        return;
+      }
+      case Op::jmpi:
+        load(rax, in.a);
+        mov(qword[rbx + kCtxNextPc], rax);
+        mov(dword[rbx + kCtxSucc], -1);
+        mov(eax, uint32_t(BlockOutcome::Next));
+        jmp(epilogue_, T_NEAR);
+        return;
+      case Op::exit:
+        mark_position(i);
+        load(rax, in.a);
+        mov(qword[rbx + kCtxNextPc], rax);
+        mov(dword[rbx + kCtxDetail], in.aux);
+        mov(byte[rbx + kCtxExitKind], in.sub);
+        mov(eax, uint32_t(BlockOutcome::Exit));
+        jmp(epilogue_, T_NEAR);
+        return;
+      case Op::Count:
+        break;
+    }
+  }
+
+  // End of block with rax = next pc, esi = successor index (0/1): go straight into the linked
+  // successor's compiled code if the link is current and the budget has room, else return Next.
+  void chain() {
+    mov(qword[rbx + kCtxNextPc], rax);
+    mov(dword[rbx + kCtxSucc], esi);
+    Label out;
+    mov(rdi, reinterpret_cast<uint64_t>(&cb_.link[0]));
+    mov(rdx, qword[rdi + rsi * 8]);
+    test(rdx, rdx);
+    jz(out, T_NEAR);
+    mov(rdi, reinterpret_cast<uint64_t>(&cb_.link_epoch));
+    mov(rcx, qword[rdi]);
+    mov(rdi, qword[rbx + kCtxCacheEpoch]);
+    cmp(rcx, qword[rdi]);
+    jne(out, T_NEAR);
+    mov(rcx, qword[rdx + off_body_]);
+    test(rcx, rcx);
+    jz(out, T_NEAR);
+    mov(rdi, qword[rbx + kCtxProgress]);
+    mov(r8, qword[rdi + kProgressInsns]);
+    add(r8, cb_.guest_insns);
+    mov(r9d, dword[rdx + off_guest_insns_]);
+    add(r9, r8);
+    cmp(r9, qword[rbx + kCtxBudget]);
+    ja(out, T_NEAR);
+    mov(qword[rdi + kProgressInsns], r8);
+    add(qword[rdi + kProgressBlocks], 1);
+    mov(rdi, reinterpret_cast<uint64_t>(&cb_.executions));
+    add(qword[rdi], 1);
+    jmp(rcx);
+    L(out);
+    mov(eax, uint32_t(BlockOutcome::Next));
+    jmp(epilogue_, T_NEAR);
+  }
+
+  CachedBlock& cb_;
+  const ir::Block& b_;
+  // Offsets of CachedBlock fields the chaining code reads in the next block (CachedBlock is not
+  // standard-layout, so offsetof is not available; every instance has the same layout).
+  const int off_body_ = int(reinterpret_cast<const char*>(&cb_.jit_body) - reinterpret_cast<const char*>(&cb_));
+  const int off_guest_insns_ = int(reinterpret_cast<const char*>(&cb_.guest_insns) - reinterpret_cast<const char*>(&cb_));
+  Label body_;
+  Label epilogue_;
+  std::vector<std::function<void()>> cold_;
+};
+
+}  // namespace
+
+bool compile_block(CachedBlock& b, CodeCache& cache, bool mem_hooks) {
+  if (mem_hooks) return false;  // the interpreter's checked loads and stores handle those
+  BlockCompiler c(b);
+  c.compile();
+  auto* p = static_cast<uint8_t*>(cache.add(c.getCode(), c.getSize()));
+  if (!p) return false;
+  b.jit = p;
+  b.jit_body = p + c.body_offset();
+  return true;
+}
+
+}  // namespace vmkit::jit
