@@ -2,7 +2,7 @@
 # The full test suite: sets up a fresh machine (scripts/setup.sh), then runs
 #   1. the GoogleTest suite (tests/cpp), built with -Werror;
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. the fuzz targets (libFuzzer: decoder, and lifted-vs-optimised execution) for a fixed time;
+#   3. the fuzz targets (libFuzzer: decoder, and lifted / optimised / compiled execution) for a fixed time;
 #   4. the pytest suite (tests/python) against qemu-riscv64 and Debian's busybox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +33,8 @@ VMKIT_TEST_ENGINE=jit ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=pr
 
 echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-60} s per target)"
 # fuzz_rv64_decoder: every input must lift to IR the verifier accepts, before and after the
-# optimiser. fuzz_rv64_execute: the input runs as code twice, as lifted and as optimised, and
-# both runs must end in the same state.
+# optimiser. fuzz_rv64_execute: the input runs as code three times, as lifted, as optimised and as
+# compiled by the JIT, and all runs must end in the same state.
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMKIT_BUILD_PYTHON=OFF \
   -DVMKIT_BUILD_FUZZ=ON >/dev/null
 ninja -C build/fuzz -j"$JOBS" fuzz_rv64_decoder fuzz_rv64_execute

@@ -1,7 +1,8 @@
 // libFuzzer target for executing RISC-V code: the input becomes code (registers are derived from
-// it); the code runs twice - once from blocks as lifted, once after the optimiser and the
-// interpreter's merges (what vmkit normally runs) - and both runs must stop the same way with the
-// same registers and memory. Any crash, sanitizer report, hang or difference is a bug.
+// it); the code runs three times - once from blocks as lifted, once after the optimiser and the
+// interpreter's merges (what vmkit normally runs), once compiled by the tier-1 JIT - and all runs
+// must stop the same way with the same registers and memory. Any crash, sanitizer report, hang or
+// difference is a bug.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -26,12 +27,13 @@ struct Machine {
   std::unique_ptr<vmkit::Frontend> fe = vmkit::rv64::make_frontend();
   vmkit::GuestMemory mem{1ull << 20};
   std::unique_ptr<vmkit::Cpu> cpu;
-  explicit Machine(bool optimize) {
+  Machine(bool optimize, vmkit::Engine engine) {
     mem.map(kCode, kPage, vmkit::kRead | vmkit::kWrite);
     mem.map(kData, 2 * kPage, vmkit::kRead | vmkit::kWrite);
     cpu = std::make_unique<vmkit::Cpu>(*fe, mem);
     cpu->optimize_ir = optimize;
     cpu->verify_ir = true;
+    cpu->engine = engine;
   }
   void load(const uint8_t* code, const uint64_t* regs) {
     mem.protect(kCode, kPage, vmkit::kRead | vmkit::kWrite);
@@ -60,15 +62,28 @@ struct Machine {
   }
 };
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "difference between lifted and optimised runs: %s\n", what);
+[[noreturn]] void fail(const char* runs, const char* what) {
+  std::fprintf(stderr, "difference between %s runs: %s\n", runs, what);
   std::abort();
+}
+
+// Both machines ran the same input: they must have stopped alike with the same state.
+void compare(const char* runs, Machine& x, Machine& y, const vmkit::Stop& a, const vmkit::Stop& b) {
+  if (a.reason != b.reason || a.pc != b.pc || a.addr != b.addr || a.signo != b.signo) fail(runs, "stop");
+  const auto& sa = x.cpu->state_as<vmkit::rv64::State>();
+  const auto& sb = y.cpu->state_as<vmkit::rv64::State>();
+  if (std::memcmp(sa.x, sb.x, sizeof sa.x) != 0) fail(runs, "integer registers");
+  if (std::memcmp(sa.f, sb.f, sizeof sa.f) != 0) fail(runs, "floating-point registers");
+  if (sa.fflags != sb.fflags || sa.frm != sb.frm) fail(runs, "fcsr");
+  if (sa.res_addr != sb.res_addr) fail(runs, "reservation");
+  if (std::memcmp(x.mem.host(kData), y.mem.host(kData), 2 * kPage) != 0) fail(runs, "memory");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Machine plain(false), fast(true);
+  static Machine plain(false, vmkit::Engine::Interp), fast(true, vmkit::Engine::Interp),
+      jit(true, vmkit::Engine::Jit);
   // The input is the code, at the end of the code page (zero halfwords before it are illegal).
   // Registers come from a generator seeded by the input, a few of them pointers into the data
   // pages, so every input runs with varied operands without spending bytes on them.
@@ -88,17 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::memcpy(code + kPage - size, data, size);
   plain.load(code, regs);
   fast.load(code, regs);
+  jit.load(code, regs);
   plain.cpu->set_pc(kCode + kPage - ((size + 1) & ~size_t(1)));
   fast.cpu->set_pc(plain.cpu->pc());
+  jit.cpu->set_pc(plain.cpu->pc());
 
-  vmkit::Stop a = plain.run(), b = fast.run();
-  if (a.reason != b.reason || a.pc != b.pc || a.addr != b.addr || a.signo != b.signo) fail("stop");
-  const auto& sa = plain.cpu->state_as<vmkit::rv64::State>();
-  const auto& sb = fast.cpu->state_as<vmkit::rv64::State>();
-  if (std::memcmp(sa.x, sb.x, sizeof sa.x) != 0) fail("integer registers");
-  if (std::memcmp(sa.f, sb.f, sizeof sa.f) != 0) fail("floating-point registers");
-  if (sa.fflags != sb.fflags || sa.frm != sb.frm) fail("fcsr");
-  if (sa.res_addr != sb.res_addr) fail("reservation");
-  if (std::memcmp(plain.mem.host(kData), fast.mem.host(kData), 2 * kPage) != 0) fail("memory");
+  vmkit::Stop a = plain.run(), b = fast.run(), c = jit.run();
+  compare("lifted and optimised", plain, fast, a, b);
+  compare("interpreted and compiled", fast, jit, b, c);
   return 0;
 }
