@@ -74,13 +74,16 @@ class BlockCache {
     for (auto& [pc, b] : map_) f(*b);
   }
 
- private:
+  // The direct-mapped table find() tries first; compiled code probes it for computed targets.
   static constexpr size_t kFastSize = 4096;
   static size_t hash(uint64_t pc) { return (pc >> 1) & (kFastSize - 1); }
   struct Fast {
     uint64_t pc = ~0ull;
     CachedBlock* block = nullptr;
   };
+  const Fast* fast_table() const { return fast_; }
+
+ private:
   Fast fast_[kFastSize];
   std::unordered_map<uint64_t, std::unique_ptr<CachedBlock>> map_;
   std::vector<std::unique_ptr<CachedBlock>> graveyard_;

@@ -344,6 +344,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   ctx.code_pages = mem_.code_page_map();
   ctx.hooks = hooks;
   ctx.cache_epoch = cache_.epoch_address();
+  ctx.fast_table = cache_.fast_table();
   ctx.progress = &running_.progress;
   uint64_t pc = this->pc();
   CachedBlock* b = lookup(pc);

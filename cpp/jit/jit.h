@@ -27,6 +27,7 @@ struct JitContext {
   // links while *cache_epoch matches) while the instructions of the blocks it finished, counted
   // in *progress, leave room in budget for the next one.
   const uint64_t* cache_epoch = nullptr;
+  const BlockCache::Fast* fast_table = nullptr;  // computed targets (jmpi) are looked up here
   ChainProgress* progress = nullptr;
   uint64_t budget = 0;
   // outputs (see BlockOutcome)

@@ -2,9 +2,11 @@
 // libxbyak-dev: a header-only x86 assembler made for JITs, the one Dynarmic's backend uses; it
 // encodes an instruction in a few nanoseconds, so writing our own encoder would buy nothing).
 //
-// This first cut keeps every IR temporary in the block's frame (memory, not host registers): each
-// op loads its operands into scratch registers, computes, and stores its result. That already
-// removes the interpreter's dispatch; host register allocation and block chaining come next.
+// Every IR temporary has its home in the block's frame (so fault reports and the interpreter can
+// read any of them): each op loads its operands into scratch registers, computes, and stores its
+// result. Results are also kept in a few host registers (a write-through cache: blocks are
+// straight-line code, so the cache's contents are known at every point), which turns most operand
+// loads into register moves. Host register allocation proper comes next.
 //
 // Fixed registers inside compiled code:
 //   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
@@ -58,6 +60,7 @@ constexpr int kCtxSucc = offsetof(JitContext, succ);
 constexpr int kCtxExitKind = offsetof(JitContext, exit_kind);
 constexpr int kCtxWrite = offsetof(JitContext, write);
 constexpr int kCtxCacheEpoch = offsetof(JitContext, cache_epoch);
+constexpr int kCtxFastTable = offsetof(JitContext, fast_table);
 constexpr int kCtxProgress = offsetof(JitContext, progress);
 constexpr int kCtxBudget = offsetof(JitContext, budget);
 constexpr int kCtxBlock = offsetof(JitContext, block);
@@ -112,11 +115,36 @@ class BlockCompiler : public CodeGenerator {
       if (v == 0) xor_(r.cvt32(), r.cvt32());
       else if (v <= 0xffffffffull) mov(r.cvt32(), uint32_t(v));
       else mov(r, v);
-    } else {
-      mov(r, slot(s));
+      return;
+    }
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] == s) {
+        mov(r, cache_reg(k));
+        return;
+      }
+    mov(r, slot(s));
+  }
+  void store(Slot d, const Reg64& r) {
+    mov(slot(d), r);
+    unsigned k = next_cache_++ % kCacheRegs;
+    mov(cache_reg(k), r);
+    cached_[k] = d;
+  }
+  // Calls clobber the cache registers (caller-saved).
+  void forget_cache() {
+    for (auto& c : cached_) c = ir::kNoSlot;
+  }
+  static constexpr unsigned kCacheRegs = 4;
+  const Reg64& cache_reg(unsigned k) const {
+    switch (k) {
+      case 0: return r8;
+      case 1: return r9;
+      case 2: return r10;
+      default: return r11;
     }
   }
-  void store(Slot d, const Reg64& r) { mov(slot(d), r); }
+  Slot cached_[kCacheRegs] = {ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot};
+  unsigned next_cache_ = 0;
 
   // Keeps the low bits of type t (values narrower than 64 bits are zero-extended in their slot).
   void mask(const Reg64& r, IrType t) {
@@ -158,6 +186,7 @@ class BlockCompiler : public CodeGenerator {
     mov(edx, w);
     mov(rax, reinterpret_cast<uint64_t>(fn));
     call(rax);
+    forget_cache();
   }
 
   // The address check of a load or store of `bytes` at rax: beyond the guest range is a fault
@@ -409,6 +438,7 @@ class BlockCompiler : public CodeGenerator {
         mov(r8d, uint32_t(in.sub));
         mov(rax, reinterpret_cast<uint64_t>(h.fn));
         call(rax);
+        forget_cache();
         cmp(dword[r12 + int(offsetof(GuestCommon, trap) + offsetof(PendingTrap, pending))], 0);
         auto trap = std::make_shared<Label>();
         jne(*trap, T_NEAR);
@@ -430,6 +460,7 @@ class BlockCompiler : public CodeGenerator {
         load(rdx, in.a);
         mov(ecx, size);
         call(qword[rdi + int(offsetof(HookRuntime, code))]);
+        forget_cache();
         test(eax, eax);
         auto hooked = std::make_shared<Label>();
         jnz(*hooked, T_NEAR);
@@ -458,10 +489,7 @@ class BlockCompiler : public CodeGenerator {
       }
       case Op::jmpi:
         load(rax, in.a);
-        mov(qword[rbx + kCtxNextPc], rax);
-        mov(dword[rbx + kCtxSucc], -1);
-        mov(eax, uint32_t(BlockOutcome::Next));
-        jmp(epilogue_, T_NEAR);
+        chain_computed();
         return;
       case Op::exit:
         mark_position(i);
@@ -492,6 +520,32 @@ class BlockCompiler : public CodeGenerator {
     mov(rdi, qword[rbx + kCtxCacheEpoch]);
     cmp(rcx, qword[rdi]);
     jne(out, T_NEAR);
+    enter_next(out);
+  }
+
+  // A computed target (rax): found through the block cache's direct-mapped table (which is
+  // cleared whenever translations are dropped), entered like a linked successor.
+  void chain_computed() {
+    mov(qword[rbx + kCtxNextPc], rax);
+    mov(dword[rbx + kCtxSucc], -1);
+    Label out;
+    mov(rdx, rax);
+    shr(rdx, 1);
+    and_(edx, uint32_t(BlockCache::kFastSize - 1));
+    shl(rdx, 4);
+    static_assert(sizeof(BlockCache::Fast) == 16);
+    add(rdx, qword[rbx + kCtxFastTable]);
+    cmp(rax, qword[rdx]);
+    jne(out, T_NEAR);
+    mov(rdx, qword[rdx + 8]);
+    test(rdx, rdx);
+    jz(out, T_NEAR);
+    enter_next(out);
+  }
+
+  // rdx = the next block: jump into its compiled code if it has some and the budget has room
+  // (counting this block as finished), else leave through `out` with Next.
+  void enter_next(Label& out) {
     mov(rcx, qword[rdx + off_body_]);
     test(rcx, rcx);
     jz(out, T_NEAR);
