@@ -2,11 +2,13 @@
 // libxbyak-dev: a header-only x86 assembler made for JITs, the one Dynarmic's backend uses; it
 // encodes an instruction in a few nanoseconds, so writing our own encoder would buy nothing).
 //
-// Every IR temporary has its home in the block's frame (so fault reports and the interpreter can
-// read any of them): each op loads its operands into scratch registers, computes, and stores its
-// result. Results are also kept in a few host registers (a write-through cache: blocks are
-// straight-line code, so the cache's contents are known at every point), which turns most operand
-// loads into register moves. Host register allocation proper comes next.
+// Each op loads its operands into scratch registers, computes, and leaves its result in one of a
+// few host registers (blocks are straight-line code, so which temporary each holds is known at
+// every point). A temporary is also written to its home in the block's frame only where something
+// may read it from there: the operands of loads and stores (fault reports read them), and values
+// still needed after a store (a store into translated code resumes the block in the interpreter,
+// which reads the frame). Others live in registers only, and are written home (spilled) when their
+// register is needed or a call would clobber it while they are still to be used.
 //
 // Fixed registers inside compiled code:
 //   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
@@ -73,6 +75,7 @@ class BlockCompiler : public CodeGenerator {
   size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
 
   void compile() {
+    analyse();
     push(rbp);
     push(rbx);
     push(r12);
@@ -90,7 +93,10 @@ class BlockCompiler : public CodeGenerator {
     mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
     mov(rax, reinterpret_cast<uint64_t>(&cb_));
     mov(qword[rbx + kCtxBlock], rax);
-    for (size_t i = 0; i < b_.insts.size(); ++i) emit(uint32_t(i));
+    for (size_t i = 0; i < b_.insts.size(); ++i) {
+      cur_ = uint32_t(i);
+      emit(uint32_t(i));
+    }
     // Cold paths (faults, code writes, traps, hook exits) after the hot code.
     for (auto& c : cold_) c();
     L(epilogue_);
@@ -125,15 +131,84 @@ class BlockCompiler : public CodeGenerator {
     mov(r, slot(s));
   }
   void store(Slot d, const Reg64& r) {
-    mov(slot(d), r);
-    unsigned k = next_cache_++ % kCacheRegs;
+    if (home_[d]) mov(slot(d), r);
+    // A register that holds nothing still needed, else one whose value is home, else spill one.
+    unsigned k = kCacheRegs;
+    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j)
+      if (!live(cached_[j])) k = j;
+    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
+      unsigned c = (next_cache_ + j) % kCacheRegs;
+      if (cached_[c] != ir::kNoSlot && home_[cached_[c]]) k = c;
+    }
+    if (k == kCacheRegs) {
+      k = next_cache_ % kCacheRegs;
+      spill(k);
+    }
+    next_cache_ = k + 1;
     mov(cache_reg(k), r);
     cached_[k] = d;
   }
-  // Calls clobber the cache registers (caller-saved).
+  bool live(Slot s) const { return s != ir::kNoSlot && last_use_[s] > cur_; }
+  // Writes register k's temporary home if it lives only there and is still needed.
+  void spill(unsigned k) {
+    Slot s = cached_[k];
+    if (s != ir::kNoSlot && !home_[s] && live(s)) {
+      mov(slot(s), cache_reg(k));
+      home_[s] = 1;  // from here on it is home
+    }
+    cached_[k] = ir::kNoSlot;
+  }
+  // Before a call (which clobbers the cache registers, caller-saved): values needed later go home.
+  void spill_live() {
+    for (unsigned k = 0; k < kCacheRegs; ++k) {
+      Slot s = cached_[k];
+      if (s != ir::kNoSlot && !home_[s] && last_use_[s] > cur_) {
+        mov(slot(s), cache_reg(k));
+        home_[s] = 1;
+      }
+    }
+  }
   void forget_cache() {
     for (auto& c : cached_) c = ir::kNoSlot;
   }
+
+  // Where each temporary is last used, and which need a home in the frame (see the file comment).
+  void analyse() {
+    const size_t ns = b_.num_slots(), n = b_.insts.size();
+    last_use_.assign(ns, 0);
+    home_.assign(ns + 1, 0);  // [ns]: kNoSlot's entry would be out of range; kept 0
+    std::vector<uint32_t> def(ns, UINT32_MAX);
+    for (uint32_t i = 0; i < n; ++i) {
+      const ir::Inst& in = b_.insts[i];
+      for (Slot s : {in.a, in.b, in.c})
+        if (s != ir::kNoSlot) last_use_[s] = i;
+      if (in.dst != ir::kNoSlot) def[in.dst] = i;
+      if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
+        home_[in.a] = 1;
+        if (in.op == Op::store) home_[in.b] = 1;
+        // the threaded form's operands (what fault reports read) may be other slots
+        const ThreadedInst& t = cb_.code[code_index_of(cb_, i)];
+        if (t.a != ir::kNoSlot) home_[t.a] = 1;
+        if (in.op == Op::store && t.b != ir::kNoSlot) home_[t.b] = 1;
+      }
+    }
+    // After a store into translated code the interpreter runs the rest of the block from the
+    // threaded form, whose operands can be other slots than the IR's (merged truncations): every
+    // temporary it may read there needs a home.
+    for (uint32_t i = 0; i < n; ++i) {
+      if (b_.insts[i].op != Op::store) continue;
+      for (size_t s = 0; s < ns; ++s)
+        if (!b_.slot_is_const[s] && def[s] < i && last_use_[s] > i) home_[s] = 1;
+      for (size_t j = code_index_of(cb_, i) + 1; j < cb_.code.size(); ++j) {
+        const ThreadedInst& t = cb_.code[j];
+        for (Slot s : {t.dst, t.a, t.b, t.c})
+          if (s != ir::kNoSlot && s < ns && !b_.slot_is_const[s] && def[s] < i) home_[s] = 1;
+      }
+    }
+  }
+  std::vector<uint32_t> last_use_;
+  std::vector<uint8_t> home_;
+  uint32_t cur_ = 0;
   static constexpr unsigned kCacheRegs = 4;
   const Reg64& cache_reg(unsigned k) const {
     switch (k) {
@@ -181,6 +256,7 @@ class BlockCompiler : public CodeGenerator {
 
   // Calls fn(a, b, w) for the ops done in C; result in rax.
   void call3(uint64_t (*fn)(uint64_t, uint64_t, uint64_t), Slot a, Slot bslot, unsigned w) {
+    spill_live();
     load(rdi, a);
     load(rsi, bslot);
     mov(edx, w);
@@ -429,6 +505,7 @@ class BlockCompiler : public CodeGenerator {
         mfence();
         return;
       case Op::call: {
+        spill_live();
         mark_position(i);
         const ir::HelperInfo& h = b_.arch->helpers[in.aux];
         mov(rdi, r12);
@@ -453,6 +530,7 @@ class BlockCompiler : public CodeGenerator {
         return;
       }
       case Op::hook: {
+        spill_live();
         mark_position(i);
         uint32_t size = in.aux ? in.aux : uint32_t(b_.end_pc - b_.pc);
         mov(rdi, qword[rbx + kCtxHooks]);
