@@ -202,6 +202,27 @@ void bind_machine(py::module_& mod) {
         d["jit_declined"] = s.jit_declined;
         d["code_cache_flushes"] = s.code_cache_flushes;
         d["compile_seconds"] = s.compile_seconds;
+        d["flush_pause_max_seconds"] = s.flush_pause_max_seconds;
         return d;
-      });
+      })
+      .def("block_stats", [](PyMachine& m) {
+        py::list out;
+        for (const auto& b : m.cpu().block_stats()) {
+          py::dict d;
+          d["pc"] = b.pc;
+          d["end"] = b.end_pc;
+          d["insns"] = b.guest_insns;
+          d["executions"] = b.executions;
+          d["tier"] = b.compiled ? "jit" : "interp";
+          d["compile_ns"] = b.compile_ns;
+          out.append(d);
+        }
+        return out;
+      })
+      .def_property(
+          "jit_cache_bytes", [](PyMachine& m) { return m.cpu().jit_cache_bytes; },
+          [](PyMachine& m, size_t n) {
+            if (n < 4096) throw vmkit::UsageError("jit_cache_bytes must be at least 4096");
+            m.cpu().jit_cache_bytes = n;
+          });
 }

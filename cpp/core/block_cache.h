@@ -47,6 +47,7 @@ struct CachedBlock {
   void* jit = nullptr;
   void* jit_body = nullptr;
   bool jit_failed = false;  // the JIT declined it (it runs interpreted)
+  uint32_t compile_ns = 0;  // how long tier 1 took for it
 };
 
 class BlockCache {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -285,26 +286,41 @@ Stop Cpu::run(uint64_t max_insns) {
 // Tier 1 for b (on its first run with engine Jit, once hot with Auto). A full code cache is
 // flushed whole: every block then runs interpreted until it is compiled again.
 void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
-  if (!code_cache_) code_cache_ = std::make_unique<jit::CodeCache>();
+  if (!code_cache_) code_cache_ = std::make_unique<jit::CodeCache>(jit_cache_bytes);
   prepare_block(b, env);  // compiled code reports positions in the threaded form
   auto t0 = std::chrono::steady_clock::now();
   bool mem_hooks = hooks && hooks->has_mem_hooks();
   bool ok = jit::compile_block(b, *code_cache_, mem_hooks);
   if (!ok && !mem_hooks) {
+    // The code cache is full: drop every compiled form (blocks run interpreted until they are
+    // hot again); chains into dropped code die with it because chaining reads jit_body.
+    auto f0 = std::chrono::steady_clock::now();
     auto drop = [](CachedBlock& x) { x.jit = x.jit_body = nullptr; };
     cache_.for_each(drop);
     single_cache_.for_each(drop);
     code_cache_->flush();
     ++stats_.code_cache_flushes;
+    stats_.flush_pause_max_seconds = std::max(
+        stats_.flush_pause_max_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count());
     ok = jit::compile_block(b, *code_cache_, false);
   }
-  stats_.compile_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats_.compile_seconds += took;
+  b.compile_ns = uint32_t(std::min(took * 1e9, 4e9));
   if (ok) {
     ++stats_.blocks_compiled;
   } else {
     b.jit_failed = true;
     ++stats_.jit_declined;
   }
+}
+
+std::vector<BlockStat> Cpu::block_stats() const {
+  std::vector<BlockStat> out;
+  cache_.for_each([&](const CachedBlock& b) {
+    out.push_back({b.ir.pc, b.ir.end_pc, b.guest_insns, b.executions, b.jit != nullptr, b.compile_ns});
+  });
+  return out;
 }
 
 BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget) {

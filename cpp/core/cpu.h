@@ -58,8 +58,18 @@ struct CpuStats {
   uint64_t invalidations = 0;
   uint64_t blocks_compiled = 0;  // tier 1
   uint64_t jit_declined = 0;     // blocks tier 1 left to the interpreter
-  uint64_t code_cache_flushes = 0;
+  uint64_t code_cache_flushes = 0;  // the code cache filled up: every translation was dropped
   double compile_seconds = 0;
+  double flush_pause_max_seconds = 0;  // the longest pause a flush caused
+};
+
+// One translated block, for statistics (Cpu::block_stats).
+struct BlockStat {
+  uint64_t pc, end_pc;
+  uint32_t guest_insns;
+  uint64_t executions;
+  bool compiled;        // tier 1
+  uint32_t compile_ns;  // time tier 1 took for it
 };
 
 // Which tier runs guest code: the interpreter only, the JIT for every block it can compile, or
@@ -115,6 +125,9 @@ class Cpu {
   unsigned max_block_insns = 64;
   Engine engine = Engine::Interp;
   uint64_t jit_threshold = 64;
+  // Bytes of executable memory tier 1 may use (taken when the first block is compiled).
+  size_t jit_cache_bytes = size_t(64) << 20;
+  std::vector<BlockStat> block_stats() const;
   // Check every translated block with ir::verify (tests turn this on).
   bool verify_ir = false;
   // Run the block optimiser (ir/passes.h) on each new translation.

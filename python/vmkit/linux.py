@@ -111,7 +111,7 @@ class Process(_Hookable):
         stderr: FileArg = PIPE,
         strict: bool = False,
         strace: bool = False,
-        engine: str = "interp",
+        engine: str = "auto",
     ):
         path = os.fspath(path)
         if not os.path.exists(path):
@@ -215,7 +215,7 @@ def run(
     stderr: FileArg = PIPE,
     strict: bool = False,
     strace: bool = False,
-    engine: str = "interp",
+    engine: str = "auto",
 ) -> RunResult:
     """Run the Linux program at ``path`` under vmkit and wait for it to end.
 

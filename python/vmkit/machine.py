@@ -295,7 +295,7 @@ class Machine(_Hookable):
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
     committed); memory must be mapped before use."""
 
-    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38, engine: str = "interp"):
+    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38, engine: str = "auto"):
         if not isinstance(arch, str):
             raise TypeError(f"arch must be a string such as 'riscv64', not {type(arch).__name__}")
         if isinstance(address_bits, bool) or not isinstance(address_bits, int) or not 16 <= address_bits <= 46:
@@ -319,6 +319,21 @@ class Machine(_Hookable):
         if not isinstance(name, str):
             raise TypeError(f"engine is a string ('interp', 'jit' or 'auto'), not {type(name).__name__}")
         self._core.engine = name
+
+    @property
+    def jit_cache_bytes(self) -> int:
+        """Executable memory tier 1 may use; when it is full, every compiled block is dropped (see
+        ``stats()["code_cache_flushes"]``). Set it before the first block is compiled."""
+        return self._core.jit_cache_bytes
+
+    @jit_cache_bytes.setter
+    def jit_cache_bytes(self, n: int) -> None:
+        self._core.jit_cache_bytes = _int("jit_cache_bytes", n)
+
+    def block_stats(self) -> list:
+        """Per translated block: ``pc``, ``end``, ``insns``, ``executions``, ``tier`` ("interp" or
+        "jit") and ``compile_ns``, most executed first."""
+        return sorted(self._core.block_stats(), key=lambda b: -b["executions"])
 
     @property
     def jit_threshold(self) -> int:
@@ -416,5 +431,6 @@ class Machine(_Hookable):
         self._core.invalidate(_int("address", address), _int("size", size))
 
     def stats(self) -> dict:
-        """Execution counters: blocks translated and executed, instructions, invalidations."""
+        """Execution counters: blocks translated, executed and compiled, instructions, invalidations,
+        compile time, code cache flushes and the longest pause one caused."""
         return self._core.stats()

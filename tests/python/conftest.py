@@ -179,7 +179,7 @@ def run_vmkit(
     cwd: Optional[Path] = None,
     strict: bool = False,
     timeout: float = VMKIT_TIMEOUT,
-    engine: str = "interp",
+    engine: str = "auto",
 ) -> Outcome:
     """Runs ``prog`` with vmkit.linux.run (argv[0] = the path, as qemu passes it) in a child process.
     A vmkit exception in the child (ElfError, UsageError, ...) is raised here with the same type."""
@@ -240,7 +240,7 @@ def compare_with_qemu(
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[Path] = None,
     vmkit_timeout: float = VMKIT_TIMEOUT,
-    engine: str = "interp",
+    engine: str = "auto",
 ) -> tuple:
     """Runs ``prog args`` under both qemu-riscv64 and vmkit and asserts that stdout is byte-identical
     and the exit status (or killing signal) is the same. Returns (qemu Outcome, vmkit Outcome)."""

@@ -128,10 +128,12 @@ FAULTS = {
 }
 
 
+@pytest.mark.parametrize("engine", ["interp", "jit"])
 @pytest.mark.parametrize("name", sorted(FAULTS))
-def test_faulting_guest(name, guest_builder, qemu, vmkit_module):
+def test_faulting_guest(name, engine, guest_builder, qemu, vmkit_module):
+    """A fault is delivered with the exact guest pc, interpreted or inside compiled code."""
     prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2)
-    ref, got = compare_with_qemu(prog, vmkit_timeout=60)
+    ref, got = compare_with_qemu(prog, vmkit_timeout=60, engine=engine)
     signal, where = FAULTS[name]
     assert ref.returncode == signal
     assert b"still alive" not in got.stdout

@@ -36,9 +36,20 @@ def data_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture(params=["interp", "jit"], autouse=True)
+def engine(request):
+    """Every busybox test runs under both engines (bb() picks the current one up)."""
+    global ENGINE
+    ENGINE = request.param
+    yield request.param
+
+
+ENGINE = "interp"
+
+
 def bb(busybox, *args, stdin=None, cwd=None):
     """Runs one busybox command under both and checks they agree; returns qemu's Outcome."""
-    ref, _ = compare_with_qemu(busybox, list(args), stdin=stdin, cwd=cwd)
+    ref, _ = compare_with_qemu(busybox, list(args), stdin=stdin, cwd=cwd, engine=ENGINE)
     return ref
 
 

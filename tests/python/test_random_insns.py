@@ -188,8 +188,9 @@ def describe_difference(expected: bytes, got: bytes, sequences: list) -> str:
     return "outputs differ in length only"
 
 
+@pytest.mark.parametrize("engine", ["interp", "jit"])
 @pytest.mark.parametrize("seed", range(32))
-def test_random_sequences_match_qemu(seed, cross_cc, qemu, vmkit_module, tmp_path):
+def test_random_sequences_match_qemu(seed, engine, cross_cc, qemu, vmkit_module, tmp_path):
     program, sequences = make_program(1000 + seed)
     src = tmp_path / f"random{seed}.S"
     src.write_text(program)
@@ -198,7 +199,7 @@ def test_random_sequences_match_qemu(seed, cross_cc, qemu, vmkit_module, tmp_pat
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"assembling failed:\n{r.stderr[-3000:]}"
     ref = run_qemu(exe)
-    got = run_vmkit(exe)
+    got = run_vmkit(exe, engine=engine)
     assert ref.returncode == 0, ref.stderr
     assert len(ref.stdout) == SEQUENCES * (520 + BUF_BYTES)
     assert got.returncode == ref.returncode, got.stderr

@@ -24,7 +24,7 @@ struct ProcessOptions {
   // A hook's stop() or failure ends the process (ProcessResult::stopped); the caller rethrows
   // hooks->take_error().
   HookSet* hooks = nullptr;
-  std::string engine = "interp";  // "interp", "jit" or "auto" (see Engine)
+  std::string engine = "auto";  // "interp", "jit" or "auto" (see Engine)
 };
 
 struct ProcessResult {

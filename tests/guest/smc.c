@@ -1,0 +1,40 @@
+// Self-modifying code: generates a function into a writable and executable mapping, runs it hot
+// (so a JIT compiles it), rewrites it in place and runs it again, many times; then patches one
+// instruction of a function that has already run. The output must be the same as qemu's.
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+typedef long (*fn_t)(long);
+
+static uint32_t addi_a0(int imm) {  // addi a0, a0, imm
+  return ((uint32_t)(imm & 0xfff) << 20) | (10u << 15) | (10u << 7) | 0x13u;
+}
+static const uint32_t kRet = 0x00008067;  // jalr zero, 0(ra)
+
+int main(void) {
+  uint32_t* code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (code == MAP_FAILED) {
+    perror("mmap");
+    return 1;
+  }
+  long total = 0;
+  for (int round = 0; round < 40; ++round) {
+    code[0] = addi_a0(round);
+    code[1] = addi_a0(3 * round + 1);
+    code[2] = kRet;
+    __builtin___clear_cache((char*)code, (char*)(code + 3));
+    fn_t f = (fn_t)code;
+    for (long k = 0; k < 200; ++k) total += f(k);
+  }
+  printf("rewritten function: total=%ld\n", total);
+
+  // Patch only the second instruction of the hot function, without rewriting the rest.
+  fn_t f = (fn_t)code;
+  long before = f(1000);
+  code[1] = addi_a0(-7);
+  __builtin___clear_cache((char*)(code + 1), (char*)(code + 2));
+  long after = f(1000);
+  printf("patched: before=%ld after=%ld\n", before, after);
+  return 0;
+}
