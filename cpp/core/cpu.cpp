@@ -289,9 +289,8 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
   if (!code_cache_) code_cache_ = std::make_unique<jit::CodeCache>(jit_cache_bytes);
   prepare_block(b, env);  // compiled code reports positions in the threaded form
   auto t0 = std::chrono::steady_clock::now();
-  bool mem_hooks = hooks && hooks->has_mem_hooks();
-  bool ok = jit::compile_block(b, *code_cache_, mem_hooks);
-  if (!ok && !mem_hooks) {
+  bool ok = jit::compile_block(b, *code_cache_, hooks);
+  if (!ok) {
     // The code cache is full: drop every compiled form (blocks run interpreted until they are
     // hot again); chains into dropped code die with it because chaining reads jit_body.
     auto f0 = std::chrono::steady_clock::now();
@@ -302,7 +301,7 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
     ++stats_.code_cache_flushes;
     stats_.flush_pause_max_seconds = std::max(
         stats_.flush_pause_max_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count());
-    ok = jit::compile_block(b, *code_cache_, false);
+    ok = jit::compile_block(b, *code_cache_, hooks);
   }
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.compile_seconds += took;

@@ -39,6 +39,7 @@ void HookSet::Instrumenter::on_insn(ir::Builder& b, uint64_t pc, uint8_t length,
 
 void HookSet::update_mem_range() {
   bool had = runtime_.has_mem_hooks();
+  const uint64_t old_lo = runtime_.mem_lo, old_hi = runtime_.mem_hi;
   runtime_.mem_lo = 1;
   runtime_.mem_hi = 0;
   for (const auto& h : hooks_) {
@@ -51,9 +52,10 @@ void HookSet::update_mem_range() {
       runtime_.mem_hi = std::max(runtime_.mem_hi, h->end - 1);
     }
   }
-  // Blocks lowered without memory checks must be lowered again (the reverse is harmless: the
-  // checks find an empty range).
-  if (!had && runtime_.has_mem_hooks() && cpu_) cpu_->invalidate();
+  // Blocks lowered without memory checks must be lowered again, and compiled blocks hold the
+  // range itself (an emptied range is harmless to the interpreter's checks).
+  if (cpu_ && (runtime_.mem_lo != old_lo || runtime_.mem_hi != old_hi) && (had || runtime_.has_mem_hooks()))
+    cpu_->invalidate();
 }
 
 uint64_t HookSet::add(uint32_t types, uint64_t begin, uint64_t end, HookFn fn, void* user) {

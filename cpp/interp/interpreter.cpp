@@ -54,24 +54,6 @@ bool reads_low32_only(const Inst& u, int pos) {
   }
 }
 
-// The guest instruction containing code[code_index] (a memory access), and which of that
-// instruction's memory accesses it is (for memory hooks; a slow path).
-uint64_t locate_access(const CachedBlock& b, size_t code_index, uint32_t* access_index) {
-  uint32_t ir_i = b.ir_index(code_index);
-  const ir::InsnMark* mark = nullptr;
-  for (const auto& m : b.ir.marks) {
-    if (m.first_inst > ir_i) break;
-    mark = &m;
-  }
-  uint32_t n = 0;
-  for (uint32_t i = mark ? mark->first_inst : 0; i < ir_i; ++i) {
-    Op op = b.ir.insts[i].op;
-    n += op == Op::load || op == Op::loads || op == Op::store;
-  }
-  *access_index = n;
-  return mark ? mark->pc : b.ir.pc;
-}
-
 // The handler addresses lower() chooses from (labels inside interpret()).
 struct Handlers {
   void* generic[8 << 6];           // by (type << 6 | op)
@@ -626,6 +608,24 @@ L_exit:
 #undef LOAD
 #undef SX
 #undef ROT
+}
+
+// The guest instruction containing code[code_index] (a memory access), and which of that
+// instruction's memory accesses it is (for memory hooks; a slow path).
+uint64_t locate_access(const CachedBlock& b, size_t code_index, uint32_t* access_index) {
+  uint32_t ir_i = b.ir_index(code_index);
+  const ir::InsnMark* mark = nullptr;
+  for (const auto& m : b.ir.marks) {
+    if (m.first_inst > ir_i) break;
+    mark = &m;
+  }
+  uint32_t n = 0;
+  for (uint32_t i = mark ? mark->first_inst : 0; i < ir_i; ++i) {
+    Op op = b.ir.insts[i].op;
+    n += op == Op::load || op == Op::loads || op == Op::store;
+  }
+  *access_index = n;
+  return mark ? mark->pc : b.ir.pc;
 }
 
 void prepare_block(CachedBlock& b, const InterpEnv& env) { interpret(b, env, kPrepareOnly); }

@@ -69,5 +69,8 @@ void prepare_block(CachedBlock& b, const InterpEnv& env);
 // The first entry of b.code at or after IR inst ir_index (the entry of that inst itself when it is
 // a load, store, call, hook or exit: those are never merged away).
 uint32_t code_index_of(const CachedBlock& b, uint32_t ir_index);
+// The guest instruction containing b.code[code_index] (a memory access), and which of that
+// instruction's memory accesses it is (for memory hooks: a slow path).
+uint64_t locate_access(const CachedBlock& b, size_t code_index, uint32_t* access_index);
 
 }  // namespace vmkit

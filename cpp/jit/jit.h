@@ -45,8 +45,9 @@ struct JitContext {
 using BlockFn = uint32_t (*)(JitContext* ctx, uint64_t* frame);
 
 // Compiles b (which must have its threaded form, see prepare_block) into `cache`, setting b.jit
-// and b.jit_body. Returns false when the cache is full (flush it and retry) or the block uses
-// what tier 1 leaves to the interpreter (memory hooks).
-bool compile_block(CachedBlock& b, CodeCache& cache, bool mem_hooks);
+// and b.jit_body. With memory hooks in `hooks`, its loads and stores check their range as it is
+// now (only accesses in it leave the fast path; the owner drops translations when it changes).
+// Returns false when the cache is full (flush and retry).
+bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks);
 
 }  // namespace vmkit::jit

@@ -70,8 +70,19 @@ def setup_unicorn(code: bytes):
     return uc
 
 
+@pytest.fixture(params=["interp", "jit"], autouse=True)
+def engine(request):
+    """Every test runs under both engines: setup_vmkit() machines use the current one."""
+    global ENGINE
+    ENGINE = request.param
+    yield request.param
+
+
+ENGINE = "interp"
+
+
 def setup_vmkit(code: bytes) -> vmkit.Machine:
-    m = vmkit.Machine("riscv64")
+    m = vmkit.Machine("riscv64", engine=ENGINE)
     m.mem.map(BASE, 0x1000, "rwx")
     m.mem.map(DATA, 0x1000, "rw")
     m.mem.write(BASE, code)

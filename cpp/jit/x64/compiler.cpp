@@ -48,6 +48,15 @@ uint64_t call_mulhu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::
 uint64_t call_mulhsu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhsu, a, b, unsigned(w)); }
 uint64_t call_orcb(uint64_t a, uint64_t, uint64_t w) { return ir::semantics::or_combine_bytes(a, unsigned(w)); }
 
+// A guest load or store that overlaps the memory hooks' range (the slow path of compiled loads
+// and stores while memory hooks exist): runs the hooks as the interpreter's checked handlers do.
+uint32_t call_mem_hooks(JitContext* ctx, uint32_t code_index, uint32_t access, uint64_t addr, uint32_t size,
+                        uint64_t value) {
+  HookRuntime* rt = ctx->hooks;
+  uint64_t pc = locate_access(*ctx->block, code_index, &rt->access_index);
+  return uint32_t(rt->mem(rt, MemAccess(access), pc, addr, size, value));
+}
+
 constexpr int kCtxState = offsetof(JitContext, state);
 constexpr int kCtxMemBase = offsetof(JitContext, mem_base);
 constexpr int kCtxMemSize = offsetof(JitContext, mem_size);
@@ -71,7 +80,9 @@ constexpr int kProgressBlocks = offsetof(ChainProgress, blocks);
 
 class BlockCompiler : public CodeGenerator {
  public:
-  explicit BlockCompiler(CachedBlock& b) : CodeGenerator(1 << 20), cb_(b), b_(b.ir) {}
+  BlockCompiler(CachedBlock& b, const HookRuntime* hooks)
+      : CodeGenerator(1 << 20), cb_(b), b_(b.ir), mem_hooks_(hooks && hooks->has_mem_hooks()),
+        mem_lo_(hooks ? hooks->mem_lo : 1), mem_hi_(hooks ? hooks->mem_hi : 0) {}
   size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
 
   void compile() {
@@ -452,7 +463,7 @@ class BlockCompiler : public CodeGenerator {
         unsigned bytes = in.sub / 8u;
         load(rax, in.a);
         check_address(i, bytes, false);
-        const Address m = ptr[r14 + rax];
+        if (mem_hooks_) mov(rsi, rax);  // the address, for the read hooks after the load
         if (in.op == Op::load) {
           switch (bytes) {
             case 8: mov(rax, qword[r14 + rax]); break;
@@ -469,7 +480,7 @@ class BlockCompiler : public CodeGenerator {
           }
           mask(rax, in.type);
         }
-        (void)m;
+        mem_hook_check(i, bytes, MemAccess::Read, rax);
         store(in.dst, rax);
         return;
       }
@@ -478,6 +489,10 @@ class BlockCompiler : public CodeGenerator {
         load(rax, in.a);
         load(rcx, in.b);
         check_address(i, bytes, true);
+        if (mem_hooks_) {
+          mov(rsi, rax);
+          mem_hook_check(i, bytes, MemAccess::Write, rcx);  // before the store, like the interpreter
+        }
         switch (bytes) {
           case 8: mov(qword[r14 + rax], rcx); break;
           case 4: mov(dword[r14 + rax], ecx); break;
@@ -644,8 +659,71 @@ class BlockCompiler : public CodeGenerator {
     jmp(epilogue_, T_NEAR);
   }
 
+  // With memory hooks: an access at rsi (address) of `bytes` that overlaps the hooked range calls
+  // them (value in `value`, a register the cold path preserves with the others it may clobber).
+  // A hook that asks to leave ends the block with Hooked at the access (not performed if a store).
+  void mem_hook_check(uint32_t i, unsigned bytes, MemAccess access, const Reg64& value) {
+    if (!mem_hooks_) return;
+    auto slow = std::make_shared<Label>();
+    auto back = std::make_shared<Label>();
+    // The range is the one at compile time (the hook set drops translations when it changes):
+    // as immediates when they fit, which keeps the check to two compares on the fast path.
+    if (mem_hi_ < 0x80000000ull) {
+      cmp(rsi, uint32_t(mem_hi_));
+      ja(*back, T_NEAR);
+      lea(rdx, ptr[rsi + int(bytes) - 1]);
+      cmp(rdx, uint32_t(mem_lo_));
+      jae(*slow, T_NEAR);
+    } else {
+      mov(rdi, qword[rbx + kCtxHooks]);
+      lea(rdx, ptr[rsi + int(bytes) - 1]);
+      cmp(rdx, qword[rdi + int(offsetof(HookRuntime, mem_lo))]);
+      jb(*back, T_NEAR);
+      cmp(rsi, qword[rdi + int(offsetof(HookRuntime, mem_hi))]);
+      jbe(*slow, T_NEAR);
+    }
+    L(*back);
+    uint32_t ci = code_index(i);
+    uint64_t m = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    cold_.push_back([this, slow, back, ci, bytes, access, &value, m] {
+      L(*slow);
+      // caller-saved registers that hold live values: the access's operands and the cache
+      push(rax);
+      push(rcx);
+      push(r8);
+      push(r9);
+      push(r10);
+      push(r11);
+      push(rsi);
+      sub(rsp, 8);  // 16-byte alignment for the call
+      mov(rdi, rbx);
+      mov(r9, value);
+      mov(rax, m);
+      and_(r9, rax);
+      mov(rcx, rsi);
+      mov(esi, ci);
+      mov(edx, uint32_t(access));
+      mov(r8d, bytes);
+      mov(rax, reinterpret_cast<uint64_t>(&call_mem_hooks));
+      call(rax);
+      add(rsp, 8);
+      pop(rsi);
+      pop(r11);
+      pop(r10);
+      pop(r9);
+      pop(r8);
+      pop(rcx);
+      test(eax, eax);
+      pop(rax);
+      jz(*back, T_NEAR);
+      leave(BlockOutcome::Hooked);
+    });
+  }
+
   CachedBlock& cb_;
   const ir::Block& b_;
+  const bool mem_hooks_;
+  const uint64_t mem_lo_, mem_hi_;
   // Offsets of CachedBlock fields the chaining code reads in the next block (CachedBlock is not
   // standard-layout, so offsetof is not available; every instance has the same layout).
   const int off_body_ = int(reinterpret_cast<const char*>(&cb_.jit_body) - reinterpret_cast<const char*>(&cb_));
@@ -657,9 +735,8 @@ class BlockCompiler : public CodeGenerator {
 
 }  // namespace
 
-bool compile_block(CachedBlock& b, CodeCache& cache, bool mem_hooks) {
-  if (mem_hooks) return false;  // the interpreter's checked loads and stores handle those
-  BlockCompiler c(b);
+bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
+  BlockCompiler c(b, hooks);
   c.compile();
   auto* p = static_cast<uint8_t*>(cache.add(c.getCode(), c.getSize()));
   if (!p) return false;
