@@ -61,6 +61,21 @@ STATIC_O2 = Variant("static", "O2")
 DYNAMIC_O2 = Variant("dynamic", "O2")
 
 
+class EngineChoice:
+    """The execution engine of the running test, for helpers that build machines or run guests:
+    a module that says ``pytestmark = pytest.mark.usefixtures("each_engine")`` runs every test once
+    per engine."""
+
+    name = "auto"
+
+
+@pytest.fixture(params=["interp", "jit"])
+def each_engine(request):
+    EngineChoice.name = request.param
+    yield request.param
+    EngineChoice.name = "auto"
+
+
 def guest_sources() -> list:
     """The guest programs compared against qemu (faults/ holds the ones meant to die)."""
     return sorted(GUEST_DIR.glob("*.c"))

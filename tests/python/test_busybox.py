@@ -9,7 +9,10 @@ import random
 
 import pytest
 
-from conftest import compare_with_qemu
+from conftest import EngineChoice, compare_with_qemu
+
+# Every test runs once per engine (interpreter, JIT).
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 # Small enough that vmkit's interpreter takes seconds, big enough to run many blocks of the hashes.
 HASH_INPUT_SIZE = 1 << 20
@@ -36,20 +39,9 @@ def data_file(tmp_path_factory):
     return path
 
 
-@pytest.fixture(params=["interp", "jit"], autouse=True)
-def engine(request):
-    """Every busybox test runs under both engines (bb() picks the current one up)."""
-    global ENGINE
-    ENGINE = request.param
-    yield request.param
-
-
-ENGINE = "interp"
-
-
 def bb(busybox, *args, stdin=None, cwd=None):
     """Runs one busybox command under both and checks they agree; returns qemu's Outcome."""
-    ref, _ = compare_with_qemu(busybox, list(args), stdin=stdin, cwd=cwd, engine=ENGINE)
+    ref, _ = compare_with_qemu(busybox, list(args), stdin=stdin, cwd=cwd, engine=EngineChoice.name)
     return ref
 
 

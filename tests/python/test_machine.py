@@ -15,6 +15,11 @@ import pytest
 
 import vmkit
 
+from conftest import EngineChoice
+
+# Every test runs once per engine (interpreter, JIT).
+pytestmark = pytest.mark.usefixtures("each_engine")
+
 unicorn = pytest.importorskip("unicorn", reason="the unicorn package is the reference: pip install unicorn")
 from unicorn import riscv_const as R  # noqa: E402
 
@@ -70,19 +75,8 @@ def setup_unicorn(code: bytes):
     return uc
 
 
-@pytest.fixture(params=["interp", "jit"], autouse=True)
-def engine(request):
-    """Every test runs under both engines: setup_vmkit() machines use the current one."""
-    global ENGINE
-    ENGINE = request.param
-    yield request.param
-
-
-ENGINE = "interp"
-
-
 def setup_vmkit(code: bytes) -> vmkit.Machine:
-    m = vmkit.Machine("riscv64", engine=ENGINE)
+    m = vmkit.Machine("riscv64", engine=EngineChoice.name)
     m.mem.map(BASE, 0x1000, "rwx")
     m.mem.map(DATA, 0x1000, "rw")
     m.mem.write(BASE, code)
