@@ -80,8 +80,10 @@ constexpr int kProgressBlocks = offsetof(ChainProgress, blocks);
 
 class BlockCompiler : public CodeGenerator {
  public:
-  BlockCompiler(CachedBlock& b, const HookRuntime* hooks)
-      : CodeGenerator(1 << 20), cb_(b), b_(b.ir), mem_hooks_(hooks && hooks->has_mem_hooks()),
+  // Code is assembled into `buf` (plain memory, reused from block to block: no allocation or
+  // page protection per compile) and copied into the code cache.
+  BlockCompiler(CachedBlock& b, const HookRuntime* hooks, uint8_t* buf, size_t size)
+      : CodeGenerator(size, buf), cb_(b), b_(b.ir), mem_hooks_(hooks && hooks->has_mem_hooks()),
         mem_lo_(hooks ? hooks->mem_lo : 1), mem_hi_(hooks ? hooks->mem_hi : 0) {}
   size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
 
@@ -736,8 +738,13 @@ class BlockCompiler : public CodeGenerator {
 }  // namespace
 
 bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
-  BlockCompiler c(b, hooks);
-  c.compile();
+  static thread_local std::vector<uint8_t> buf(size_t(1) << 18);
+  BlockCompiler c(b, hooks, buf.data(), buf.size());
+  try {
+    c.compile();
+  } catch (const Xbyak::Error&) {
+    return false;  // more code than the buffer holds: the block stays interpreted
+  }
   auto* p = static_cast<uint8_t*>(cache.add(c.getCode(), c.getSize()));
   if (!p) return false;
   b.jit = p;
