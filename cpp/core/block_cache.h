@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ir/ir.h"
@@ -48,6 +49,19 @@ struct CachedBlock {
   void* jit_body = nullptr;
   bool jit_failed = false;  // the JIT declined it (it runs interpreted)
   uint32_t compile_ns = 0;  // how long tier 1 took for it
+  uint32_t jit_size = 0;    // bytes of compiled code at jit
+  // Where a host fault inside the compiled code can come from: (offset of a guest memory access
+  // in the code, its position in `code`), in code order.
+  std::vector<std::pair<uint32_t, uint32_t>> jit_faults;
+  // The position of the access at host address `rip` in the compiled code, or -1.
+  int64_t jit_fault_position(uintptr_t rip) const {
+    uintptr_t start = reinterpret_cast<uintptr_t>(jit);
+    if (!jit || rip < start || rip >= start + jit_size) return -1;
+    uint32_t off = uint32_t(rip - start);
+    for (const auto& [o, pos] : jit_faults)
+      if (o == off) return pos;
+    return -1;
+  }
 };
 
 class BlockCache {

@@ -73,6 +73,7 @@ struct FaultRecovery {
         cpu->fault_addr_ = uint64_t(addr - base);
         auto* uc = static_cast<ucontext_t*>(uctx);
         cpu->fault_write_ = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+        cpu->fault_rip_ = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
         siglongjmp(cpu->fault_jmp_, 1);
       }
     }
@@ -269,7 +270,13 @@ Stop Cpu::run(uint64_t max_insns) {
     // A host fault inside guest memory while running running_.block at running_.inst.
     take_progress();
     const CachedBlock* b = running_.jit ? running_.jit->block : running_.block;
-    const ThreadedInst* inst = running_.jit ? &b->code[running_.jit->code_index] : running_.inst;
+    const ThreadedInst* inst = running_.inst;
+    if (running_.jit) {
+      // A guest access in compiled code (found by the host pc), else a helper the code called
+      // (the code stored its position before the call).
+      int64_t pos = b->jit_fault_position(fault_rip_);
+      inst = &b->code[pos >= 0 ? size_t(pos) : running_.jit->code_index];
+    }
     running_.jit = nullptr;
     size_t idx = b->ir_index(size_t(inst - b->code.data()));
     Stop s{StopReason::MemFault};

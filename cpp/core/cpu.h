@@ -173,6 +173,7 @@ class Cpu {
   sigjmp_buf fault_jmp_;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
+  uintptr_t fault_rip_ = 0;  // the host instruction that faulted (placed in compiled code)
 };
 
 }  // namespace vmkit

@@ -280,19 +280,27 @@ class BlockCompiler : public CodeGenerator {
 
   // The address check of a load or store of `bytes` at rax: beyond the guest range is a fault
   // reported here; holes inside it fault in the host (SIGSEGV) at the position marked.
+  // No position is stored on this path: a host fault in the access is placed through the
+  // block's fault table (see record_access), the cold paths store it themselves.
   void check_address(uint32_t i, unsigned bytes, bool write) {
-    mark_position(i);
     lea(rdx, ptr[r15 - int(bytes)]);
     cmp(rax, rdx);
     auto fault = std::make_shared<Label>();
     ja(*fault, T_NEAR);
-    cold_.push_back([this, fault, write] {
+    uint32_t ci = code_index(i);
+    cold_.push_back([this, fault, write, ci] {
       L(*fault);
+      mov(dword[rbx + kCtxCodeIndex], ci);
       mov(qword[rbx + kCtxAddr], rax);
       mov(byte[rbx + kCtxWrite], write ? 1 : 0);
       leave(BlockOutcome::MemFault);
     });
   }
+  // The next instruction is IR inst i's guest memory access: a host fault there is that access.
+  void record_access(uint32_t i) { faults_.push_back({uint32_t(getSize()), code_index(i)}); }
+ public:
+  std::vector<std::pair<uint32_t, uint32_t>> faults_;  // (host code offset, threaded-form position)
+ private:
 
   void emit(uint32_t i) {
     const ir::Inst& in = b_.insts[i];
@@ -466,6 +474,7 @@ class BlockCompiler : public CodeGenerator {
         load(rax, in.a);
         check_address(i, bytes, false);
         if (mem_hooks_) mov(rsi, rax);  // the address, for the read hooks after the load
+        record_access(i);
         if (in.op == Op::load) {
           switch (bytes) {
             case 8: mov(rax, qword[r14 + rax]); break;
@@ -495,6 +504,7 @@ class BlockCompiler : public CodeGenerator {
           mov(rsi, rax);
           mem_hook_check(i, bytes, MemAccess::Write, rcx);  // before the store, like the interpreter
         }
+        record_access(i);
         switch (bytes) {
           case 8: mov(qword[r14 + rax], rcx); break;
           case 4: mov(dword[r14 + rax], ecx); break;
@@ -510,8 +520,10 @@ class BlockCompiler : public CodeGenerator {
         or_(sil, byte[rbp + rdx]);
         auto hit = std::make_shared<Label>();
         jnz(*hit, T_NEAR);
-        cold_.push_back([this, hit, bytes] {
+        uint32_t ci = code_index(i);
+        cold_.push_back([this, hit, bytes, ci] {
           L(*hit);
+          mov(dword[rbx + kCtxCodeIndex], ci);
           mov(qword[rbx + kCtxAddr], rax);
           mov(dword[rbx + kCtxSize], bytes);
           leave(BlockOutcome::CodeWrite);
@@ -718,6 +730,7 @@ class BlockCompiler : public CodeGenerator {
       test(eax, eax);
       pop(rax);
       jz(*back, T_NEAR);
+      mov(dword[rbx + kCtxCodeIndex], ci);
       leave(BlockOutcome::Hooked);
     });
   }
@@ -749,6 +762,8 @@ bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
   if (!p) return false;
   b.jit = p;
   b.jit_body = p + c.body_offset();
+  b.jit_size = uint32_t(c.getSize());
+  b.jit_faults = std::move(c.faults_);
   return true;
 }
 
