@@ -203,6 +203,7 @@ void bind_machine(py::module_& mod) {
         d["code_cache_flushes"] = s.code_cache_flushes;
         d["compile_seconds"] = s.compile_seconds;
         d["flush_pause_max_seconds"] = s.flush_pause_max_seconds;
+        d["blocks_evicted"] = s.blocks_evicted;
         return d;
       })
       .def("block_stats", [](PyMachine& m) {

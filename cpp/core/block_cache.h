@@ -49,6 +49,7 @@ struct CachedBlock {
   void* jit_body = nullptr;
   bool jit_failed = false;  // the JIT declined it (it runs interpreted)
   uint32_t compile_ns = 0;  // how long tier 1 took for it
+  uint64_t executions_at_collection = 0;  // executions when the code collector last looked
   uint32_t jit_size = 0;    // bytes of compiled code at jit
   // Where a host fault inside the compiled code can come from: (offset of a guest memory access
   // in the code, its position in `code`), in code order.

@@ -298,16 +298,7 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
   auto t0 = std::chrono::steady_clock::now();
   bool ok = jit::compile_block(b, *code_cache_, hooks);
   if (!ok) {
-    // The code cache is full: drop every compiled form (blocks run interpreted until they are
-    // hot again); chains into dropped code die with it because chaining reads jit_body.
-    auto f0 = std::chrono::steady_clock::now();
-    auto drop = [](CachedBlock& x) { x.jit = x.jit_body = nullptr; };
-    cache_.for_each(drop);
-    single_cache_.for_each(drop);
-    code_cache_->flush();
-    ++stats_.code_cache_flushes;
-    stats_.flush_pause_max_seconds = std::max(
-        stats_.flush_pause_max_seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count());
+    collect_code();
     ok = jit::compile_block(b, *code_cache_, hooks);
   }
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -319,6 +310,36 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
     b.jit_failed = true;
     ++stats_.jit_declined;
   }
+}
+
+// The code cache is full. The collector keeps the blocks that ran most since the last collection
+// (recompiled into the emptied cache, up to half of it) and drops the rest: they run interpreted
+// until they are hot again. Chains into dropped code die with it, because chaining reads the next
+// block's jit_body. The pause is measured.
+void Cpu::collect_code() {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<CachedBlock*> compiled;
+  auto gather = [&](CachedBlock& x) {
+    if (x.jit) compiled.push_back(&x);
+  };
+  cache_.for_each(gather);
+  single_cache_.for_each(gather);
+  auto heat = [](const CachedBlock* x) { return x->executions - x->executions_at_collection; };
+  std::sort(compiled.begin(), compiled.end(), [&](auto* x, auto* y) { return heat(x) > heat(y); });
+  for (CachedBlock* x : compiled) {
+    x->jit = x->jit_body = nullptr;
+    x->executions_at_collection = x->executions;
+  }
+  code_cache_->flush();
+  size_t kept = 0;
+  for (CachedBlock* x : compiled) {
+    if (code_cache_->used() >= code_cache_->capacity() / 2 || !jit::compile_block(*x, *code_cache_, hooks)) break;
+    ++kept;
+  }
+  ++stats_.code_cache_flushes;
+  stats_.blocks_evicted += compiled.size() - kept;
+  double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stats_.flush_pause_max_seconds = std::max(stats_.flush_pause_max_seconds, pause);
 }
 
 std::vector<BlockStat> Cpu::block_stats() const {

@@ -58,9 +58,10 @@ struct CpuStats {
   uint64_t invalidations = 0;
   uint64_t blocks_compiled = 0;  // tier 1
   uint64_t jit_declined = 0;     // blocks tier 1 left to the interpreter
-  uint64_t code_cache_flushes = 0;  // the code cache filled up: every translation was dropped
+  uint64_t code_cache_flushes = 0;  // collections: the code cache filled up (see collect_code)
+  uint64_t blocks_evicted = 0;      // compiled blocks the collections dropped
   double compile_seconds = 0;
-  double flush_pause_max_seconds = 0;  // the longest pause a flush caused
+  double flush_pause_max_seconds = 0;  // the longest pause a collection caused
 };
 
 // One translated block, for statistics (Cpu::block_stats).
@@ -154,6 +155,7 @@ class Cpu {
   CachedBlock* lookup_single(uint64_t pc);
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
   void compile(CachedBlock& b, const InterpEnv& env);
+  void collect_code();
   BlockOutcome run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();

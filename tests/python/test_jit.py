@@ -77,6 +77,9 @@ def test_a_tiny_code_cache_is_flushed_and_results_stay_right():
     assert r.reason == vmkit.RunEnd.UNTIL and state(m) == state(ref)
     s = m.stats()
     assert s["code_cache_flushes"] > 5 and s["flush_pause_max_seconds"] < 0.1
+    # each collection keeps the hottest blocks compiled and evicts the rest
+    assert 0 < s["blocks_evicted"] < s["blocks_compiled"]
+    assert any(b["tier"] == "jit" for b in m.block_stats())
 
 
 def test_hooks_and_stop_inside_compiled_code():
