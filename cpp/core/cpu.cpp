@@ -2,9 +2,11 @@
 
 #include <signal.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -303,6 +305,7 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
   }
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.compile_seconds += took;
+  if (ok) write_perf_map(b);
   b.compile_ns = uint32_t(std::min(took * 1e9, 4e9));
   if (ok) {
     ++stats_.blocks_compiled;
@@ -310,6 +313,26 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
     b.jit_failed = true;
     ++stats_.jit_declined;
   }
+}
+
+// With VMKIT_PERF_MAP=1, every compiled block is listed in /tmp/perf-<pid>.map (the format Linux
+// perf reads for JIT code), named by its guest address, so `perf report` can attribute host time
+// to guest blocks.
+void Cpu::write_perf_map(const CachedBlock& b) {
+  static const bool enabled = [] {
+    const char* e = std::getenv("VMKIT_PERF_MAP");
+    return e && *e && *e != '0';
+  }();
+  if (!enabled) return;
+  static FILE* map = [] {
+    char path[64];
+    std::snprintf(path, sizeof path, "/tmp/perf-%d.map", int(::getpid()));
+    return std::fopen(path, "a");
+  }();
+  if (!map) return;
+  std::fprintf(map, "%lx %x vmkit_block_%llx\n", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(b.jit)),
+               b.jit_size, static_cast<unsigned long long>(b.ir.pc));
+  std::fflush(map);
 }
 
 // The code cache is full. The collector keeps the blocks that ran most since the last collection

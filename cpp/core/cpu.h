@@ -156,6 +156,7 @@ class Cpu {
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
   void compile(CachedBlock& b, const InterpEnv& env);
   void collect_code();
+  void write_perf_map(const CachedBlock& b);
   BlockOutcome run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();

@@ -145,21 +145,71 @@ class BlockCompiler : public CodeGenerator {
   }
   void store(Slot d, const Reg64& r) {
     if (home_[d]) mov(slot(d), r);
-    // A register that holds nothing still needed, else one whose value is home, else spill one.
-    unsigned k = kCacheRegs;
-    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j)
-      if (!live(cached_[j])) k = j;
-    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
-      unsigned c = (next_cache_ + j) % kCacheRegs;
-      if (cached_[c] != ir::kNoSlot && home_[cached_[c]]) k = c;
-    }
-    if (k == kCacheRegs) {
-      k = next_cache_ % kCacheRegs;
-      spill(k);
-    }
-    next_cache_ = k + 1;
+    unsigned k = pick_reg(ir::kNoSlot, ir::kNoSlot);
     mov(cache_reg(k), r);
     cached_[k] = d;
+  }
+  // A cache register for a new result: one that holds nothing still needed, else one whose value
+  // is home, else one spilled; never one holding `keep1`/`keep2` (operands still to be read).
+  unsigned pick_reg(Slot keep1, Slot keep2) {
+    auto usable = [&](unsigned j) { return cached_[j] == ir::kNoSlot || (cached_[j] != keep1 && cached_[j] != keep2); };
+    unsigned k = kCacheRegs;
+    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j)
+      if (usable(j) && !live(cached_[j])) k = j;
+    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
+      unsigned c = (next_cache_ + j) % kCacheRegs;
+      if (usable(c) && cached_[c] != ir::kNoSlot && home_[cached_[c]]) k = c;
+    }
+    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
+      unsigned c = (next_cache_ + j) % kCacheRegs;
+      if (usable(c)) k = c;
+    }
+    spill(k);
+    next_cache_ = k + 1;
+    return k;
+  }
+  int cached_reg_of(Slot s) const {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] == s) return int(k);
+    return -1;
+  }
+
+  // add/sub/and/or/xor/mul at 32 or 64 bits, computed straight into the result's cache
+  // register from the operands' registers (or an immediate, or the frame).
+  void alu_in_place(const ir::Inst& in, unsigned w) {
+    unsigned k = pick_reg(in.a, in.b);
+    const Reg64& d = cache_reg(k);
+    load(d, in.a);
+    auto apply = [&](const Operand& src) {
+      switch (in.op) {
+        case Op::add: add(d, src); break;
+        case Op::sub: sub(d, src); break;
+        case Op::mul: imul(d, src); break;
+        case Op::and_: and_(d, src); break;
+        case Op::or_: or_(d, src); break;
+        default: xor_(d, src); break;
+      }
+    };
+    int rb = cached_reg_of(in.b);
+    if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b)))) &&
+        in.op != Op::mul) {
+      uint32_t imm = uint32_t(const_value(in.b));
+      switch (in.op) {
+        case Op::add: add(d, imm); break;
+        case Op::sub: sub(d, imm); break;
+        case Op::and_: and_(d, imm); break;
+        case Op::or_: or_(d, imm); break;
+        default: xor_(d, imm); break;
+      }
+    } else if (rb >= 0) {
+      apply(cache_reg(unsigned(rb)));
+    } else {
+      load(rcx, in.b);
+      apply(rcx);
+    }
+    if (w == 32) mov(d.cvt32(), d.cvt32());
+    if (home_[in.dst]) mov(slot(in.dst), d);
+    cached_[k] = in.dst;
   }
   bool live(Slot s) const { return s != ir::kNoSlot && last_use_[s] > cur_; }
   // Writes register k's temporary home if it lives only there and is still needed.
@@ -326,6 +376,10 @@ class BlockCompiler : public CodeGenerator {
         return;
       case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
       case Op::andn: case Op::orn: case Op::xnor:
+        if ((w == 64 || w == 32) && in.op != Op::andn && in.op != Op::orn && in.op != Op::xnor) {
+          alu_in_place(in, w);
+          return;
+        }
         load(rax, in.a);
         load(rcx, in.b);
         switch (in.op) {
