@@ -14,6 +14,7 @@
 //   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
 //   r14 = guest memory base   r15 = guest memory size   rbp = code page map
 #include <cstddef>
+#include <type_traits>
 #include <functional>
 #include <vector>
 
@@ -180,27 +181,23 @@ class BlockCompiler : public CodeGenerator {
     unsigned k = pick_reg(in.a, in.b);
     const Reg64& d = cache_reg(k);
     load(d, in.a);
-    auto apply = [&](const Operand& src) {
+    // src: a register or a (sign-extended) 32-bit immediate
+    auto apply = [&](const auto& src) {
       switch (in.op) {
         case Op::add: add(d, src); break;
         case Op::sub: sub(d, src); break;
-        case Op::mul: imul(d, src); break;
         case Op::and_: and_(d, src); break;
         case Op::or_: or_(d, src); break;
-        default: xor_(d, src); break;
+        case Op::xor_: xor_(d, src); break;
+        default:  // mul
+          if constexpr (std::is_same_v<std::decay_t<decltype(src)>, uint32_t>) imul(d, d, int(src));
+          else imul(d, src);
+          break;
       }
     };
     int rb = cached_reg_of(in.b);
-    if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b)))) &&
-        in.op != Op::mul) {
-      uint32_t imm = uint32_t(const_value(in.b));
-      switch (in.op) {
-        case Op::add: add(d, imm); break;
-        case Op::sub: sub(d, imm); break;
-        case Op::and_: and_(d, imm); break;
-        case Op::or_: or_(d, imm); break;
-        default: xor_(d, imm); break;
-      }
+    if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b))))) {
+      apply(uint32_t(const_value(in.b)));
     } else if (rb >= 0) {
       apply(cache_reg(unsigned(rb)));
     } else {
