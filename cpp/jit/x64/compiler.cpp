@@ -237,11 +237,14 @@ class BlockCompiler : public CodeGenerator {
     const size_t ns = b_.num_slots(), n = b_.insts.size();
     last_use_.assign(ns, 0);
     home_.assign(ns + 1, 0);  // [ns]: kNoSlot's entry would be out of range; kept 0
-    std::vector<uint32_t> def(ns, UINT32_MAX);
+    std::vector<uint32_t> def(ns, UINT32_MAX), uses(ns, 0);
     for (uint32_t i = 0; i < n; ++i) {
       const ir::Inst& in = b_.insts[i];
       for (Slot s : {in.a, in.b, in.c})
-        if (s != ir::kNoSlot) last_use_[s] = i;
+        if (s != ir::kNoSlot) {
+          last_use_[s] = i;
+          ++uses[s];
+        }
       if (in.dst != ir::kNoSlot) def[in.dst] = i;
       if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
         home_[in.a] = 1;
@@ -250,6 +253,16 @@ class BlockCompiler : public CodeGenerator {
         const ThreadedInst& t = cb_.code[code_index_of(cb_, i)];
         if (t.a != ir::kNoSlot) home_[t.a] = 1;
         if (in.op == Op::store && t.b != ir::kNoSlot) home_[t.b] = 1;
+      }
+    }
+    // A compare used only by the block's br is done by the br (compare and jump, no flag value):
+    // its operands then live until the br.
+    const ir::Inst& term = b_.insts[n - 1];
+    if (term.op == Op::br && !b_.slot_is_const[term.a] && uses[term.a] == 1 && def[term.a] != UINT32_MAX) {
+      const ir::Inst& c = b_.insts[def[term.a]];
+      if (c.op == Op::eq || c.op == Op::ne || c.op == Op::lts || c.op == Op::ltu || c.op == Op::ges || c.op == Op::geu) {
+        fused_compare_ = def[term.a];
+        last_use_[c.a] = last_use_[c.b] = uint32_t(n - 1);
       }
     }
     // After a store into translated code the interpreter runs the rest of the block from the
@@ -268,6 +281,7 @@ class BlockCompiler : public CodeGenerator {
   }
   std::vector<uint32_t> last_use_;
   std::vector<uint8_t> home_;
+  uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
   static constexpr unsigned kCacheRegs = 4;
   const Reg64& cache_reg(unsigned k) const {
@@ -477,6 +491,7 @@ class BlockCompiler : public CodeGenerator {
         store(in.dst, rax);
         return;
       case Op::eq: case Op::ne: case Op::lts: case Op::ltu: case Op::ges: case Op::geu: {
+        if (i == fused_compare_) return;  // the br does it
         load(rax, in.a);
         load(rcx, in.b);
         unsigned sw = ir::type_bits(IrType(in.sub));
@@ -634,6 +649,32 @@ class BlockCompiler : public CodeGenerator {
         chain();
         return;
       case Op::br: {
+        if (fused_compare_ != UINT32_MAX) {
+          // compare, then pick the target without a flag value: rax = next pc, esi = successor
+          const ir::Inst& c = b_.insts[fused_compare_];
+          load(rdx, c.a);
+          load(rcx, c.b);
+          if (c.op == Op::lts || c.op == Op::ges) {
+            unsigned sw = ir::type_bits(IrType(c.sub));
+            sext(rdx, sw);
+            sext(rcx, sw);
+          }
+          load(rax, in.c);  // fallthrough (mov: the flags of the cmp below survive)
+          load(rdi, in.b);  // taken
+          mov(esi, 1);
+          mov(r8d, 0);
+          cmp(rdx, rcx);
+          switch (c.op) {
+            case Op::eq: cmove(rax, rdi); cmove(esi, r8d); break;
+            case Op::ne: cmovne(rax, rdi); cmovne(esi, r8d); break;
+            case Op::lts: cmovl(rax, rdi); cmovl(esi, r8d); break;
+            case Op::ltu: cmovb(rax, rdi); cmovb(esi, r8d); break;
+            case Op::ges: cmovge(rax, rdi); cmovge(esi, r8d); break;
+            default: cmovae(rax, rdi); cmovae(esi, r8d); break;
+          }
+          chain();
+          return;
+        }
         load(rdx, in.a);
         load(rax, in.b);
         load(rcx, in.c);
