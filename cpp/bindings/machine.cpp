@@ -47,14 +47,6 @@ vmkit::RunResult run(PyMachine& m, uint64_t begin, std::optional<uint64_t> until
   return m.run_guest([&] { return m.run(begin, o); });
 }
 
-template <class F> auto as_usage_error(F&& f) {
-  try {
-    return f();
-  } catch (const std::invalid_argument& e) {
-    throw vmkit::UsageError(e.what());
-  }
-}
-
 }  // namespace
 
 void bind_machine(py::module_& mod) {
@@ -107,17 +99,17 @@ void bind_machine(py::module_& mod) {
         m.restore_context(std::vector<uint8_t>(s.begin(), s.end()));
       })
       // memory
-      .def("mem_map", [](PyMachine& m, uint64_t a, uint64_t n, int perm) { as_usage_error([&] { m.mem_map(a, n, perm); return 0; }); })
+      .def("mem_map", [](PyMachine& m, uint64_t a, uint64_t n, int perm) { m.mem_map(a, n, perm); })
       .def("mem_unmap", [](PyMachine& m, uint64_t a, uint64_t n) {
         if (m.live_views) throw vmkit::UsageError("cannot unmap while memory views are alive: release them first (view.release() or del)");
-        as_usage_error([&] { m.mem_unmap(a, n); return 0; });
+        m.mem_unmap(a, n);
       })
       .def("mem_protect", [](PyMachine& m, uint64_t a, uint64_t n, int perm) {
         if (m.live_views) throw vmkit::UsageError("cannot change protections while memory views are alive: release them first (view.release() or del)");
-        as_usage_error([&] { m.mem_protect(a, n, perm); return 0; });
+        m.mem_protect(a, n, perm);
       })
       .def("mem_map_host", [](PyMachine& m, uint64_t a, uintptr_t ptr, uint64_t n, int perm) {
-        as_usage_error([&] { m.memory().map_host(a, reinterpret_cast<void*>(ptr), n, perm); return 0; });
+        m.memory().map_host(a, reinterpret_cast<void*>(ptr), n, perm);
         m.invalidate(a, n);
       })
       .def("mem_regions", [](PyMachine& m) {

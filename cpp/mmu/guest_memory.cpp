@@ -147,22 +147,23 @@ void GuestMemory::protect(uint64_t addr, uint64_t len, int perm) {
 // ---- Checked user-facing mapping calls -------------------------------------------------------
 
 void GuestMemory::check_user_range(uint64_t addr, uint64_t len, const char* what) const {
-  if (len == 0) throw std::invalid_argument(std::string(what) + ": size is 0; give a nonzero multiple of 4096");
+  if (len == 0) throw UsageError(std::string(what) + ": size is 0; give a nonzero multiple of 4096");
   if (addr % kPageSize)
-    throw std::invalid_argument(std::string(what) + ": address " + hex(addr) +
-                                " is not page aligned; use a multiple of 4096 (e.g. " + hex(page_down(addr)) + ")");
+    throw UsageError(std::string(what) + ": address " + hex(addr) +
+                     " is not page aligned; use a multiple of 4096 (e.g. " + hex(page_down(addr)) + ")");
   if (len % kPageSize)
-    throw std::invalid_argument(std::string(what) + ": size " + hex(len) +
-                                " is not a multiple of the 4096-byte page size (e.g. " + hex(page_up(len)) + ")");
+    throw UsageError(std::string(what) + ": size " + hex(len) +
+                     " is not a multiple of the 4096-byte page size (e.g. " + hex(page_up(len)) + ")");
   if (!in_range(addr, len))
-    throw std::invalid_argument(std::string(what) + ": [" + hex(addr) + ", " + hex(addr + len) +
-                                ") lies outside the guest address space [0, " + hex(size_) + ")");
+    throw UsageError(std::string(what) + ": [" + hex(addr) + ", " + hex(addr + len) +
+                     ") lies outside the guest address space [0, " + hex(size_) + ")");
 }
 
 namespace {
-std::string perm_error(const char* what, int perm) {
-  return std::string(what) + ": permissions " + std::to_string(perm) +
-         " are not a combination of READ (1), WRITE (2) and EXEC (4)";
+void check_perm(const char* what, int perm) {
+  if (perm & ~(kRead | kWrite | kExec))
+    throw UsageError(std::string(what) + ": permissions " + std::to_string(perm) +
+                     " are not a combination of READ (1), WRITE (2) and EXEC (4)");
 }
 
 std::string region_desc(uint64_t start, const GuestMemory::Region& r) {
@@ -172,17 +173,21 @@ std::string region_desc(uint64_t start, const GuestMemory::Region& r) {
 }
 }  // namespace
 
+// A new mapping at [addr, addr+len) must not overlap an existing one: the message names the
+// lowest overlapping region (the one the caller most likely forgot about).
+void GuestMemory::check_free(uint64_t addr, uint64_t len, const char* what) const {
+  auto it = regions_.lower_bound(addr + len);  // first region starting at or after the end
+  if (it == regions_.begin() || std::prev(it)->second.end <= addr) return;
+  auto o = std::prev(it);
+  while (o != regions_.begin() && std::prev(o)->second.end > addr) --o;
+  throw UsageError(std::string(what) + ": [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
+                   region_desc(o->first, o->second) + "; unmap it first or choose a free range");
+}
+
 void GuestMemory::map_new(uint64_t addr, uint64_t len, int perm, const std::string& name) {
   check_user_range(addr, len, "map");
-  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("map", perm));
-  auto it = regions_.lower_bound(addr + len);  // first region starting at or after the end
-  if (it != regions_.begin() && std::prev(it)->second.end > addr) {
-    auto o = std::prev(it);
-    // Name the lowest overlapping region (the one the caller most likely forgot about).
-    while (o != regions_.begin() && std::prev(o)->second.end > addr) --o;
-    throw std::invalid_argument("map: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
-                                region_desc(o->first, o->second) + "; unmap it first or choose a free range");
-  }
+  check_perm("map", perm);
+  check_free(addr, len, "map");
   map(addr, len, perm, name);
 }
 
@@ -205,38 +210,28 @@ void GuestMemory::unmap_checked(uint64_t addr, uint64_t len) {
   check_user_range(addr, len, "unmap");
   uint64_t hole = first_hole(regions_, addr, addr + len);
   if (hole < addr + len)
-    throw std::invalid_argument("unmap: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
-                                " is not); unmap only mapped ranges");
+    throw UsageError("unmap: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
+                     " is not); unmap only mapped ranges");
   unmap(addr, len);
 }
 
 void GuestMemory::protect_checked(uint64_t addr, uint64_t len, int perm) {
   check_user_range(addr, len, "protect");
-  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("protect", perm));
+  check_perm("protect", perm);
   uint64_t hole = first_hole(regions_, addr, addr + len);
   if (hole < addr + len)
-    throw std::invalid_argument("protect: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
-                                " is not); map it first");
+    throw UsageError("protect: [" + hex(addr) + ", " + hex(addr + len) + ") is not entirely mapped (" + hex(hole) +
+                     " is not); map it first");
   protect(addr, len, perm);
 }
 
 void GuestMemory::map_host(uint64_t addr, void* host_ptr, uint64_t len, int perm, const std::string& name) {
   check_user_range(addr, len, "map_host");
-  if (perm & ~(kRead | kWrite | kExec)) throw std::invalid_argument(perm_error("map_host", perm));
+  check_perm("map_host", perm);
   if (host_ptr == nullptr || reinterpret_cast<uintptr_t>(host_ptr) % kPageSize)
-    throw std::invalid_argument("map_host: the host buffer " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
-                                " is not page aligned; pass a page-aligned shared mapping such as mmap.mmap(-1, size)");
-  if (first_hole(regions_, addr, addr + len) != addr) {
-    // Something is mapped inside the range: find it for the message.
-    auto it = regions_.upper_bound(addr);
-    if (it != regions_.begin() && std::prev(it)->second.end > addr) --it;
-    throw std::invalid_argument("map_host: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
-                                region_desc(it->first, it->second) + "; unmap it first or choose a free range");
-  }
-  auto it = regions_.lower_bound(addr);
-  if (it != regions_.end() && it->first < addr + len)
-    throw std::invalid_argument("map_host: [" + hex(addr) + ", " + hex(addr + len) + ") overlaps the existing mapping " +
-                                region_desc(it->first, it->second) + "; unmap it first or choose a free range");
+    throw UsageError("map_host: the host buffer " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+                     " is not page aligned; pass a page-aligned shared mapping such as mmap.mmap(-1, size)");
+  check_free(addr, len, "map_host");
   cow_before_replace(addr, len);
   // With old_size 0, mremap creates a second mapping of the same pages (no copy) and leaves the
   // caller's mapping alone; Linux allows that only for shared mappings.
@@ -245,12 +240,12 @@ void GuestMemory::map_host(uint64_t addr, void* host_ptr, uint64_t len, int perm
     int e = errno;
     raw_unmap(addr, len);  // MREMAP_FIXED may have replaced the reservation before failing
     if (e == EINVAL)
-      throw std::invalid_argument("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+      throw UsageError("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
                                   " cannot be aliased: it must be a page-aligned shared mapping (MAP_SHARED) such as "
                                   "mmap.mmap(-1, size), not private memory (malloc, bytearray, numpy arrays)");
-    throw std::invalid_argument("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
-                                " cannot be aliased for " + hex(len) + " bytes (" + std::strerror(e) +
-                                "); it must be a shared mapping of at least that size");
+    throw UsageError("map_host: the host buffer at " + hex(reinterpret_cast<uintptr_t>(host_ptr)) +
+                     " cannot be aliased for " + hex(len) + " bytes (" + std::strerror(e) +
+                   "); it must be a shared mapping of at least that size");
   }
   ::mprotect(base_ + addr, len, host_prot(perm));
   set_regions(addr, len, perm, name, false, /*shared=*/true);

@@ -85,7 +85,7 @@ class GuestMemory : public CodeSource {
   void protect(uint64_t addr, uint64_t len, int perm);
 
   // Checked variants for the user-facing API (Unicorn's uc_mem_map/unmap/protect): they throw
-  // std::invalid_argument, with a message that says what to change, for a zero or unaligned size
+  // UsageError, with a message that says what to change, for a zero or unaligned size
   // or address, a range outside the guest address space, an overlap with an existing mapping
   // (map_new) or a range that is not entirely mapped (unmap_checked/protect_checked).
   void map_new(uint64_t addr, uint64_t len, int perm, const std::string& name = "");
@@ -155,10 +155,12 @@ class GuestMemory : public CodeSource {
   static int host_prot(int perm);
   template <class F> void with_access(uint64_t addr, size_t n, int need, F&& access);
   void check_user_range(uint64_t addr, uint64_t len, const char* what) const;
+  void check_free(uint64_t addr, uint64_t len, const char* what) const;
 
   // Copy-on-write internals (snapshot.cpp).
   void cow_before_replace(uint64_t addr, uint64_t len);           // map/unmap over snapshot pages
   void cow_before_protect(uint64_t addr, uint64_t len, int perm);  // protect of snapshot pages
+  template <class F> void cow_before_change(uint64_t addr, uint64_t len, F&& next_state);
   bool save_cow_page(uint64_t page) noexcept;
   void save_page_host(uint64_t page, int perm);
   void ensure_cow_areas();

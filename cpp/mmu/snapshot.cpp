@@ -154,7 +154,9 @@ void GuestMemory::save_page_host(uint64_t page, int perm) {
   pages_saved_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void GuestMemory::cow_before_replace(uint64_t addr, uint64_t len) {
+// Before map/unmap/protect changes [addr, addr+len): pages of the tracked snapshot that are still
+// clean there are saved first, and each page's state becomes next_state(its state).
+template <class F> void GuestMemory::cow_before_change(uint64_t addr, uint64_t len, F&& next_state) {
   if (!tracked_) return;
   // Even a map into a free range changes the mappings: the restore must remove it.
   mappings_changed_ = true;
@@ -165,26 +167,20 @@ void GuestMemory::cow_before_replace(uint64_t addr, uint64_t len) {
       uint8_t v = st.load(std::memory_order_acquire);
       if (v == kCleanCow) save_cow_page(p);
       else if (v == kCleanNoWrite) save_page_host(p, r->perm);
-      st.store(kReplaced, std::memory_order_release);
+      st.store(next_state(v), std::memory_order_release);
     }
   });
 }
 
+void GuestMemory::cow_before_replace(uint64_t addr, uint64_t len) {
+  cow_before_change(addr, len, [](uint8_t) { return kReplaced; });
+}
+
 void GuestMemory::cow_before_protect(uint64_t addr, uint64_t len, int perm) {
-  if (!tracked_) return;
-  mappings_changed_ = true;
-  for_each_piece(tracked_->regions_, addr, addr + len, [&](uint64_t s, uint64_t e, const Region* r) {
-    if (!r) return;
-    for (uint64_t p = s / P; p < e / P; ++p) {
-      auto st = state_ref(cow_state_, p);
-      uint8_t v = st.load(std::memory_order_acquire);
-      if (v == kReplaced) continue;
-      if (v == kCleanCow) save_cow_page(p);
-      else if (v == kCleanNoWrite) save_page_host(p, r->perm);
-      // The page gets its new real protection from protect(); the state says whether a later
-      // fault on it can be a copy-on-write one (never: it is saved already).
-      st.store((perm & kWrite) ? kDirtyWritable : kDirtyNoWrite, std::memory_order_release);
-    }
+  // The page gets its new real protection from protect(); the state says whether a later fault
+  // on it can be a copy-on-write one (never: it is saved already).
+  cow_before_change(addr, len, [perm](uint8_t v) {
+    return v == kReplaced ? kReplaced : (perm & kWrite) ? kDirtyWritable : kDirtyNoWrite;
   });
 }
 

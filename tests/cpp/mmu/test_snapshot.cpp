@@ -432,34 +432,34 @@ TEST(MapHost, SnapshotsRestoreAliasedMemoryWrittenEitherWay) {
 TEST(MapHost, RejectsPrivateUnalignedAndOverlappingBuffers) {
   GuestMemory m(1ull << 24);
   SharedBuffer priv(2 * P, MAP_PRIVATE | MAP_ANONYMOUS);
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, priv.p, 2 * P, kRead), "mmap.mmap(-1, size)");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, priv.p, 2 * P, kRead), "mmap.mmap(-1, size)");
   EXPECT_TRUE(m.regions().empty());
   EXPECT_FALSE(m.accessible(0x40000, P, 0));
   SharedBuffer shared(2 * P);
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, shared.p + 8, P, kRead), "not page aligned");
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40008, shared.p, P, kRead), "not page aligned");
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, shared.p, 100, kRead), "multiple of");
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, shared.p, 0, kRead), "size is 0");
-  EXPECT_MSG(std::invalid_argument, m.map_host(m.size(), shared.p, P, kRead), "outside");
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, shared.p, P, 8), "permissions");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, shared.p + 8, P, kRead), "not page aligned");
+  EXPECT_MSG(UsageError, m.map_host(0x40008, shared.p, P, kRead), "not page aligned");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, shared.p, 100, kRead), "multiple of");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, shared.p, 0, kRead), "size is 0");
+  EXPECT_MSG(UsageError, m.map_host(m.size(), shared.p, P, kRead), "outside");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, shared.p, P, 8), "permissions");
   m.map(0x41000, P, kRead, "taken");
-  EXPECT_MSG(std::invalid_argument, m.map_host(0x40000, shared.p, 2 * P, kRead), "[0x41000, 0x42000) 'taken'");
+  EXPECT_MSG(UsageError, m.map_host(0x40000, shared.p, 2 * P, kRead), "[0x41000, 0x42000) 'taken'");
 }
 
 // ---- Checked mapping calls ---------------------------------------------------------------------
 
 TEST(CheckedMapping, MapNewRejectsEveryMisuseWithAHelpfulMessage) {
   GuestMemory m(1ull << 24);
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x10000, 0, kRead), "size is 0");
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x10001, P, kRead), "0x10000");  // suggests the aligned address
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x10000, 100, kRead), "0x1000");
-  EXPECT_MSG(std::invalid_argument, m.map_new(m.size() - P, 2 * P, kRead), "outside the guest address space");
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x10000, P, 9), "permissions");
+  EXPECT_MSG(UsageError, m.map_new(0x10000, 0, kRead), "size is 0");
+  EXPECT_MSG(UsageError, m.map_new(0x10001, P, kRead), "0x10000");  // suggests the aligned address
+  EXPECT_MSG(UsageError, m.map_new(0x10000, 100, kRead), "0x1000");
+  EXPECT_MSG(UsageError, m.map_new(m.size() - P, 2 * P, kRead), "outside the guest address space");
+  EXPECT_MSG(UsageError, m.map_new(0x10000, P, 9), "permissions");
   m.map_new(0x10000, 2 * P, kRead | kWrite, "first");
   m.map_new(0x13000, P, kRead, "second");
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x11000, 4 * P, kRead), "[0x10000, 0x12000) 'first'");
-  EXPECT_MSG(std::invalid_argument, m.map_new(0x12000, 2 * P, kRead), "[0x13000, 0x14000) 'second'");
-  EXPECT_MSG(std::invalid_argument, m.map_new(0xf000, 2 * P, kRead), "'first'");
+  EXPECT_MSG(UsageError, m.map_new(0x11000, 4 * P, kRead), "[0x10000, 0x12000) 'first'");
+  EXPECT_MSG(UsageError, m.map_new(0x12000, 2 * P, kRead), "[0x13000, 0x14000) 'second'");
+  EXPECT_MSG(UsageError, m.map_new(0xf000, 2 * P, kRead), "'first'");
   m.map_new(0x12000, P, kRead);  // exactly the gap: fine
   EXPECT_EQ(m.regions().size(), 3u);
 }
@@ -468,14 +468,14 @@ TEST(CheckedMapping, UnmapAndProtectNeedFullyMappedAlignedRanges) {
   GuestMemory m(1ull << 24);
   m.map_new(0x10000, 2 * P, kRead | kWrite);
   m.map_new(0x13000, P, kRead | kWrite);
-  EXPECT_MSG(std::invalid_argument, m.unmap_checked(0x10000, 0), "size is 0");
-  EXPECT_MSG(std::invalid_argument, m.unmap_checked(0x10800, P), "not page aligned");
-  EXPECT_MSG(std::invalid_argument, m.unmap_checked(0x10000, 0x1800), "multiple of");
-  EXPECT_MSG(std::invalid_argument, m.unmap_checked(m.size(), P), "outside");
-  EXPECT_MSG(std::invalid_argument, m.unmap_checked(0x10000, 4 * P), "0x12000 is not");
-  EXPECT_MSG(std::invalid_argument, m.protect_checked(0x11000, 3 * P, kRead), "0x12000 is not");
-  EXPECT_MSG(std::invalid_argument, m.protect_checked(0x20000, P, kRead), "0x20000 is not");
-  EXPECT_MSG(std::invalid_argument, m.protect_checked(0x10000, P, 16), "permissions");
+  EXPECT_MSG(UsageError, m.unmap_checked(0x10000, 0), "size is 0");
+  EXPECT_MSG(UsageError, m.unmap_checked(0x10800, P), "not page aligned");
+  EXPECT_MSG(UsageError, m.unmap_checked(0x10000, 0x1800), "multiple of");
+  EXPECT_MSG(UsageError, m.unmap_checked(m.size(), P), "outside");
+  EXPECT_MSG(UsageError, m.unmap_checked(0x10000, 4 * P), "0x12000 is not");
+  EXPECT_MSG(UsageError, m.protect_checked(0x11000, 3 * P, kRead), "0x12000 is not");
+  EXPECT_MSG(UsageError, m.protect_checked(0x20000, P, kRead), "0x20000 is not");
+  EXPECT_MSG(UsageError, m.protect_checked(0x10000, P, 16), "permissions");
   EXPECT_EQ(m.regions().size(), 2u);  // nothing changed by the failures
   m.protect_checked(0x10000, P, kRead);
   EXPECT_FALSE(m.accessible(0x10000, P, kWrite));
