@@ -346,6 +346,7 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
     }                                                                                            \
   } while (0)
 #define READ_HOOK(addr, bytes, value) MEM_HOOK(MemAccess::Read, addr, bytes, value)
+#define NO_HOOK(addr, bytes, value) ((void)0)
 #define WRITE_HOOK(addr, bytes, value) MEM_HOOK(MemAccess::Write, addr, bytes, value)
 
   DISPATCH();
@@ -415,83 +416,57 @@ L_select: D = A ? B : C; NEXT();
 L_zext: D = A; NEXT();
 L_sext: D = uint64_t(sext(A, ir::type_bits(Type(ip->sub)))) & M; NEXT();
 L_trunc: D = A & M; NEXT();
-#define STORE_HANDLER(label, T)               \
+// Stores by width; the _h twins (memory hooks present) call the write hooks before storing.
+#define STORE_HANDLER(label, T, HOOK)         \
   label: {                                    \
     uint64_t addr = A;                        \
     CHECK_ADDR(addr, sizeof(T), true);        \
     T x = T(B);                               \
+    HOOK(addr, sizeof(T), x);                 \
     std::memcpy(mem + addr, &x, sizeof(T));   \
     AFTER_STORE(addr, sizeof(T));             \
     NEXT();                                   \
   }
-  STORE_HANDLER(L_store8, uint8_t)
-  STORE_HANDLER(L_store16, uint16_t)
-  STORE_HANDLER(L_store32, uint32_t)
-  STORE_HANDLER(L_store64, uint64_t)
+  STORE_HANDLER(L_store8, uint8_t, NO_HOOK)
+  STORE_HANDLER(L_store16, uint16_t, NO_HOOK)
+  STORE_HANDLER(L_store32, uint32_t, NO_HOOK)
+  STORE_HANDLER(L_store64, uint64_t, NO_HOOK)
+  STORE_HANDLER(L_store8_h, uint8_t, WRITE_HOOK)
+  STORE_HANDLER(L_store16_h, uint16_t, WRITE_HOOK)
+  STORE_HANDLER(L_store32_h, uint32_t, WRITE_HOOK)
+  STORE_HANDLER(L_store64_h, uint64_t, WRITE_HOOK)
 #undef STORE_HANDLER
-#define STORE_HANDLER_HOOKED(label, T)        \
-  label: {                                    \
-    uint64_t addr = A;                        \
-    CHECK_ADDR(addr, sizeof(T), true);        \
-    T x = T(B);                               \
-    WRITE_HOOK(addr, sizeof(T), x);           \
-    std::memcpy(mem + addr, &x, sizeof(T));   \
-    AFTER_STORE(addr, sizeof(T));             \
-    NEXT();                                   \
+// Loads and stores of any width (the _h twins call the memory hooks, reads with the raw bits).
+#define GENERIC_MEMORY_HANDLERS(SUFFIX, READ, WRITE)                       \
+  L_load##SUFFIX : {                                                       \
+    uint64_t addr = A;                                                     \
+    unsigned bytes = ip->sub / 8u;                                         \
+    CHECK_ADDR(addr, bytes, false);                                        \
+    D = load_bytes(mem + addr, ip->sub);                                   \
+    READ(addr, bytes, D);                                                  \
+    NEXT();                                                                \
+  }                                                                        \
+  L_loads##SUFFIX : {                                                      \
+    uint64_t addr = A;                                                     \
+    unsigned bytes = ip->sub / 8u;                                         \
+    CHECK_ADDR(addr, bytes, false);                                        \
+    uint64_t raw = load_bytes(mem + addr, ip->sub);                        \
+    D = uint64_t(sext(raw, ip->sub)) & M;                                  \
+    READ(addr, bytes, raw);                                                \
+    NEXT();                                                                \
+  }                                                                        \
+  L_store##SUFFIX : {                                                      \
+    uint64_t addr = A;                                                     \
+    unsigned bytes = ip->sub / 8u;                                         \
+    CHECK_ADDR(addr, bytes, true);                                         \
+    WRITE(addr, bytes, B & (ip->sub >= 64 ? ~0ull : (1ull << ip->sub) - 1)); \
+    store_bytes(mem + addr, B, ip->sub);                                   \
+    AFTER_STORE(addr, bytes);                                              \
+    NEXT();                                                                \
   }
-  STORE_HANDLER_HOOKED(L_store8_h, uint8_t)
-  STORE_HANDLER_HOOKED(L_store16_h, uint16_t)
-  STORE_HANDLER_HOOKED(L_store32_h, uint32_t)
-  STORE_HANDLER_HOOKED(L_store64_h, uint64_t)
-#undef STORE_HANDLER_HOOKED
-L_load_h: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, false);
-  D = load_bytes(mem + addr, ip->sub);
-  READ_HOOK(addr, bytes, D);
-  NEXT();
-}
-L_loads_h: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, false);
-  uint64_t raw = load_bytes(mem + addr, ip->sub);
-  D = uint64_t(sext(raw, ip->sub)) & M;
-  READ_HOOK(addr, bytes, raw);
-  NEXT();
-}
-L_store_h: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, true);
-  WRITE_HOOK(addr, bytes, B & (ip->sub >= 64 ? ~0ull : (1ull << ip->sub) - 1));
-  store_bytes(mem + addr, B, ip->sub);
-  AFTER_STORE(addr, bytes);
-  NEXT();
-}
-L_load: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, false);
-  D = load_bytes(mem + addr, ip->sub);
-  NEXT();
-}
-L_loads: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, false);
-  D = uint64_t(sext(load_bytes(mem + addr, ip->sub), ip->sub)) & M;
-  NEXT();
-}
-L_store: {
-  uint64_t addr = A;
-  unsigned bytes = ip->sub / 8u;
-  CHECK_ADDR(addr, bytes, true);
-  store_bytes(mem + addr, B, ip->sub);
-  AFTER_STORE(addr, bytes);
-  NEXT();
-}
+  GENERIC_MEMORY_HANDLERS(, NO_HOOK, NO_HOOK)
+  GENERIC_MEMORY_HANDLERS(_h, READ_HOOK, WRITE_HOOK)
+#undef GENERIC_MEMORY_HANDLERS
 L_fence:
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   NEXT();
@@ -602,6 +577,7 @@ L_exit:
 #undef MEM_HOOK
 #undef READ_HOOK
 #undef WRITE_HOOK
+#undef NO_HOOK
 #undef FINISH
 #undef FUSABLE_HANDLERS
 #undef WIDTH_HANDLERS
