@@ -8,6 +8,7 @@ import signal
 import sys
 
 from vmkit import ElfError, UnsupportedSyscallError, UsageError, VmkitError
+from vmkit.linux import ENGINES
 
 
 def _die_of_signal(signo: int) -> None:
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     run.add_argument("-U", dest="unset_env", action="append", default=[], metavar="NAME",
                      help="remove an environment variable from the guest's (repeatable)")
     run.add_argument("--strict", action="store_true", help="stop with an error on an unsupported syscall")
-    run.add_argument("--engine", choices=("interp", "jit", "auto"), default="auto",
+    run.add_argument("--engine", choices=ENGINES, default="auto",
                      help="interp: the interpreter; jit: compile every block to host code; auto: compile hot blocks")
     run.add_argument("--strace", "-strace", action="store_true",
                      help="log every syscall with its arguments and result on stderr, like qemu-user's -strace")
