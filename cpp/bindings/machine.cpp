@@ -187,7 +187,7 @@ void bind_machine(py::module_& mod) {
         const auto& s = m.cpu().stats();
         py::dict d;
         d["blocks_translated"] = s.blocks_translated;
-        d["blocks_executed"] = s.blocks_executed;
+        d["blocks_executed"] = m.cpu().blocks_executed();
         d["insns_executed"] = s.insns_executed;
         d["invalidations"] = s.invalidations;
         d["blocks_compiled"] = s.blocks_compiled;

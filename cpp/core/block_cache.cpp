@@ -1,5 +1,7 @@
 #include "core/block_cache.h"
 
+#include <cstring>
+
 namespace vmkit {
 
 CachedBlock* BlockCache::insert(std::unique_ptr<CachedBlock> b) {
@@ -7,6 +9,7 @@ CachedBlock* BlockCache::insert(std::unique_ptr<CachedBlock> b) {
   auto& slot = map_[pc];
   if (slot) {
     slot->valid = false;
+    slot->unlink_compiled();
     graveyard_.push_back(std::move(slot));
     ++epoch_;
   }
@@ -22,6 +25,7 @@ size_t BlockCache::invalidate(uint64_t addr, uint64_t len) {
     const ir::Block& b = it->second->ir;
     if (b.pc < end && b.end_pc > addr) {
       it->second->valid = false;
+      it->second->unlink_compiled();
       graveyard_.push_back(std::move(it->second));
       it = map_.erase(it);
       ++n;
@@ -34,6 +38,50 @@ size_t BlockCache::invalidate(uint64_t addr, uint64_t len) {
     ++epoch_;
   }
   return n;
+}
+
+uint64_t BlockCache::total_executions() const {
+  uint64_t n = retired_executions_;
+  for (const auto& [pc, b] : map_) n += b->executions;
+  for (const auto& b : graveyard_) n += b->executions;
+  return n;
+}
+
+// A direct exit is a jmp or jcc with a rel32 operand: pointing it somewhere is one 4-byte write
+// (the code cache is writable; each Cpu has its own, used by one thread).
+static void point_exit(CachedBlock& from, unsigned k, const void* dest) {
+  auto* site = static_cast<uint8_t*>(from.jit) + from.jit_exit_site[k];
+  int32_t rel = int32_t(static_cast<const uint8_t*>(dest) - (site + 4));
+  std::memcpy(site, &rel, 4);
+}
+
+void CachedBlock::link_compiled(unsigned k, CachedBlock& to) {
+  if (!jit || !to.jit_body || !jit_exit_site[k] || jit_exit_target[k] == &to) return;
+  if (jit_exit_target[k]) return;  // already linked elsewhere (a block at that pc was replaced: it unlinked us)
+  point_exit(*this, k, to.jit_body);
+  jit_exit_target[k] = &to;
+  to.jit_incoming.push_back({this, uint8_t(k)});
+}
+
+void CachedBlock::unlink_compiled() {
+  for (auto [from, k] : jit_incoming) {
+    point_exit(*from, k, static_cast<uint8_t*>(from->jit) + from->jit_exit_stub[k]);
+    from->jit_exit_target[k] = nullptr;
+  }
+  jit_incoming.clear();
+  for (unsigned k = 0; k < 2; ++k) {
+    CachedBlock* to = jit_exit_target[k];
+    if (!to) continue;
+    auto& in = to->jit_incoming;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i].first == this && in[i].second == k) {
+        in[i] = in.back();
+        in.pop_back();
+        break;
+      }
+    point_exit(*this, k, static_cast<uint8_t*>(jit) + jit_exit_stub[k]);
+    jit_exit_target[k] = nullptr;
+  }
 }
 
 }  // namespace vmkit

@@ -51,17 +51,43 @@ struct CachedBlock {
   uint32_t compile_ns = 0;  // how long tier 1 took for it
   uint64_t executions_at_collection = 0;  // executions when the code collector last looked
   uint32_t jit_size = 0;    // bytes of compiled code at jit
-  // Where a host fault inside the compiled code can come from: (offset of a guest memory access
-  // in the code, its position in `code`), in code order.
-  std::vector<std::pair<uint32_t, uint32_t>> jit_faults;
-  // The position of the access at host address `rip` in the compiled code, or -1.
-  int64_t jit_fault_position(uintptr_t rip) const {
+  // Direct exits of compiled code (successor k of link[]): the offset in `jit` of the rel32 of
+  // the jump that leaves through exit k (0: the block has no such jump), the offset of the exit
+  // stub it jumps to while unlinked (the stub returns to the execution loop), and the compiled
+  // block it is patched to jump into instead (nullptr: unlinked).
+  uint32_t jit_exit_site[2] = {0, 0};
+  uint32_t jit_exit_stub[2] = {0, 0};
+  CachedBlock* jit_exit_target[2] = {nullptr, nullptr};
+  // The (block, exit) pairs whose jumps are patched into this block's compiled code.
+  std::vector<std::pair<CachedBlock*, uint8_t>> jit_incoming;
+  // Patches exit k's jump to enter `to`'s compiled code directly (both must be compiled).
+  void link_compiled(unsigned k, CachedBlock& to);
+  // Unpatches every jump into this block and out of it (before its code or the block goes away).
+  void unlink_compiled();
+  // Forgets all compiled links without patching (every block's code is being discarded).
+  void forget_compiled_links() {
+    jit_exit_site[0] = jit_exit_site[1] = 0;
+    jit_exit_target[0] = jit_exit_target[1] = nullptr;
+    jit_incoming.clear();
+  }
+  // Where a host fault inside the compiled code can come from: each guest memory access in it,
+  // with the host registers (x86 numbering) that hold its guest address and, for a store, the
+  // value (a fault report reads them from the signal context), in code order.
+  struct JitAccess {
+    uint32_t offset;    // of the access instruction in `jit`
+    uint32_t position;  // its inst in `code`
+    uint8_t addr_reg;
+    uint8_t value_reg;
+  };
+  std::vector<JitAccess> jit_faults;
+  // The access at host address `rip` in the compiled code, or nullptr.
+  const JitAccess* jit_access_at(uintptr_t rip) const {
     uintptr_t start = reinterpret_cast<uintptr_t>(jit);
-    if (!jit || rip < start || rip >= start + jit_size) return -1;
+    if (!jit || rip < start || rip >= start + jit_size) return nullptr;
     uint32_t off = uint32_t(rip - start);
-    for (const auto& [o, pos] : jit_faults)
-      if (o == off) return pos;
-    return -1;
+    for (const auto& a : jit_faults)
+      if (a.offset == off) return &a;
+    return nullptr;
   }
 };
 
@@ -79,9 +105,13 @@ class BlockCache {
   // Removes blocks whose code overlaps [addr, addr+len). Removed blocks stay alive until
   // collect() so that a block that invalidates itself can finish running.
   size_t invalidate(uint64_t addr, uint64_t len);
-  void collect() { graveyard_.clear(); }
+  void collect() {
+    for (auto& b : graveyard_) retired_executions_ += b->executions;
+    graveyard_.clear();
+  }
+  // Executions of every block this cache has held (the removed ones included).
+  uint64_t total_executions() const;
   uint64_t epoch() const { return epoch_; }
-  const uint64_t* epoch_address() const { return &epoch_; }
   size_t size() const { return map_.size(); }
   template <class F> void for_each(F&& f) const {
     for (auto& [pc, b] : map_) f(*b);
@@ -104,6 +134,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::unique_ptr<CachedBlock>> map_;
   std::vector<std::unique_ptr<CachedBlock>> graveyard_;
   uint64_t epoch_ = 1;
+  uint64_t retired_executions_ = 0;
 };
 
 }  // namespace vmkit

@@ -1,6 +1,7 @@
 #include "core/cpu.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 
 #include "core/errors.h"
 #include "core/guest_common.h"
@@ -76,6 +78,10 @@ struct FaultRecovery {
         auto* uc = static_cast<ucontext_t*>(uctx);
         cpu->fault_write_ = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
         cpu->fault_rip_ = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
+        // Compiled code keeps guest addresses and store values in registers: keep them all.
+        static constexpr int kGregOf[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+                                            REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
+        for (int r = 0; r < 16; ++r) cpu->fault_regs_[r] = uint64_t(uc->uc_mcontext.gregs[kGregOf[r]]);
         siglongjmp(cpu->fault_jmp_, 1);
       }
     }
@@ -230,13 +236,17 @@ uint32_t describe_insn(Stop& s, const ir::Block& b, size_t inst_index) {
   return before;
 }
 
-// A memory fault at `inst`: the access's size, and for a store the value, from the operands (the
-// address the host reported may lie inside an access that crosses into a bad page).
-void describe_access(Stop& s, const CachedBlock& b, const ThreadedInst& inst) {
+// A memory fault at `inst`: the access's address, size, and for a store the value (the address
+// the host reported may lie inside an access that crosses into a bad page). The interpreter has
+// the operands in the block's frame; compiled code passes them.
+void describe_access(Stop& s, const ThreadedInst& inst, uint64_t addr, uint64_t value) {
   if (inst.op != ir::Op::load && inst.op != ir::Op::loads && inst.op != ir::Op::store) return;
-  s.access_addr = b.frame[inst.a];
+  s.access_addr = addr;
   s.size = uint8_t(inst.sub / 8);
-  if (inst.op == ir::Op::store) s.value = b.frame[inst.b] & (inst.sub >= 64 ? ~0ull : (1ull << inst.sub) - 1);
+  if (inst.op == ir::Op::store) s.value = value & (inst.sub >= 64 ? ~0ull : (1ull << inst.sub) - 1);
+}
+void describe_access(Stop& s, const CachedBlock& b, const ThreadedInst& inst) {
+  describe_access(s, inst, b.frame[inst.a], inst.b != ir::kNoSlot ? b.frame[inst.b] : 0);
 }
 }  // namespace
 
@@ -244,8 +254,25 @@ void describe_access(Stop& s, const CachedBlock& b, const ThreadedInst& inst) {
 // chaining) to this run's count and the statistics.
 void Cpu::take_progress() {
   executed_ += running_.progress.insns;
-  stats_.blocks_executed += running_.progress.blocks;
   running_.progress = ChainProgress{};
+}
+
+uint64_t Cpu::blocks_executed() const { return cache_.total_executions() + single_cache_.total_executions(); }
+
+// Compiled code that was running when a host fault hit: the block whose code holds the faulting
+// host instruction, else (a fault inside a helper it called) the one that recorded its position
+// before the call. Its own instructions do not count as executed (it did not finish).
+CachedBlock* Cpu::take_compiled_progress(const jit::JitContext& ctx, uintptr_t rip) {
+  CachedBlock* found = ctx.block;
+  auto probe = [&](CachedBlock& x) {
+    if (x.jit && rip >= reinterpret_cast<uintptr_t>(x.jit) && rip < reinterpret_cast<uintptr_t>(x.jit) + x.jit_size)
+      found = &x;
+  };
+  cache_.for_each(probe);
+  single_cache_.for_each(probe);
+  running_.progress.insns += running_.jit_budget - ctx.insns_left - found->guest_insns;
+  --found->executions;
+  return found;
 }
 
 Stop Cpu::finish(Stop s, uint64_t completed_in_block) {
@@ -270,14 +297,15 @@ Stop Cpu::run(uint64_t max_insns) {
 
   if (sigsetjmp(fault_jmp_, 0)) {
     // A host fault inside guest memory while running running_.block at running_.inst.
+    const CachedBlock* b = running_.jit ? take_compiled_progress(*running_.jit, fault_rip_) : running_.block;
     take_progress();
-    const CachedBlock* b = running_.jit ? running_.jit->block : running_.block;
     const ThreadedInst* inst = running_.inst;
+    const CachedBlock::JitAccess* access = nullptr;
     if (running_.jit) {
       // A guest access in compiled code (found by the host pc), else a helper the code called
       // (the code stored its position before the call).
-      int64_t pos = b->jit_fault_position(fault_rip_);
-      inst = &b->code[pos >= 0 ? size_t(pos) : running_.jit->code_index];
+      access = b->jit_access_at(fault_rip_);
+      inst = &b->code[access ? access->position : running_.jit->code_index];
     }
     running_.jit = nullptr;
     size_t idx = b->ir_index(size_t(inst - b->code.data()));
@@ -285,7 +313,8 @@ Stop Cpu::run(uint64_t max_insns) {
     uint32_t before = describe_insn(s, b->ir, idx);
     s.addr = fault_addr_;
     s.write = fault_write_;
-    describe_access(s, *b, *inst);
+    if (access) describe_access(s, *inst, fault_regs_[access->addr_reg], fault_regs_[access->value_reg]);
+    else describe_access(s, *b, *inst);
     return finish(s, before);
   }
   if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
@@ -333,6 +362,18 @@ void Cpu::write_perf_map(const CachedBlock& b) {
   std::fprintf(map, "%lx %x vmkit_block_%llx\n", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(b.jit)),
                b.jit_size, static_cast<unsigned long long>(b.ir.pc));
   std::fflush(map);
+  // VMKIT_PERF_MAP=dump also writes each block's host code to /tmp/vmkit-jit-<pid>/<guest pc>-<guest insns>.bin
+  // (for `objdump -D -b binary -m i386:x86-64`).
+  static const bool dump = std::string_view(std::getenv("VMKIT_PERF_MAP")) == "dump";
+  if (!dump) return;
+  char path[96];
+  std::snprintf(path, sizeof path, "/tmp/vmkit-jit-%d", int(::getpid()));
+  ::mkdir(path, 0755);
+  std::snprintf(path, sizeof path, "/tmp/vmkit-jit-%d/%llx-%u.bin", int(::getpid()), static_cast<unsigned long long>(b.ir.pc), b.guest_insns);
+  if (FILE* f = std::fopen(path, "wb")) {
+    std::fwrite(b.jit, 1, b.jit_size, f);
+    std::fclose(f);
+  }
 }
 
 // The code cache is full. The collector keeps the blocks that ran most since the last collection
@@ -351,6 +392,7 @@ void Cpu::collect_code() {
   std::sort(compiled.begin(), compiled.end(), [&](auto* x, auto* y) { return heat(x) > heat(y); });
   for (CachedBlock* x : compiled) {
     x->jit = x->jit_body = nullptr;
+    x->forget_compiled_links();
     x->executions_at_collection = x->executions;
   }
   code_cache_->flush();
@@ -374,11 +416,18 @@ std::vector<BlockStat> Cpu::block_stats() const {
 }
 
 BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget) {
-  ctx.budget = budget;
+  ctx.insns_left = running_.jit_budget = budget;
   ctx.block = &b;
   running_.jit = &ctx;
   uint32_t kind = reinterpret_cast<jit::BlockFn>(b.jit)(&ctx, b.frame.data());
   running_.jit = nullptr;
+  // The blocks chained through finished (and counted themselves in executions); the last one,
+  // ctx.block, is accounted by the execution loop like any block it runs (or has not started).
+  running_.progress.insns += budget - ctx.insns_left;
+  if (kind != BlockOutcome::Resume) {
+    running_.progress.insns -= ctx.block->guest_insns;
+    --ctx.block->executions;
+  }
   BlockOutcome out{};
   out.kind = static_cast<BlockOutcome::Kind>(kind);
   out.block = ctx.block;
@@ -390,6 +439,8 @@ BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t bu
   out.pc = ctx.next_pc;
   out.addr = ctx.addr;
   out.size = ctx.size;
+  out.value = ctx.value;
+  out.from_jit = true;
   return out;
 }
 
@@ -409,12 +460,14 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   ctx.mem_size = mem_.size();
   ctx.code_pages = mem_.code_page_map();
   ctx.hooks = hooks;
-  ctx.cache_epoch = cache_.epoch_address();
   ctx.fast_table = cache_.fast_table();
-  ctx.progress = &running_.progress;
   uint64_t pc = this->pc();
   CachedBlock* b = lookup(pc);
   uint32_t start = 0;
+  // The exit the last block left through, to be patched into b's compiled code once b has some.
+  CachedBlock* link_from = nullptr;
+  CachedBlock* link_to = nullptr;
+  unsigned link_exit = 0;
   for (;;) {
     // Never run past the budget: a block longer than what is left runs one instruction at a time.
     if (start == 0 && b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
@@ -423,6 +476,8 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (start == 0 && !b->jit && !b->jit_failed && engine != Engine::Interp &&
         (engine == Engine::Jit || b->executions >= jit_threshold))
       compile(*b, env);
+    if (link_from && b == link_to && b->jit && link_from->valid && b->valid) link_from->link_compiled(link_exit, *b);
+    link_from = nullptr;
     BlockOutcome out = start == 0 && b->jit ? run_compiled(*b, ctx, env.budget) : interpret(*b, env, start);
     // The interpreter may have chained through several blocks: account for the finished ones
     // and continue with the one the outcome is about.
@@ -432,6 +487,9 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     switch (out.kind) {
       case BlockOutcome::Next:
         break;
+      case BlockOutcome::Resume:
+        if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, b->ir.pc}, 0);
+        continue;
       case BlockOutcome::CodeWrite: {
         // The store completed; drop translations of the written code, then finish this block
         // (which may itself be among them: it stays alive until collect()).
@@ -489,7 +547,8 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           s.reason = StopReason::MemFault;
           s.addr = out.addr;
           s.write = out.write;
-          describe_access(s, *b, b->code[out.inst]);
+          if (out.from_jit) describe_access(s, b->code[out.inst], out.addr, out.value);
+          else describe_access(s, *b, b->code[out.inst]);
         } else {
           s.reason = StopReason::Trap;
           s.signo = common->trap.signo;
@@ -501,7 +560,6 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
       }
     }
     ++b->executions;
-    ++stats_.blocks_executed;
     executed_ += b->guest_insns;
     pc = out.pc;
     if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, pc}, 0);
@@ -517,6 +575,11 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         }
         b->link[out.succ] = next;
       }
+    }
+    if (out.succ >= 0 && b->jit) {
+      link_from = b;
+      link_to = next;
+      link_exit = unsigned(out.succ);
     }
     if (!b->valid) {
       cache_.collect();

@@ -53,7 +53,6 @@ struct Stop {
 
 struct CpuStats {
   uint64_t blocks_translated = 0;
-  uint64_t blocks_executed = 0;
   uint64_t insns_executed = 0;
   uint64_t invalidations = 0;
   uint64_t blocks_compiled = 0;  // tier 1
@@ -122,6 +121,8 @@ class Cpu {
   ir::Block translate(uint64_t pc) const;
 
   const CpuStats& stats() const { return stats_; }
+  // Blocks run so far, counted per block (interpreted, compiled and chained alike).
+  uint64_t blocks_executed() const;
   size_t cached_blocks() const { return cache_.size(); }
   unsigned max_block_insns = 64;
   Engine engine = Engine::Interp;
@@ -139,6 +140,7 @@ class Cpu {
     CachedBlock* block = nullptr;
     const ThreadedInst* inst = nullptr;
     const jit::JitContext* jit = nullptr;  // running compiled code: its position is jit->code_index
+    uint64_t jit_budget = 0;               // jit->insns_left when it was entered
     ChainProgress progress;  // blocks the interpreter finished while chaining (see InterpEnv)
   };
   Running running_;
@@ -160,6 +162,7 @@ class Cpu {
   BlockOutcome run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();
+  CachedBlock* take_compiled_progress(const jit::JitContext& ctx, uintptr_t rip);
   Stop finish(Stop s, uint64_t completed_in_block);
 
   const Frontend& fe_;
@@ -177,6 +180,7 @@ class Cpu {
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;
   uintptr_t fault_rip_ = 0;  // the host instruction that faulted (placed in compiled code)
+  uint64_t fault_regs_[16] = {};  // the host's general registers then (x86 numbering)
 };
 
 }  // namespace vmkit

@@ -543,7 +543,6 @@ L_chain:
   if (env.progress->insns + cb->guest_insns + next->guest_insns <= env.budget && !next->jit &&
       (next->executions < env.jit_threshold || next->jit_failed)) {
     env.progress->insns += cb->guest_insns;
-    ++env.progress->blocks;
     ++cb->executions;
     cb = next;
     *env.running_block = cb;

@@ -13,7 +13,6 @@ namespace vmkit {
 // host fault leaves the interpreter by longjmp.
 struct ChainProgress {
   uint64_t insns = 0;
-  uint64_t blocks = 0;
 };
 
 struct InterpEnv {
@@ -41,7 +40,9 @@ struct InterpEnv {
 
 struct BlockOutcome {
   // Hooked: a hook asked to leave the block at inst (its instruction has not completed).
-  enum Kind : uint8_t { Next, Exit, MemFault, Trap, CodeWrite, Hooked };
+  // Resume: compiled code reached `block`, which has not started (its instructions do not fit in
+  // the budget left): the execution loop runs it next.
+  enum Kind : uint8_t { Next, Exit, MemFault, Trap, CodeWrite, Hooked, Resume };
   Kind kind;
   int8_t succ;        // Next: 0 / 1 = direct successor index, -1 = computed target
   uint8_t exit_kind;  // Exit: ir::ExitKind
@@ -52,6 +53,8 @@ struct BlockOutcome {
   uint64_t addr;      // MemFault / CodeWrite: guest data address
   uint32_t size;      // CodeWrite: bytes written
   CachedBlock* block;       // the block this outcome is about (the last one chained into)
+  uint64_t value = 0;       // MemFault from compiled code: the value a store would have written
+  bool from_jit = false;    // (the interpreter's operands are in the block's frame instead)
 };
 
 // Runs `b` from inst `start` (0, or the inst after a store that wrote code, see CodeWrite), then

@@ -23,17 +23,18 @@ struct JitContext {
   uint64_t mem_size = 0;
   const uint8_t* code_pages = nullptr;
   HookRuntime* hooks = nullptr;
-  // Chaining: compiled code jumps from block to block (direct successors through the blocks'
-  // links while *cache_epoch matches) while the instructions of the blocks it finished, counted
-  // in *progress, leave room in budget for the next one.
-  const uint64_t* cache_epoch = nullptr;
   const BlockCache::Fast* fast_table = nullptr;  // computed targets (jmpi) are looked up here
-  ChainProgress* progress = nullptr;
-  uint64_t budget = 0;
+  // Guest instructions the run may still execute. Every compiled block subtracts its own count on
+  // entry and, when that would go below zero, adds it back and returns Resume without running; so
+  // compiled blocks chain into each other (patched direct jumps, see CachedBlock::link_compiled)
+  // without returning to the execution loop, and never past the budget.
+  uint64_t insns_left = 0;
   // outputs (see BlockOutcome)
-  CachedBlock* block = nullptr;  // the block the outcome is about (the last one chained into)
+  CachedBlock* block = nullptr;  // the block the outcome is about (the last one chained into;
+                                 // also set before helper calls, for faults inside them)
   uint64_t next_pc = 0;
   uint64_t addr = 0;
+  uint64_t value = 0;  // MemFault: the value a store would have written
   uint32_t code_index = 0;  // also set before every access that may fault (precise faults)
   uint32_t size = 0;
   uint32_t detail = 0;

@@ -65,19 +65,16 @@ constexpr int kCtxCodePages = offsetof(JitContext, code_pages);
 constexpr int kCtxHooks = offsetof(JitContext, hooks);
 constexpr int kCtxNextPc = offsetof(JitContext, next_pc);
 constexpr int kCtxAddr = offsetof(JitContext, addr);
+constexpr int kCtxValue = offsetof(JitContext, value);
 constexpr int kCtxCodeIndex = offsetof(JitContext, code_index);
 constexpr int kCtxSize = offsetof(JitContext, size);
 constexpr int kCtxDetail = offsetof(JitContext, detail);
 constexpr int kCtxSucc = offsetof(JitContext, succ);
 constexpr int kCtxExitKind = offsetof(JitContext, exit_kind);
 constexpr int kCtxWrite = offsetof(JitContext, write);
-constexpr int kCtxCacheEpoch = offsetof(JitContext, cache_epoch);
 constexpr int kCtxFastTable = offsetof(JitContext, fast_table);
-constexpr int kCtxProgress = offsetof(JitContext, progress);
-constexpr int kCtxBudget = offsetof(JitContext, budget);
+constexpr int kCtxInsnsLeft = offsetof(JitContext, insns_left);
 constexpr int kCtxBlock = offsetof(JitContext, block);
-constexpr int kProgressInsns = offsetof(ChainProgress, insns);
-constexpr int kProgressBlocks = offsetof(ChainProgress, blocks);
 
 class BlockCompiler : public CodeGenerator {
  public:
@@ -101,15 +98,27 @@ class BlockCompiler : public CodeGenerator {
     mov(r12, qword[rbx + kCtxState]);
     mov(r14, qword[rbx + kCtxMemBase]);
     mov(r15, qword[rbx + kCtxMemSize]);
+    sub(r15, kMaxAccess);  // see check_address
     mov(rbp, qword[rbx + kCtxCodePages]);
-    // Blocks chained into this one enter here, with the fixed registers set.
+    // Blocks chained into this one enter here, with the fixed registers set: take this block's
+    // instructions from the budget (or return Resume if they do not fit) and count the execution.
     L(body_);
+    sub(qword[rbx + kCtxInsnsLeft], cb_.guest_insns);
+    auto resume = std::make_shared<Label>();
+    jb(*resume, T_NEAR);
+    cold_.push_back([this, resume] {
+      L(*resume);
+      add(qword[rbx + kCtxInsnsLeft], cb_.guest_insns);
+      mov(rax, b_.pc);
+      mov(qword[rbx + kCtxNextPc], rax);
+      leave(BlockOutcome::Resume);
+    });
+    mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
+    add(qword[rax], 1);
     mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
-    mov(rax, reinterpret_cast<uint64_t>(&cb_));
-    mov(qword[rbx + kCtxBlock], rax);
     for (size_t i = 0; i < b_.insts.size(); ++i) {
       cur_ = uint32_t(i);
-      emit(uint32_t(i));
+      if (!skip_[i]) emit(uint32_t(i));
     }
     // Cold paths (faults, code writes, traps, hook exits) after the hot code.
     for (auto& c : cold_) c();
@@ -137,7 +146,7 @@ class BlockCompiler : public CodeGenerator {
       else mov(r, v);
       return;
     }
-    for (unsigned k = 0; k < kCacheRegs; ++k)
+    for (unsigned k = 0; k < cache_regs(); ++k)
       if (cached_[k] == s) {
         mov(r, cache_reg(k));
         return;
@@ -154,23 +163,37 @@ class BlockCompiler : public CodeGenerator {
   // is home, else one spilled; never one holding `keep1`/`keep2` (operands still to be read).
   unsigned pick_reg(Slot keep1, Slot keep2) {
     auto usable = [&](unsigned j) { return cached_[j] == ir::kNoSlot || (cached_[j] != keep1 && cached_[j] != keep2); };
-    unsigned k = kCacheRegs;
-    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j)
+    unsigned k = cache_regs();
+    for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j)
       if (usable(j) && !live(cached_[j])) k = j;
-    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
-      unsigned c = (next_cache_ + j) % kCacheRegs;
+    for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j) {
+      unsigned c = (next_cache_ + j) % cache_regs();
       if (usable(c) && cached_[c] != ir::kNoSlot && home_[cached_[c]]) k = c;
     }
-    for (unsigned j = 0; j < kCacheRegs && k == kCacheRegs; ++j) {
-      unsigned c = (next_cache_ + j) % kCacheRegs;
+    for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j) {
+      unsigned c = (next_cache_ + j) % cache_regs();
       if (usable(c)) k = c;
     }
     spill(k);
     next_cache_ = k + 1;
     return k;
   }
+  // A register holding s: its cache register if it has one, else `scratch` loaded with it.
+  Reg64 use(Slot s, const Reg64& scratch) {
+    if (!is_const(s)) {
+      int k = cached_reg_of(s);
+      if (k >= 0) return cache_reg(unsigned(k));
+    }
+    load(scratch, s);
+    return scratch;
+  }
+  // The cache register k (from pick_reg) now holds d.
+  void defined(unsigned k, Slot d) {
+    if (home_[d]) mov(slot(d), cache_reg(k));
+    cached_[k] = d;
+  }
   int cached_reg_of(Slot s) const {
-    for (unsigned k = 0; k < kCacheRegs; ++k)
+    for (unsigned k = 0; k < cache_regs(); ++k)
       if (cached_[k] == s) return int(k);
     return -1;
   }
@@ -179,8 +202,10 @@ class BlockCompiler : public CodeGenerator {
   // register from the operands' registers (or an immediate, or the frame).
   void alu_in_place(const ir::Inst& in, unsigned w) {
     unsigned k = pick_reg(in.a, in.b);
-    const Reg64& d = cache_reg(k);
-    load(d, in.a);
+    const Reg64& d64 = cache_reg(k);
+    load(d64, in.a);
+    // at 32 bits, the 32-bit forms: they read only the operands' low halves and zero-extend
+    const Reg d = w == 32 ? Reg(d64.cvt32()) : Reg(d64);
     // src: a register or a (sign-extended) 32-bit immediate
     auto apply = [&](const auto& src) {
       switch (in.op) {
@@ -195,18 +220,17 @@ class BlockCompiler : public CodeGenerator {
           break;
       }
     };
+    auto sized = [&](const Reg64& r) { return w == 32 ? Reg(r.cvt32()) : Reg(r); };
     int rb = cached_reg_of(in.b);
     if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b))))) {
       apply(uint32_t(const_value(in.b)));
     } else if (rb >= 0) {
-      apply(cache_reg(unsigned(rb)));
+      apply(sized(cache_reg(unsigned(rb))));
     } else {
       load(rcx, in.b);
-      apply(rcx);
+      apply(sized(rcx));
     }
-    if (w == 32) mov(d.cvt32(), d.cvt32());
-    if (home_[in.dst]) mov(slot(in.dst), d);
-    cached_[k] = in.dst;
+    defined(k, in.dst);
   }
   bool live(Slot s) const { return s != ir::kNoSlot && last_use_[s] > cur_; }
   // Writes register k's temporary home if it lives only there and is still needed.
@@ -220,7 +244,7 @@ class BlockCompiler : public CodeGenerator {
   }
   // Before a call (which clobbers the cache registers, caller-saved): values needed later go home.
   void spill_live() {
-    for (unsigned k = 0; k < kCacheRegs; ++k) {
+    for (unsigned k = 0; k < cache_regs(); ++k) {
       Slot s = cached_[k];
       if (s != ir::kNoSlot && !home_[s] && last_use_[s] > cur_) {
         mov(slot(s), cache_reg(k));
@@ -246,14 +270,6 @@ class BlockCompiler : public CodeGenerator {
           ++uses[s];
         }
       if (in.dst != ir::kNoSlot) def[in.dst] = i;
-      if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
-        home_[in.a] = 1;
-        if (in.op == Op::store) home_[in.b] = 1;
-        // the threaded form's operands (what fault reports read) may be other slots
-        const ThreadedInst& t = cb_.code[code_index_of(cb_, i)];
-        if (t.a != ir::kNoSlot) home_[t.a] = 1;
-        if (in.op == Op::store && t.b != ir::kNoSlot) home_[t.b] = 1;
-      }
     }
     // A compare used only by the block's br is done by the br (compare and jump, no flag value):
     // its operands then live until the br.
@@ -278,21 +294,68 @@ class BlockCompiler : public CodeGenerator {
           if (s != ir::kNoSlot && s < ns && !b_.slot_is_const[s] && def[s] < i) home_[s] = 1;
       }
     }
+    // A truncation to 32 bits whose every use reads only the low 32 bits of that operand costs
+    // nothing: its uses read the source instead (insts_ has them rewritten, the trunc is skipped).
+    insts_ = b_.insts;
+    skip_.assign(n, 0);
+    for (uint32_t i = 0; i < n; ++i) {
+      const ir::Inst t = insts_[i];
+      if (t.op != Op::trunc || ir::type_bits(t.type) != 32 || home_[t.dst] || b_.slot_is_const[t.a]) continue;
+      bool ok = true;
+      for (uint32_t j = i + 1; j < n && ok; ++j) {
+        const ir::Inst& u = insts_[j];
+        const Slot ops[3] = {u.a, u.b, u.c};
+        for (unsigned p = 0; p < 3; ++p)
+          if (ops[p] == t.dst && !reads_low32(u, p)) ok = false;
+      }
+      if (!ok) continue;
+      for (uint32_t j = i + 1; j < n; ++j)
+        for (Slot* s : {&insts_[j].a, &insts_[j].b, &insts_[j].c})
+          if (*s == t.dst) *s = t.a;
+      last_use_[t.a] = std::max(last_use_[t.a], last_use_[t.dst]);
+      skip_[i] = 1;
+    }
   }
+  // Whether inst u's result depends only on the low 32 bits of its operand p (0 = a, 1 = b,
+  // 2 = c) as this compiler emits it.
+  static bool reads_low32(const ir::Inst& u, unsigned p) {
+    const unsigned w = ir::type_bits(u.type);
+    switch (u.op) {
+      case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
+      case Op::andn: case Op::orn: case Op::xnor:
+        return w <= 32;  // computed in 32-bit forms or masked to w bits
+      case Op::trunc: return true;
+      case Op::sext: return ir::type_bits(IrType(u.sub)) <= 32;
+      case Op::put: return w <= 32;
+      case Op::store: return p == 1 && u.sub <= 32;
+      case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
+        return p == 1 || w <= 32;  // the count is taken modulo the width
+      case Op::eq: case Op::ne: case Op::lts: case Op::ltu: case Op::ges: case Op::geu:
+        return ir::type_bits(IrType(u.sub)) <= 32;  // compared at 32 bits (narrower: extended first)
+      default: return false;
+    }
+  }
+  std::vector<ir::Inst> insts_;  // the block's insts with aliased truncations resolved
+  std::vector<uint8_t> skip_;    // insts that emit nothing
   std::vector<uint32_t> last_use_;
   std::vector<uint8_t> home_;
   uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
-  static constexpr unsigned kCacheRegs = 4;
+  // Registers that hold temporaries: r8-r11, and rsi and rdi unless memory hooks need those for
+  // their slow paths.
+  static constexpr unsigned kMaxCacheRegs = 6;
+  unsigned cache_regs() const { return mem_hooks_ ? 4 : 6; }
   const Reg64& cache_reg(unsigned k) const {
     switch (k) {
       case 0: return r8;
       case 1: return r9;
       case 2: return r10;
-      default: return r11;
+      case 3: return r11;
+      case 4: return rsi;
+      default: return rdi;
     }
   }
-  Slot cached_[kCacheRegs] = {ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot};
+  Slot cached_[kMaxCacheRegs] = {ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot};
   unsigned next_cache_ = 0;
 
   // Keeps the low bits of type t (values narrower than 64 bits are zero-extended in their slot).
@@ -320,10 +383,19 @@ class BlockCompiler : public CodeGenerator {
 
   // The block's threaded-form position of IR inst i (what the execution loop's paths expect).
   uint32_t code_index(uint32_t i) const { return code_index_of(cb_, i); }
-  void mark_position(uint32_t i) { mov(dword[rbx + kCtxCodeIndex], code_index(i)); }
+  // Before a call (rax is free): where this block is, for a fault inside the callee.
+  void mark_position(uint32_t i) {
+    mov(dword[rbx + kCtxCodeIndex], code_index(i));
+    set_block(rax);
+  }
+  void set_block(const Reg64& scratch) {
+    mov(scratch, reinterpret_cast<uint64_t>(&cb_));
+    mov(qword[rbx + kCtxBlock], scratch);
+  }
 
-  // Leave with exit code `kind` (a BlockOutcome::Kind) from a cold path.
+  // Leave with exit code `kind` (a BlockOutcome::Kind) about this block.
   void leave(uint32_t kind) {
+    set_block(rdx);
     mov(eax, kind);
     jmp(epilogue_, T_NEAR);
   }
@@ -331,60 +403,88 @@ class BlockCompiler : public CodeGenerator {
   // Calls fn(a, b, w) for the ops done in C; result in rax.
   void call3(uint64_t (*fn)(uint64_t, uint64_t, uint64_t), Slot a, Slot bslot, unsigned w) {
     spill_live();
-    load(rdi, a);
-    load(rsi, bslot);
+    load(rax, a);  // (through scratch registers: rdi and rsi may hold the other operand)
+    load(rcx, bslot);
+    mov(rdi, rax);
+    mov(rsi, rcx);
     mov(edx, w);
     mov(rax, reinterpret_cast<uint64_t>(fn));
     call(rax);
     forget_cache();
   }
 
-  // The address check of a load or store of `bytes` at rax: beyond the guest range is a fault
-  // reported here; holes inside it fault in the host (SIGSEGV) at the position marked.
-  // No position is stored on this path: a host fault in the access is placed through the
-  // block's fault table (see record_access), the cold paths store it themselves.
-  void check_address(uint32_t i, unsigned bytes, bool write) {
-    lea(rdx, ptr[r15 - int(bytes)]);
-    cmp(rax, rdx);
-    auto fault = std::make_shared<Label>();
-    ja(*fault, T_NEAR);
+  // The address check of a load or store of `bytes` at guest address `addr` (a register): beyond
+  // the guest range is a fault reported here; holes inside it fault in the host (SIGSEGV) at the
+  // access, placed through the block's fault table (record_access). r15 holds the range's size
+  // less kMaxAccess, so the fast path is one compare; the rare addresses in the last kMaxAccess
+  // bytes take the cold path, which checks exactly.
+  static constexpr int kMaxAccess = 8;
+  void check_address(uint32_t i, unsigned bytes, bool write, const Reg64& addr, const Reg64& value) {
+    cmp(addr, r15);
+    auto cold = std::make_shared<Label>();
+    auto back = std::make_shared<Label>();
+    ja(*cold, T_NEAR);
+    L(*back);
     uint32_t ci = code_index(i);
-    cold_.push_back([this, fault, write, ci] {
-      L(*fault);
+    cold_.push_back([this, cold, back, write, ci, bytes, addr, value] {
+      L(*cold);
+      lea(rdx, ptr[r15 + kMaxAccess - int(bytes)]);
+      cmp(addr, rdx);
+      jbe(*back, T_NEAR);
       mov(dword[rbx + kCtxCodeIndex], ci);
-      mov(qword[rbx + kCtxAddr], rax);
+      mov(qword[rbx + kCtxAddr], addr);
+      if (write) mov(qword[rbx + kCtxValue], value);
       mov(byte[rbx + kCtxWrite], write ? 1 : 0);
       leave(BlockOutcome::MemFault);
     });
   }
-  // The next instruction is IR inst i's guest memory access: a host fault there is that access.
-  void record_access(uint32_t i) { faults_.push_back({uint32_t(getSize()), code_index(i)}); }
+  // The next instruction is IR inst i's guest memory access, with its address (and the value, for
+  // a store) in these registers: a host fault there is that access.
+  void record_access(uint32_t i, const Reg64& addr, const Reg64& value) {
+    faults_.push_back({uint32_t(getSize()), code_index(i), uint8_t(addr.getIdx()), uint8_t(value.getIdx())});
+  }
  public:
-  std::vector<std::pair<uint32_t, uint32_t>> faults_;  // (host code offset, threaded-form position)
+  std::vector<CachedBlock::JitAccess> faults_;
+  uint32_t exit_site_[2] = {0, 0};  // see CachedBlock::jit_exit_site
+  uint32_t exit_stub_[2] = {0, 0};
  private:
 
+  // d = the `bytes`-byte value at `src`, zero- or sign-extended to 64 bits.
+  void load_from(const Reg64& d, const RegExp& src, unsigned bytes, bool is_signed) {
+    switch (bytes) {
+      case 8: mov(d, qword[src]); break;
+      case 4: is_signed ? movsxd(d, dword[src]) : mov(d.cvt32(), dword[src]); break;
+      case 2: is_signed ? movsx(d, word[src]) : movzx(d.cvt32(), word[src]); break;
+      default: is_signed ? movsx(d, byte[src]) : movzx(d.cvt32(), byte[src]); break;
+    }
+  }
+
   void emit(uint32_t i) {
-    const ir::Inst& in = b_.insts[i];
+    const ir::Inst& in = insts_[i];
     const unsigned w = ir::type_bits(in.type);
     switch (in.op) {
-      case Op::get:
+      case Op::get: {
+        unsigned k = pick_reg(ir::kNoSlot, ir::kNoSlot);
+        const Reg64& d = cache_reg(k);
         switch (w) {
-          case 64: mov(rax, qword[r12 + int(in.aux)]); break;
-          case 32: mov(eax, dword[r12 + int(in.aux)]); break;
-          case 16: movzx(eax, word[r12 + int(in.aux)]); break;
-          default: movzx(eax, byte[r12 + int(in.aux)]); break;
+          case 64: mov(d, qword[r12 + int(in.aux)]); break;
+          case 32: mov(d.cvt32(), dword[r12 + int(in.aux)]); break;
+          case 16: movzx(d.cvt32(), word[r12 + int(in.aux)]); break;
+          default: movzx(d.cvt32(), byte[r12 + int(in.aux)]); break;
         }
-        store(in.dst, rax);
+        defined(k, in.dst);
         return;
-      case Op::put:
-        load(rax, in.a);
+      }
+      case Op::put: {
+        Reg64 r = use(in.a, rax);
         switch (w) {
-          case 64: mov(qword[r12 + int(in.aux)], rax); break;
-          case 32: mov(dword[r12 + int(in.aux)], eax); break;
-          case 16: mov(word[r12 + int(in.aux)], ax); break;
-          default: mov(byte[r12 + int(in.aux)], al); break;
+          case 64: mov(qword[r12 + int(in.aux)], r); break;
+          case 32: mov(dword[r12 + int(in.aux)], r.cvt32()); break;
+          case 16: mov(word[r12 + int(in.aux)], r.cvt16()); break;
+          default: mov(byte[r12 + int(in.aux)], r.cvt8()); break;
         }
         return;
+      }
       case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
       case Op::andn: case Op::orn: case Op::xnor:
         if ((w == 64 || w == 32) && in.op != Op::andn && in.op != Op::orn && in.op != Op::xnor) {
@@ -416,6 +516,28 @@ class BlockCompiler : public CodeGenerator {
       case Op::remu: call3(call_remu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
       case Op::orcb: call3(call_orcb, in.a, in.a, w); store(in.dst, rax); return;
       case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
+        if ((w == 64 || w == 32) && is_const(in.b)) {
+          // by a constant: in place in the result's register (x86 takes the count modulo the
+          // width, as the IR does)
+          Reg64 r = use(in.a, rax);
+          unsigned k = pick_reg(in.a, ir::kNoSlot);
+          const Reg64& d64 = cache_reg(k);
+          const Reg d = w == 64 ? Reg(d64) : Reg(d64.cvt32());
+          if (w == 64) mov(d64, r);
+          else mov(d64.cvt32(), r.cvt32());
+          int n = int(const_value(in.b) & (w - 1));
+          if (n) {
+            switch (in.op) {
+              case Op::shl: shl(d, n); break;
+              case Op::lshr: shr(d, n); break;
+              case Op::ashr: sar(d, n); break;
+              case Op::rotl: rol(d, n); break;
+              default: ror(d, n); break;
+            }
+          }
+          defined(k, in.dst);
+          return;
+        }
         load(rax, in.a);
         load(rcx, in.b);
         if (w == 64 || w == 32) {
@@ -467,12 +589,12 @@ class BlockCompiler : public CodeGenerator {
       case Op::clz: {
         // clz(0) = w, else (w - 1) - bsr(a) (a is zero-extended)
         load(rcx, in.a);
-        mov(eax, w);
         bsr(rdx, rcx);
-        mov(esi, w - 1);
-        sub(rsi, rdx);
+        mov(eax, w - 1);
+        sub(rax, rdx);
         test(rcx, rcx);
-        cmovnz(rax, rsi);
+        mov(edx, w);
+        cmovz(rax, rdx);
         store(in.dst, rax);
         return;
       }
@@ -495,11 +617,15 @@ class BlockCompiler : public CodeGenerator {
         load(rax, in.a);
         load(rcx, in.b);
         unsigned sw = ir::type_bits(IrType(in.sub));
-        if (in.op == Op::lts || in.op == Op::ges) {
-          sext(rax, sw);
-          sext(rcx, sw);
+        if (sw == 32) {
+          cmp(eax, ecx);
+        } else {
+          if (in.op == Op::lts || in.op == Op::ges) {
+            sext(rax, sw);
+            sext(rcx, sw);
+          }
+          cmp(rax, rcx);
         }
-        cmp(rax, rcx);
         switch (in.op) {
           case Op::eq: sete(al); break;
           case Op::ne: setne(al); break;
@@ -520,77 +646,90 @@ class BlockCompiler : public CodeGenerator {
         cmovnz(rax, rcx);
         store(in.dst, rax);
         return;
-      case Op::zext:
-        load(rax, in.a);
-        store(in.dst, rax);
-        return;
-      case Op::sext:
-        load(rax, in.a);
-        sext(rax, ir::type_bits(IrType(in.sub)));
-        mask(rax, in.type);
-        store(in.dst, rax);
-        return;
-      case Op::trunc:
-        load(rax, in.a);
-        mask(rax, in.type);
-        store(in.dst, rax);
-        return;
-      case Op::load: case Op::loads: {
-        unsigned bytes = in.sub / 8u;
-        load(rax, in.a);
-        check_address(i, bytes, false);
-        if (mem_hooks_) mov(rsi, rax);  // the address, for the read hooks after the load
-        record_access(i);
-        if (in.op == Op::load) {
-          switch (bytes) {
-            case 8: mov(rax, qword[r14 + rax]); break;
-            case 4: mov(eax, dword[r14 + rax]); break;
-            case 2: movzx(eax, word[r14 + rax]); break;
-            default: movzx(eax, byte[r14 + rax]); break;
+      case Op::zext: case Op::sext: case Op::trunc: {
+        // straight from the operand's register into the result's
+        Reg64 r = use(in.a, rax);
+        unsigned k = pick_reg(in.a, ir::kNoSlot);
+        const Reg64& d = cache_reg(k);
+        if (in.op == Op::sext) {
+          switch (ir::type_bits(IrType(in.sub))) {
+            case 32: movsxd(d, r.cvt32()); break;
+            case 16: movsx(d, r.cvt16()); break;
+            case 8: movsx(d, r.cvt8()); break;
+            default: mov(d, r); sext(d, ir::type_bits(IrType(in.sub))); break;
+          }
+          mask(d, in.type);
+        } else if (in.op == Op::trunc) {
+          switch (w) {
+            case 32: mov(d.cvt32(), r.cvt32()); break;
+            case 16: movzx(d.cvt32(), r.cvt16()); break;
+            case 8: movzx(d.cvt32(), r.cvt8()); break;
+            default: mov(d, r); mask(d, in.type); break;
           }
         } else {
-          switch (bytes) {
-            case 8: mov(rax, qword[r14 + rax]); break;
-            case 4: movsxd(rax, dword[r14 + rax]); break;
-            case 2: movsx(rax, word[r14 + rax]); break;
-            default: movsx(rax, byte[r14 + rax]); break;
-          }
-          mask(rax, in.type);
+          mov(d, r);  // zero-extended already
         }
+        defined(k, in.dst);
+        return;
+      }
+      case Op::load: case Op::loads: {
+        unsigned bytes = in.sub / 8u;
+        if (!mem_hooks_) {
+          // from the address's register into the result's
+          Reg64 ra = use(in.a, rax);
+          check_address(i, bytes, false, ra, ra);
+          unsigned k = pick_reg(in.a, ir::kNoSlot);
+          const Reg64& d = cache_reg(k);
+          record_access(i, ra, ra);
+          load_from(d, r14 + ra, bytes, in.op == Op::loads);
+          if (in.op == Op::loads) mask(d, in.type);
+          defined(k, in.dst);
+          return;
+        }
+        load(rax, in.a);
+        check_address(i, bytes, false, rax, rax);
+        mov(rsi, rax);  // the address, for the read hooks after the load
+        record_access(i, rax, rax);
+        load_from(rax, r14 + rax, bytes, in.op == Op::loads);
+        if (in.op == Op::loads) mask(rax, in.type);
         mem_hook_check(i, bytes, MemAccess::Read, rax);
         store(in.dst, rax);
         return;
       }
       case Op::store: {
         unsigned bytes = in.sub / 8u;
-        load(rax, in.a);
-        load(rcx, in.b);
-        check_address(i, bytes, true);
+        Reg64 ra = mem_hooks_ ? (load(rax, in.a), rax) : use(in.a, rax);
+        Reg64 rv = mem_hooks_ ? (load(rcx, in.b), rcx) : use(in.b, rcx);
+        check_address(i, bytes, true, ra, rv);
         if (mem_hooks_) {
           mov(rsi, rax);
           mem_hook_check(i, bytes, MemAccess::Write, rcx);  // before the store, like the interpreter
         }
-        record_access(i);
+        record_access(i, ra, rv);
         switch (bytes) {
-          case 8: mov(qword[r14 + rax], rcx); break;
-          case 4: mov(dword[r14 + rax], ecx); break;
-          case 2: mov(word[r14 + rax], cx); break;
-          default: mov(byte[r14 + rax], cl); break;
+          case 8: mov(qword[r14 + ra], rv); break;
+          case 4: mov(dword[r14 + ra], rv.cvt32()); break;
+          case 2: mov(word[r14 + ra], rv.cvt16()); break;
+          default: mov(byte[r14 + ra], rv.cvt8()); break;
         }
         // A store into a page that holds translations: stop after it (see BlockOutcome::CodeWrite).
-        mov(rdx, rax);
+        mov(rdx, ra);
         shr(rdx, 12);
-        movzx(esi, byte[rbp + rdx]);
-        lea(rdx, ptr[rax + int(bytes) - 1]);
-        shr(rdx, 12);
-        or_(sil, byte[rbp + rdx]);
+        movzx(ecx, byte[rbp + rdx]);  // (the value is stored: rcx is free)
+        if (bytes > 1) {
+          lea(rdx, ptr[ra + int(bytes) - 1]);
+          shr(rdx, 12);
+          or_(cl, byte[rbp + rdx]);
+        } else {
+          test(ecx, ecx);
+        }
         auto hit = std::make_shared<Label>();
         jnz(*hit, T_NEAR);
         uint32_t ci = code_index(i);
-        cold_.push_back([this, hit, bytes, ci] {
+        cold_.push_back([this, hit, bytes, ci, ra] {
           L(*hit);
           mov(dword[rbx + kCtxCodeIndex], ci);
-          mov(qword[rbx + kCtxAddr], rax);
+          mov(qword[rbx + kCtxAddr], ra);
           mov(dword[rbx + kCtxSize], bytes);
           leave(BlockOutcome::CodeWrite);
         });
@@ -603,10 +742,12 @@ class BlockCompiler : public CodeGenerator {
         spill_live();
         mark_position(i);
         const ir::HelperInfo& h = b_.arch->helpers[in.aux];
-        mov(rdi, r12);
-        if (in.a != ir::kNoSlot) load(rsi, in.a); else xor_(esi, esi);
+        // operands first (rsi, rdi and r8 may hold them)
+        if (in.a != ir::kNoSlot) load(rax, in.a); else xor_(eax, eax);
         if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
         if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
+        mov(rsi, rax);
+        mov(rdi, r12);
         mov(r8d, uint32_t(in.sub));
         mov(rax, reinterpret_cast<uint64_t>(h.fn));
         call(rax);
@@ -628,9 +769,9 @@ class BlockCompiler : public CodeGenerator {
         spill_live();
         mark_position(i);
         uint32_t size = in.aux ? in.aux : uint32_t(b_.end_pc - b_.pc);
+        load(rdx, in.a);  // first: rdi and rsi may hold it
         mov(rdi, qword[rbx + kCtxHooks]);
         mov(esi, uint32_t(in.sub));
-        load(rdx, in.a);
         mov(ecx, size);
         call(qword[rdi + int(offsetof(HookRuntime, code))]);
         forget_cache();
@@ -644,46 +785,32 @@ class BlockCompiler : public CodeGenerator {
         return;
       }
       case Op::jmp:
-        load(rax, in.a);
-        xor_(esi, esi);
-        chain();
+        exit_jump(0, in.a, Op::Count);
         return;
       case Op::br: {
         if (fused_compare_ != UINT32_MAX) {
-          // compare, then pick the target without a flag value: rax = next pc, esi = successor
-          const ir::Inst& c = b_.insts[fused_compare_];
-          load(rdx, c.a);
-          load(rcx, c.b);
-          if (c.op == Op::lts || c.op == Op::ges) {
-            unsigned sw = ir::type_bits(IrType(c.sub));
+          // the compare that decides the branch, done here: jump on its flags
+          const ir::Inst& c = insts_[fused_compare_];
+          Reg64 ra = use(c.a, rdx), rb = use(c.b, rcx);
+          unsigned sw = ir::type_bits(IrType(c.sub));
+          if (sw == 32) {
+            cmp(ra.cvt32(), rb.cvt32());
+          } else if ((c.op == Op::lts || c.op == Op::ges) && sw < 64) {
+            mov(rdx, ra);
+            mov(rcx, rb);
             sext(rdx, sw);
             sext(rcx, sw);
+            cmp(rdx, rcx);
+          } else {
+            cmp(ra, rb);  // narrower values are zero-extended: equal to a compare at their width
           }
-          load(rax, in.c);  // fallthrough (mov: the flags of the cmp below survive)
-          load(rdi, in.b);  // taken
-          mov(esi, 1);
-          mov(r8d, 0);
-          cmp(rdx, rcx);
-          switch (c.op) {
-            case Op::eq: cmove(rax, rdi); cmove(esi, r8d); break;
-            case Op::ne: cmovne(rax, rdi); cmovne(esi, r8d); break;
-            case Op::lts: cmovl(rax, rdi); cmovl(esi, r8d); break;
-            case Op::ltu: cmovb(rax, rdi); cmovb(esi, r8d); break;
-            case Op::ges: cmovge(rax, rdi); cmovge(esi, r8d); break;
-            default: cmovae(rax, rdi); cmovae(esi, r8d); break;
-          }
-          chain();
-          return;
+          exit_jump(0, in.b, c.op);
+        } else {
+          Reg64 r = use(in.a, rdx);
+          test(r, r);
+          exit_jump(0, in.b, Op::ne);
         }
-        load(rdx, in.a);
-        load(rax, in.b);
-        load(rcx, in.c);
-        xor_(esi, esi);
-        mov(edi, 1);
-        test(rdx, rdx);
-        cmovz(rax, rcx);
-        cmovz(esi, edi);
-        chain();
+        exit_jump(1, in.c, Op::Count);
         return;
       }
       case Op::jmpi:
@@ -691,43 +818,56 @@ class BlockCompiler : public CodeGenerator {
         chain_computed();
         return;
       case Op::exit:
-        mark_position(i);
+        mov(dword[rbx + kCtxCodeIndex], code_index(i));
         load(rax, in.a);
         mov(qword[rbx + kCtxNextPc], rax);
         mov(dword[rbx + kCtxDetail], in.aux);
         mov(byte[rbx + kCtxExitKind], in.sub);
-        mov(eax, uint32_t(BlockOutcome::Exit));
-        jmp(epilogue_, T_NEAR);
+        leave(BlockOutcome::Exit);
         return;
       case Op::Count:
         break;
     }
   }
 
-  // End of block with rax = next pc, esi = successor index (0/1): go straight into the linked
-  // successor's compiled code if the link is current and the budget has room, else return Next.
-  void chain() {
-    mov(qword[rbx + kCtxNextPc], rax);
-    mov(dword[rbx + kCtxSucc], esi);
-    Label out;
-    mov(rdi, reinterpret_cast<uint64_t>(&cb_.link[0]));
-    mov(rdx, qword[rdi + rsi * 8]);
-    test(rdx, rdx);
-    jz(out, T_NEAR);
-    mov(rdi, reinterpret_cast<uint64_t>(&cb_.link_epoch));
-    mov(rcx, qword[rdi]);
-    mov(rdi, qword[rbx + kCtxCacheEpoch]);
-    cmp(rcx, qword[rdi]);
-    jne(out, T_NEAR);
-    enter_next(out);
+  // The stub a direct exit (successor k, guest target pc) jumps to while it is not linked: it
+  // returns Next to the execution loop, which links it (CachedBlock::link_compiled patches the
+  // jump's rel32, recorded in exit_site_, to enter the successor's code directly).
+  std::shared_ptr<Label> direct_exit(unsigned k, uint64_t target) {
+    auto stub = std::make_shared<Label>();
+    cold_.push_back([this, stub, k, target] {
+      L(*stub);
+      exit_stub_[k] = uint32_t(getSize());
+      mov(dword[rbx + kCtxSucc], k);
+      mov(rax, target);
+      mov(qword[rbx + kCtxNextPc], rax);
+      leave(BlockOutcome::Next);
+    });
+    return stub;
+  }
+
+  // Jumps to successor k (target t, a constant: the verifier sees to it) through a patchable
+  // jump (see direct_exit) if `cond` holds for the flags set just before (a compare op; Op::ne
+  // after a test: nonzero), always for Op::Count.
+  void exit_jump(unsigned k, Slot t, Op cond) {
+    const Label& to = *direct_exit(k, const_value(t));
+    switch (cond) {
+      case Op::eq: je(to, T_NEAR); break;
+      case Op::ne: jne(to, T_NEAR); break;
+      case Op::lts: jl(to, T_NEAR); break;
+      case Op::ltu: jb(to, T_NEAR); break;
+      case Op::ges: jge(to, T_NEAR); break;
+      case Op::geu: jae(to, T_NEAR); break;
+      default: jmp(to, T_NEAR); break;
+    }
+    exit_site_[k] = uint32_t(getSize()) - 4;
   }
 
   // A computed target (rax): found through the block cache's direct-mapped table (which is
-  // cleared whenever translations are dropped), entered like a linked successor.
+  // cleared whenever translations are dropped) and entered if it has compiled code (which checks
+  // the budget itself), else back to the execution loop.
   void chain_computed() {
-    mov(qword[rbx + kCtxNextPc], rax);
-    mov(dword[rbx + kCtxSucc], -1);
-    Label out;
+    auto out = std::make_shared<Label>();
     mov(rdx, rax);
     shr(rdx, 1);
     and_(edx, uint32_t(BlockCache::kFastSize - 1));
@@ -735,34 +875,20 @@ class BlockCompiler : public CodeGenerator {
     static_assert(sizeof(BlockCache::Fast) == 16);
     add(rdx, qword[rbx + kCtxFastTable]);
     cmp(rax, qword[rdx]);
-    jne(out, T_NEAR);
+    jne(*out, T_NEAR);
     mov(rdx, qword[rdx + 8]);
     test(rdx, rdx);
-    jz(out, T_NEAR);
-    enter_next(out);
-  }
-
-  // rdx = the next block: jump into its compiled code if it has some and the budget has room
-  // (counting this block as finished), else leave through `out` with Next.
-  void enter_next(Label& out) {
+    jz(*out, T_NEAR);
     mov(rcx, qword[rdx + off_body_]);
     test(rcx, rcx);
-    jz(out, T_NEAR);
-    mov(rdi, qword[rbx + kCtxProgress]);
-    mov(r8, qword[rdi + kProgressInsns]);
-    add(r8, cb_.guest_insns);
-    mov(r9d, dword[rdx + off_guest_insns_]);
-    add(r9, r8);
-    cmp(r9, qword[rbx + kCtxBudget]);
-    ja(out, T_NEAR);
-    mov(qword[rdi + kProgressInsns], r8);
-    add(qword[rdi + kProgressBlocks], 1);
-    mov(rdi, reinterpret_cast<uint64_t>(&cb_.executions));
-    add(qword[rdi], 1);
+    jz(*out, T_NEAR);
     jmp(rcx);
-    L(out);
-    mov(eax, uint32_t(BlockOutcome::Next));
-    jmp(epilogue_, T_NEAR);
+    cold_.push_back([this, out] {
+      L(*out);
+      mov(qword[rbx + kCtxNextPc], rax);
+      mov(dword[rbx + kCtxSucc], -1);
+      leave(BlockOutcome::Next);
+    });
   }
 
   // With memory hooks: an access at rsi (address) of `bytes` that overlaps the hooked range calls
@@ -802,6 +928,7 @@ class BlockCompiler : public CodeGenerator {
       push(r11);
       push(rsi);
       sub(rsp, 8);  // 16-byte alignment for the call
+      set_block(rdi);
       mov(rdi, rbx);
       mov(r9, value);
       mov(rax, m);
@@ -834,7 +961,6 @@ class BlockCompiler : public CodeGenerator {
   // Offsets of CachedBlock fields the chaining code reads in the next block (CachedBlock is not
   // standard-layout, so offsetof is not available; every instance has the same layout).
   const int off_body_ = int(reinterpret_cast<const char*>(&cb_.jit_body) - reinterpret_cast<const char*>(&cb_));
-  const int off_guest_insns_ = int(reinterpret_cast<const char*>(&cb_.guest_insns) - reinterpret_cast<const char*>(&cb_));
   Label body_;
   Label epilogue_;
   std::vector<std::function<void()>> cold_;
@@ -856,6 +982,11 @@ bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
   b.jit_body = p + c.body_offset();
   b.jit_size = uint32_t(c.getSize());
   b.jit_faults = std::move(c.faults_);
+  for (unsigned k = 0; k < 2; ++k) {
+    b.jit_exit_site[k] = c.exit_site_[k];
+    b.jit_exit_stub[k] = c.exit_stub_[k];
+    b.jit_exit_target[k] = nullptr;
+  }
   return true;
 }
 

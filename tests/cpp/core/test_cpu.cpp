@@ -79,7 +79,7 @@ TEST(Cpu, ChainedBlocksAreCountedAndFaultsInThemArePrecise) {
   EXPECT_EQ(m.x(12), 16u);
   EXPECT_EQ(m.x(11), kData + 16 * 4096);
   EXPECT_EQ(m.cpu->pc(), kCode);
-  EXPECT_GE(m.cpu->stats().blocks_executed, 32u);
+  EXPECT_GE(m.cpu->blocks_executed(), 32u);
 }
 
 TEST(Cpu, StoreIntoTranslatedCodeInvalidatesIt) {

@@ -149,10 +149,7 @@ TEST(JitRandomIr, CompiledBlocksMatchTheInterpreter) {
     ctx.mem_base = b.mem.base();
     ctx.mem_size = b.mem.size();
     ctx.code_pages = b.mem.code_page_map();
-    uint64_t epoch = 1;
-    ChainProgress progress;
-    ctx.cache_epoch = &epoch;
-    ctx.progress = &progress;
+    ctx.insns_left = ~0ull;
     ctx.block = &jit_block;
     uint32_t kind = reinterpret_cast<jit::BlockFn>(jit_block.jit)(&ctx, jit_block.frame.data());
 
