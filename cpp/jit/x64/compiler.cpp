@@ -148,7 +148,7 @@ class BlockCompiler : public CodeGenerator {
     }
     for (unsigned k = 0; k < cache_regs(); ++k)
       if (cached_[k] == s) {
-        mov(r, cache_reg(k));
+        if (cache_reg(k) != r) mov(r, cache_reg(k));
         return;
       }
     mov(r, slot(s));
@@ -192,6 +192,15 @@ class BlockCompiler : public CodeGenerator {
     if (home_[d]) mov(slot(d), cache_reg(k));
     cached_[k] = d;
   }
+  // The register for the result of an op over a (and b): a's own register when a dies here
+  // (two-address x86 ops then need no copy), else a free one (pick_reg).
+  unsigned dest_for(Slot a, Slot b) {
+    if (a != ir::kNoSlot && !is_const(a) && a != b && last_use_[a] <= cur_) {
+      int k = cached_reg_of(a);
+      if (k >= 0) return unsigned(k);  // (defined() then records the result there)
+    }
+    return pick_reg(a, b);
+  }
   int cached_reg_of(Slot s) const {
     for (unsigned k = 0; k < cache_regs(); ++k)
       if (cached_[k] == s) return int(k);
@@ -201,7 +210,7 @@ class BlockCompiler : public CodeGenerator {
   // add/sub/and/or/xor/mul at 32 or 64 bits, computed straight into the result's cache
   // register from the operands' registers (or an immediate, or the frame).
   void alu_in_place(const ir::Inst& in, unsigned w) {
-    unsigned k = pick_reg(in.a, in.b);
+    unsigned k = dest_for(in.a, in.b);
     const Reg64& d64 = cache_reg(k);
     load(d64, in.a);
     // at 32 bits, the 32-bit forms: they read only the operands' low halves and zero-extend
@@ -520,12 +529,15 @@ class BlockCompiler : public CodeGenerator {
           // by a constant: in place in the result's register (x86 takes the count modulo the
           // width, as the IR does)
           Reg64 r = use(in.a, rax);
-          unsigned k = pick_reg(in.a, ir::kNoSlot);
+          unsigned k = dest_for(in.a, ir::kNoSlot);
           const Reg64& d64 = cache_reg(k);
           const Reg d = w == 64 ? Reg(d64) : Reg(d64.cvt32());
-          if (w == 64) mov(d64, r);
-          else mov(d64.cvt32(), r.cvt32());
           int n = int(const_value(in.b) & (w - 1));
+          if (w == 64) {
+            if (d64 != r) mov(d64, r);
+          } else if (d64 != r || n == 0) {
+            mov(d64.cvt32(), r.cvt32());  // (also zero-extends what a free truncation left above)
+          }
           if (n) {
             switch (in.op) {
               case Op::shl: shl(d, n); break;
@@ -649,7 +661,7 @@ class BlockCompiler : public CodeGenerator {
       case Op::zext: case Op::sext: case Op::trunc: {
         // straight from the operand's register into the result's
         Reg64 r = use(in.a, rax);
-        unsigned k = pick_reg(in.a, ir::kNoSlot);
+        unsigned k = dest_for(in.a, ir::kNoSlot);
         const Reg64& d = cache_reg(k);
         if (in.op == Op::sext) {
           switch (ir::type_bits(IrType(in.sub))) {
@@ -666,7 +678,7 @@ class BlockCompiler : public CodeGenerator {
             case 8: movzx(d.cvt32(), r.cvt8()); break;
             default: mov(d, r); mask(d, in.type); break;
           }
-        } else {
+        } else if (d != r) {
           mov(d, r);  // zero-extended already
         }
         defined(k, in.dst);
@@ -678,7 +690,7 @@ class BlockCompiler : public CodeGenerator {
           // from the address's register into the result's
           Reg64 ra = use(in.a, rax);
           check_address(i, bytes, false, ra, ra);
-          unsigned k = pick_reg(in.a, ir::kNoSlot);
+          unsigned k = dest_for(in.a, ir::kNoSlot);
           const Reg64& d = cache_reg(k);
           record_access(i, ra, ra);
           load_from(d, r14 + ra, bytes, in.op == Op::loads);
