@@ -264,13 +264,18 @@ uint64_t Cpu::blocks_executed() const { return cache_.total_executions() + singl
 // before the call. Its own instructions do not count as executed (it did not finish).
 CachedBlock* Cpu::take_compiled_progress(const jit::JitContext& ctx, uintptr_t rip) {
   CachedBlock* found = ctx.block;
+  bool in_code = false;
   auto probe = [&](CachedBlock& x) {
-    if (x.jit && rip >= reinterpret_cast<uintptr_t>(x.jit) && rip < reinterpret_cast<uintptr_t>(x.jit) + x.jit_size)
+    if (x.jit && rip >= reinterpret_cast<uintptr_t>(x.jit) && rip < reinterpret_cast<uintptr_t>(x.jit) + x.jit_size) {
       found = &x;
+      in_code = true;
+    }
   };
   cache_.for_each(probe);
   single_cache_.for_each(probe);
-  running_.progress.insns += running_.jit_budget - ctx.insns_left - found->guest_insns;
+  // Compiled code keeps the budget in rbp (x86 register 5), and stores it before calls.
+  uint64_t left = in_code ? fault_regs_[5] : ctx.insns_left;
+  running_.progress.insns += running_.jit_budget - left - found->guest_insns;
   --found->executions;
   return found;
 }

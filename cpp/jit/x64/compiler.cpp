@@ -12,7 +12,8 @@
 //
 // Fixed registers inside compiled code:
 //   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
-//   r14 = guest memory base   r15 = guest memory size   rbp = code page map
+//   r14 = guest memory base   r15 = guest memory size - 8   rbp = instructions left in the
+//   budget (JitContext::insns_left, written back on the way out and before calls)
 #include <cstddef>
 #include <type_traits>
 #include <functional>
@@ -99,16 +100,16 @@ class BlockCompiler : public CodeGenerator {
     mov(r14, qword[rbx + kCtxMemBase]);
     mov(r15, qword[rbx + kCtxMemSize]);
     sub(r15, kMaxAccess);  // see check_address
-    mov(rbp, qword[rbx + kCtxCodePages]);
+    mov(rbp, qword[rbx + kCtxInsnsLeft]);
     // Blocks chained into this one enter here, with the fixed registers set: take this block's
     // instructions from the budget (or return Resume if they do not fit) and count the execution.
     L(body_);
-    sub(qword[rbx + kCtxInsnsLeft], cb_.guest_insns);
+    sub(rbp, cb_.guest_insns);
     auto resume = std::make_shared<Label>();
     jb(*resume, T_NEAR);
     cold_.push_back([this, resume] {
       L(*resume);
-      add(qword[rbx + kCtxInsnsLeft], cb_.guest_insns);
+      add(rbp, cb_.guest_insns);
       mov(rax, b_.pc);
       mov(qword[rbx + kCtxNextPc], rax);
       leave(BlockOutcome::Resume);
@@ -123,6 +124,7 @@ class BlockCompiler : public CodeGenerator {
     // Cold paths (faults, code writes, traps, hook exits) after the hot code.
     for (auto& c : cold_) c();
     L(epilogue_);
+    mov(qword[rbx + kCtxInsnsLeft], rbp);
     add(rsp, 8);
     pop(r15);
     pop(r14);
@@ -392,9 +394,11 @@ class BlockCompiler : public CodeGenerator {
 
   // The block's threaded-form position of IR inst i (what the execution loop's paths expect).
   uint32_t code_index(uint32_t i) const { return code_index_of(cb_, i); }
-  // Before a call (rax is free): where this block is, for a fault inside the callee.
+  // Before a call (rax is free): where this block is and the budget, for a fault inside the
+  // callee.
   void mark_position(uint32_t i) {
     mov(dword[rbx + kCtxCodeIndex], code_index(i));
+    mov(qword[rbx + kCtxInsnsLeft], rbp);
     set_block(rax);
   }
   void set_block(const Reg64& scratch) {
@@ -725,13 +729,16 @@ class BlockCompiler : public CodeGenerator {
           default: mov(byte[r14 + ra], rv.cvt8()); break;
         }
         // A store into a page that holds translations: stop after it (see BlockOutcome::CodeWrite).
+        // (rcx and rdx are free: the value is stored; ra is kept for the cold path)
         mov(rdx, ra);
         shr(rdx, 12);
-        movzx(ecx, byte[rbp + rdx]);  // (the value is stored: rcx is free)
+        add(rdx, qword[rbx + kCtxCodePages]);
+        movzx(ecx, byte[rdx]);
         if (bytes > 1) {
           lea(rdx, ptr[ra + int(bytes) - 1]);
           shr(rdx, 12);
-          or_(cl, byte[rbp + rdx]);
+          add(rdx, qword[rbx + kCtxCodePages]);
+          or_(cl, byte[rdx]);
         } else {
           test(ecx, ecx);
         }
@@ -941,6 +948,7 @@ class BlockCompiler : public CodeGenerator {
       push(rsi);
       sub(rsp, 8);  // 16-byte alignment for the call
       set_block(rdi);
+      mov(qword[rbx + kCtxInsnsLeft], rbp);
       mov(rdi, rbx);
       mov(r9, value);
       mov(rax, m);
