@@ -15,7 +15,6 @@
 namespace py = pybind11;
 
 void bind_machine(py::module_& m);
-void bind_codetools(py::module_& m);
 void bind_linux(py::module_& m);
 
 namespace {
@@ -57,7 +56,6 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<vmkit::GuestAccessError>(m, "MemoryAccessError", base.ptr());
 
   bind_machine(m);
-  bind_codetools(m);  // after the exceptions: AssemblyError derives from UsageError
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   bind_linux(m);

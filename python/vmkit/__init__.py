@@ -93,5 +93,14 @@ def lift(arch: str, code: bytes, addr: int = 0x10000, optimize: bool = False) ->
 from vmkit.codetools import AssemblyError, DisassemblyError, Insn, asm, disasm  # noqa: E402
 from vmkit import linux  # noqa: E402  (needs the names above)
 from vmkit.machine import (  # noqa: E402
-    NATIVE_HOOK, Access, Context, Fault, Hook, HookType, IRBlock, Machine, Perm, Region, RunEnd, RunResult, Snapshot,
+    Access, Context, Fault, Hook, HookType, IRBlock, Machine, Perm, Region, RunEnd, RunResult, Snapshot,
 )
+
+
+def __getattr__(name: str) -> object:
+    # NATIVE_HOOK is made by vmkit.hooks on first use, so that `import vmkit` does not import ctypes.
+    if name == "NATIVE_HOOK":
+        from vmkit import hooks
+
+        return hooks.NATIVE_HOOK
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
 from vmkit import ElfError, UnsupportedSyscallError, UsageError, VmkitError
@@ -14,6 +13,8 @@ from vmkit.linux import ENGINES
 def _die_of_signal(signo: int) -> None:
     """End this process the way the guest ended: killed by the same signal (as qemu-user does),
     without a core dump of the host process."""
+    import signal  # here: the module builds its enums at import (~1 ms), most runs end by exiting
+
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Union
 
-from vmkit import _core
 from vmkit._core import UsageError
 
 __all__ = ["ARCHS", "AssemblyError", "DisassemblyError", "Insn", "asm", "disasm"]
@@ -27,12 +26,14 @@ __all__ = ["ARCHS", "AssemblyError", "DisassemblyError", "Insn", "asm", "disasm"
 #: target (Debian's does for all three).
 ARCHS = ("riscv64", "aarch64", "x86_64")
 
-#: The assembly text is invalid: the message carries LLVM's diagnostics ("<asm>:LINE:COL: error:
-#: ...") or names the undefined symbols. A subclass of vmkit.UsageError.
-AssemblyError = _core.AssemblyError
-AssemblyError.__doc__ = "The assembler rejected the text: the message has LLVM's diagnostic with its line."
-
 BytesLike = Union[bytes, bytearray, memoryview]
+
+
+# Defined here rather than by the extension vmkit._asm, so that it exists (for `except` clauses and
+# isinstance checks) before the first asm() call loads LLVM; vmkit._asm raises this very class.
+class AssemblyError(UsageError):
+    """The assembler rejected the text: the message has LLVM's diagnostic with its line
+    ("<asm>:LINE:COL: error: ...") or names the undefined symbols."""
 
 
 class DisassemblyError(UsageError):
@@ -91,7 +92,13 @@ def asm(arch: str, text: str, addr: int = 0) -> bytes:
     _check_arch(arch, "asm")
     if not isinstance(text, str):
         raise TypeError(f"asm: text must be a str of assembly source, not {type(text).__name__}")
-    return _core.assemble(arch, text, _check_addr(addr, "asm"))
+    addr = _check_addr(addr, "asm")
+    # Imported here, not at the top: vmkit._asm links libLLVM-14, whose loading costs every
+    # `import vmkit` ~15 ms, and most programs never assemble. After the first call this is a
+    # lookup in sys.modules.
+    from vmkit import _asm
+
+    return _asm.assemble(arch, text, addr)
 
 
 def _capstone_for(arch: str):

@@ -7,8 +7,8 @@ Every hook_* method returns a Hook handle; ``hook.remove()`` ends it, also from 
 
 from __future__ import annotations
 
-import ctypes
 import enum
+import sys
 import weakref
 from typing import Any, Callable, Optional
 
@@ -58,15 +58,30 @@ class HookType(enum.IntFlag):
     MEM_INVALID = MEM_UNMAPPED | MEM_PROT
 
 
-#: The C signature of a native hook: ``int hook(uint32_t type, uint64_t address, uint32_t size,
-#: uint64_t value, void *user_data)``; ``type`` is the HookType bit that fired. Return nonzero to stop
-#: the run (for fault and invalid-instruction hooks: nonzero means handled, retry / go on; for
-#: syscall hooks: the hook did the syscall, its result is in the return register). Native hooks are
-#: called without the GIL.
-NATIVE_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32,
-                               ctypes.c_uint64, ctypes.c_void_p)
-NATIVE_HOOK.__doc__ = ("ctypes prototype of a native hook: int hook(uint32_t type, uint64_t address, uint32_t size, "
-                       "uint64_t value, void *user_data)")
+def __getattr__(name: str) -> Any:
+    # NATIVE_HOOK, made on first use: it needs ctypes, which most runs (no native hooks) never import.
+    if name == "NATIVE_HOOK":
+        global NATIVE_HOOK
+        import ctypes
+
+        # The C signature of a native hook: ``int hook(uint32_t type, uint64_t address, uint32_t size,
+        # uint64_t value, void *user_data)``; ``type`` is the HookType bit that fired. Return nonzero to
+        # stop the run (for fault and invalid-instruction hooks: nonzero means handled, retry / go on;
+        # for syscall hooks: the hook did the syscall, its result is in the return register). Native
+        # hooks are called without the GIL.
+        NATIVE_HOOK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_uint32,
+                                       ctypes.c_uint64, ctypes.c_void_p)
+        NATIVE_HOOK.__doc__ = ("ctypes prototype of a native hook: int hook(uint32_t type, uint64_t address, "
+                               "uint32_t size, uint64_t value, void *user_data)")
+        return NATIVE_HOOK
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_c_function(callback: Any) -> bool:
+    """Is ``callback`` a ctypes function (a CDLL symbol or a CFUNCTYPE object)? Asked without
+    importing ctypes: if nothing has imported it, no object can be one."""
+    ctypes = sys.modules.get("ctypes")
+    return ctypes is not None and isinstance(callback, ctypes._CFuncPtr)
 
 
 class Hook:
@@ -103,7 +118,9 @@ class _Hookable:
         if end <= begin:
             raise UsageError(f"hook range [{begin:#x}, {end:#x}) is empty: end must be greater than begin")
         keep = None
-        if isinstance(callback, ctypes._CFuncPtr):  # a C function (ctypes.CDLL symbol or CFUNCTYPE)
+        if _is_c_function(callback):
+            import ctypes  # already imported: the callback is a ctypes object
+
             ptr = ctypes.cast(callback, ctypes.c_void_p).value or 0
             hook_id = self._core.hook_add_native(types, begin, end, ptr, _int("user_data", user_data))
             keep = callback

@@ -9,20 +9,19 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Mapping, Optional, Sequence, Union
 
 from vmkit import _core
 from vmkit._core import UsageError
-from vmkit.hooks import Hook, HookType, _Hookable
+from vmkit.hooks import Hook, HookType, _Hookable, _is_c_function
 from vmkit.machine import Memory, Registers
 
-PIPE = subprocess.PIPE
-DEVNULL = subprocess.DEVNULL
+# subprocess.PIPE and subprocess.DEVNULL (the same values, so either module's can be passed),
+# without importing subprocess (~3 ms) into every `vmkit run`.
+PIPE = -1
+DEVNULL = -3
 
 FileArg = Union[None, int, IO, bytes]
 
@@ -58,6 +57,8 @@ def _input_fd(stdin: FileArg, closers: list) -> int:
         closers.append(lambda: os.close(fd))
         return fd
     if isinstance(stdin, (bytes, bytearray)):
+        import tempfile  # here, not at the top: only stdin given as bytes needs it, `vmkit run` does not
+
         f = tempfile.TemporaryFile()
         f.write(stdin)
         f.seek(0)
@@ -75,6 +76,8 @@ def _output_fd(arg: FileArg, default_fd: int, name: str, closers: list):
     if arg is None:
         return default_fd, None
     if arg == PIPE:
+        import tempfile  # here, not at the top: only capturing needs it, `vmkit run` passes its own fds
+
         f = tempfile.TemporaryFile()
         closers.append(f.close)
         return f.fileno(), f
@@ -145,7 +148,7 @@ class Process(_Hookable):
         """``callback(process, number) -> None | int`` before each syscall (pc at the ecall; the
         arguments in ``regs.a0``..``regs.a5``, which the hook may change). Return None to let the
         syscall run, or an int to skip it and make that its result."""
-        if callable(callback) and not isinstance(callback, (int, ctypes._CFuncPtr)):
+        if callable(callback) and not isinstance(callback, int) and not _is_c_function(callback):
             user = callback
             ret = _RETURN_REGISTER[self.arch]
 

@@ -16,7 +16,6 @@ propagates out of ``run()`` with the guest state as the hook saw it.
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import mmap
 import struct
@@ -25,9 +24,18 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 from . import _core
-from .hooks import NATIVE_HOOK, Access, Hook, HookType, _Hookable, _int  # noqa: F401  (re-exported)
+from .hooks import Access, Hook, HookType, _Hookable, _int  # noqa: F401  (re-exported)
 
 UsageError = _core.UsageError
+
+
+def __getattr__(name: str) -> Any:
+    # Re-exports vmkit.hooks.NATIVE_HOOK, which that module makes (importing ctypes) on first use.
+    if name == "NATIVE_HOOK":
+        from . import hooks
+
+        return hooks.NATIVE_HOOK
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 PAGE_SIZE = 4096
 _ALL = 2**64 - 1
@@ -256,6 +264,8 @@ class Memory:
         such as ``mmap.mmap(-1, size)`` (writes by either side are seen by the other). Keep the
         buffer alive while it is mapped."""
         if isinstance(buffer, mmap.mmap):
+            import ctypes  # here, not at the top: only zero-copy mappings need it
+
             size = len(buffer)
             ptr = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
         else:

@@ -281,3 +281,22 @@ def test_missing_capstone_says_how_to_install(monkeypatch):
 def test_top_level_names():
     assert vmkit.asm is codetools.asm
     assert vmkit.disasm is codetools.disasm
+
+
+def test_assembler_errors_keep_their_python_classes():
+    """vmkit._asm (the extension that links LLVM, imported by the first asm()) raises the classes
+    vmkit defines, not copies of its own: AssemblyError from vmkit.codetools, UsageError from vmkit._core."""
+    from vmkit import _asm
+
+    assert _asm.AssemblyError is AssemblyError is vmkit.AssemblyError
+    assert issubclass(AssemblyError, vmkit.UsageError)
+    with pytest.raises(AssemblyError, match=r"<asm>:2:5: error: .*\n\s*bogus a0") as e:
+        _asm.assemble("riscv64", "nop\n    bogus a0", 0x1000)
+    assert type(e.value) is AssemblyError
+    with pytest.raises(AssemblyError, match=r"undefined symbol 'memcpy'"):
+        _asm.assemble("aarch64", "bl memcpy", 0)
+    # asm() checks the arch in Python first; the C++ check behind it raises vmkit.UsageError itself.
+    with pytest.raises(vmkit.UsageError, match=r"unknown architecture 'mips': choose one of 'riscv64'") as e:
+        _asm.assemble("mips", "nop", 0)
+    assert type(e.value) is vmkit.UsageError
+    assert _asm.assembler_archs() == ["riscv64", "aarch64", "x86_64"]

@@ -105,10 +105,9 @@ class BlockCompiler : public CodeGenerator {
     // instructions from the budget (or return Resume if they do not fit) and count the execution.
     L(body_);
     sub(rbp, cb_.guest_insns);
-    auto resume = std::make_shared<Label>();
-    jb(*resume, T_NEAR);
-    cold_.push_back([this, resume] {
-      L(*resume);
+    jb(resume_, T_NEAR);
+    cold_.push_back([this] {
+      L(resume_);
       add(rbp, cb_.guest_insns);
       mov(rax, b_.pc);
       mov(qword[rbx + kCtxNextPc], rax);
@@ -117,6 +116,13 @@ class BlockCompiler : public CodeGenerator {
     mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
     add(qword[rax], 1);
     mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
+    // A block that branches back to itself: its loop-carried guest registers are read once,
+    // into their pinned registers, and the edge back comes in below (see plan_self_loop).
+    for (const Pinned& p : pinned_) {
+      mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
+      if (home_[p.get]) mov(slot(p.get), cache_reg(p.reg));
+    }
+    L(loop_head_);
     for (size_t i = 0; i < b_.insts.size(); ++i) {
       cur_ = uint32_t(i);
       if (!skip_[i]) emit(uint32_t(i));
@@ -141,6 +147,10 @@ class BlockCompiler : public CodeGenerator {
   Address slot(Slot s) { return qword[r13 + int(s) * 8]; }
 
   void load(const Reg64& r, Slot s) {
+    if (int p = pinned_reg_of(s); p >= 0) {
+      if (cache_reg(unsigned(p)) != r) mov(r, cache_reg(unsigned(p)));
+      return;
+    }
     if (is_const(s)) {
       uint64_t v = const_value(s);
       if (v == 0) xor_(r.cvt32(), r.cvt32());
@@ -183,7 +193,7 @@ class BlockCompiler : public CodeGenerator {
   // A register holding s: its cache register if it has one, else `scratch` loaded with it.
   Reg64 use(Slot s, const Reg64& scratch) {
     if (!is_const(s)) {
-      int k = cached_reg_of(s);
+      int k = reg_of(s);
       if (k >= 0) return cache_reg(unsigned(k));
     }
     load(scratch, s);
@@ -192,16 +202,36 @@ class BlockCompiler : public CodeGenerator {
   // The cache register k (from pick_reg) now holds d.
   void defined(unsigned k, Slot d) {
     if (home_[d]) mov(slot(d), cache_reg(k));
-    cached_[k] = d;
+    if (k < cache_regs()) {
+      cached_[k] = d;
+      return;
+    }
+    for (Pinned& p : pinned_)  // a pinned register: from here on it holds the next value (dest_for)
+      if (p.reg == k) p.holds_next = true;
   }
   // The register for the result of an op over a (and b): a's own register when a dies here
   // (two-address x86 ops then need no copy), else a free one (pick_reg).
   unsigned dest_for(Slot a, Slot b) {
+    // A loop-carried register's next value computed from its current one, which dies here: in
+    // the pinned register itself (the edge back then has nothing to move; defined() records it).
+    for (const Pinned& p : pinned_)
+      if (!p.holds_next && a == p.get && a != b && p.next == insts_[cur_].dst && last_use_[a] <= cur_)
+        return p.reg;
     if (a != ir::kNoSlot && !is_const(a) && a != b && last_use_[a] <= cur_) {
       int k = cached_reg_of(a);
       if (k >= 0) return unsigned(k);  // (defined() then records the result there)
     }
     return pick_reg(a, b);
+  }
+  // The register (cache index) holding s, pinned or cached, or -1.
+  int reg_of(Slot s) const {
+    int p = pinned_reg_of(s);
+    return p >= 0 ? p : cached_reg_of(s);
+  }
+  int pinned_reg_of(Slot s) const {
+    for (const Pinned& p : pinned_)
+      if (s == (p.holds_next ? p.next : p.get)) return int(p.reg);
+    return -1;
   }
   int cached_reg_of(Slot s) const {
     for (unsigned k = 0; k < cache_regs(); ++k)
@@ -232,7 +262,7 @@ class BlockCompiler : public CodeGenerator {
       }
     };
     auto sized = [&](const Reg64& r) { return w == 32 ? Reg(r.cvt32()) : Reg(r); };
-    int rb = cached_reg_of(in.b);
+    int rb = reg_of(in.b);
     if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b))))) {
       apply(uint32_t(const_value(in.b)));
     } else if (rb >= 0) {
@@ -326,7 +356,122 @@ class BlockCompiler : public CodeGenerator {
       last_use_[t.a] = std::max(last_use_[t.a], last_use_[t.dst]);
       skip_[i] = 1;
     }
+    plan_self_loop();
   }
+
+  // A block whose branch goes back to its own start (a hot inner loop, typically) loops inside
+  // its compiled code: the edge back takes the budget and counts the execution like a block
+  // entry, but does not read back the guest registers the loop carries (read at its start and
+  // written in it: a store-to-load round trip through the guest state on every iteration). Up to
+  // kMaxPinned of them live in pinned registers instead, read once before the loop; each iteration
+  // still writes them to the guest state as the block does (state stays precise at faults), and the
+  // edge back moves their new values into the pinned registers. Not for blocks that call out
+  // (calls clobber the registers) nor with memory hooks (their slow path uses the same registers).
+  static constexpr unsigned kMaxPinned = 3;
+  void plan_self_loop() {
+    const uint32_t n = uint32_t(insts_.size());
+    const ir::Inst& term = insts_[n - 1];
+    int k = -1;
+    if (term.op == Op::jmp && const_value(term.a) == b_.pc) {
+      k = 0;
+    } else if (term.op == Op::br) {
+      bool taken = const_value(term.b) == b_.pc, fall = const_value(term.c) == b_.pc;
+      if (taken != fall) k = taken ? 0 : 1;
+    }
+    if (k < 0 || mem_hooks_) return;
+    struct Access { uint32_t offset, bytes, index; bool is_get; Slot slot; };
+    std::vector<Access> state;
+    for (uint32_t i = 0; i < n; ++i) {
+      const ir::Inst& in = insts_[i];
+      switch (in.op) {
+        case Op::call: case Op::hook: case Op::mulhs: case Op::mulhu: case Op::mulhsu: case Op::divs:
+        case Op::divu: case Op::rems: case Op::remu: case Op::orcb:
+          return;  // emitted as calls
+        case Op::get: state.push_back({in.aux, ir::type_bits(in.type) / 8, i, true, in.dst}); break;
+        case Op::put: state.push_back({in.aux, ir::type_bits(in.type) / 8, i, false, in.a}); break;
+        default: break;
+      }
+    }
+    for (const Access& g : state) {
+      if (!g.is_get || g.bytes != 8 || pinned_.size() == kMaxPinned) continue;
+      // carried: read before it is written, written later, and touched by no access of another
+      // shape (a narrower or overlapping one)
+      bool ok = true, written = false;
+      Slot next = ir::kNoSlot;
+      for (const Access& a : state) {
+        if (a.offset + a.bytes <= g.offset || a.offset >= g.offset + 8) continue;
+        if (a.offset != g.offset || a.bytes != 8 || (a.is_get && a.index != g.index)) ok = false;
+        if (!a.is_get) {
+          if (a.index < g.index) ok = false;
+          written = true;
+          next = a.slot;  // the last write wins
+        }
+      }
+      if (!ok || !written) continue;
+      pinned_.push_back({g.slot, g.offset, next, 0, false});
+      skip_[g.index] = 1;
+      if (!is_const(next)) last_use_[next] = std::max(last_use_[next], n - 1);  // kept to the edge back
+    }
+    npinned_ = unsigned(pinned_.size());
+    for (unsigned j = 0; j < npinned_; ++j) pinned_[j].reg = cache_regs() + j;
+    self_exit_ = k;
+  }
+
+  // The edge back to the loop's start (see plan_self_loop), at the block's branch: budget and
+  // count, then the carried registers' new values into their pinned registers (a parallel move:
+  // one may be another's source), then to the top.
+  void loop_back() {
+    if (self_exit_ < 0) return;
+    L(loop_back_);
+    sub(rbp, cb_.guest_insns);
+    jb(resume_, T_NEAR);
+    mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
+    add(qword[rax], 1);
+    struct Move { Reg64 dst, src; };
+    std::vector<Move> moves;
+    std::vector<const Pinned*> late;  // from a constant or the frame: after the register moves
+    for (const Pinned& p : pinned_) {
+      int src = is_const(p.next) ? -1 : reg_of(p.next);
+      if (src < 0) late.push_back(&p);
+      else if (unsigned(src) != p.reg) moves.push_back({cache_reg(p.reg), cache_reg(unsigned(src))});
+    }
+    const Reg64 temps[] = {rax, rcx, rdx};
+    unsigned next_temp = 0;
+    while (!moves.empty()) {
+      bool done = false;
+      for (size_t i = 0; i < moves.size() && !done; ++i) {
+        bool is_source = false;
+        for (const Move& m : moves) is_source |= m.src == moves[i].dst;
+        if (is_source) continue;
+        mov(moves[i].dst, moves[i].src);
+        moves.erase(moves.begin() + long(i));
+        done = true;
+      }
+      if (done) continue;
+      // a cycle: set the first move's destination aside, so it can be written
+      const Reg64 t = temps[next_temp++];
+      mov(t, moves[0].dst);
+      for (Move& m : moves)
+        if (m.src == moves[0].dst) m.src = t;
+    }
+    for (const Pinned* p : late) load(cache_reg(p->reg), p->next);
+    for (const Pinned& p : pinned_)
+      if (home_[p.get]) mov(slot(p.get), cache_reg(p.reg));
+    jmp(loop_head_, T_NEAR);
+  }
+  struct Pinned {
+    Slot get;         // the get's slot (its value is in the pinned register all through the block)
+    uint32_t offset;  // in the guest state
+    Slot next;        // the value the block writes there last (the next iteration's)
+    unsigned reg;     // cache register index
+    bool holds_next = false;  // the register holds `next` from its definition on (see dest_for)
+  };
+  std::vector<Pinned> pinned_;
+  unsigned npinned_ = 0;
+  Label loop_back_;
+  int self_exit_ = -1;  // the successor that is the block itself
+  Label loop_head_;
+  Label resume_;
   // Whether inst u's result depends only on the low 32 bits of its operand p (0 = a, 1 = b,
   // 2 = c) as this compiler emits it.
   static bool reads_low32(const ir::Inst& u, unsigned p) {
@@ -355,7 +500,8 @@ class BlockCompiler : public CodeGenerator {
   // Registers that hold temporaries: r8-r11, and rsi and rdi unless memory hooks need those for
   // their slow paths.
   static constexpr unsigned kMaxCacheRegs = 6;
-  unsigned cache_regs() const { return mem_hooks_ ? 4 : 6; }
+  // (the last npinned_ of them are pinned instead, see plan_self_loop)
+  unsigned cache_regs() const { return (mem_hooks_ ? 4 : 6) - npinned_; }
   const Reg64& cache_reg(unsigned k) const {
     switch (k) {
       case 0: return r8;
@@ -805,6 +951,7 @@ class BlockCompiler : public CodeGenerator {
       }
       case Op::jmp:
         exit_jump(0, in.a, Op::Count);
+        loop_back();
         return;
       case Op::br: {
         if (fused_compare_ != UINT32_MAX) {
@@ -830,6 +977,7 @@ class BlockCompiler : public CodeGenerator {
           exit_jump(0, in.b, Op::ne);
         }
         exit_jump(1, in.c, Op::Count);
+        loop_back();
         return;
       }
       case Op::jmpi:
@@ -869,7 +1017,16 @@ class BlockCompiler : public CodeGenerator {
   // jump (see direct_exit) if `cond` holds for the flags set just before (a compare op; Op::ne
   // after a test: nonzero), always for Op::Count.
   void exit_jump(unsigned k, Slot t, Op cond) {
-    const Label& to = *direct_exit(k, const_value(t));
+    if (int(k) == self_exit_) {
+      // the edge back of a block that loops on itself: emitted right after the branch (loop_back)
+      if (cond != Op::Count) jump_if(cond, loop_back_);
+      return;
+    }
+    jump_if(cond, *direct_exit(k, const_value(t)));
+    exit_site_[k] = uint32_t(getSize()) - 4;
+  }
+  // A jump with a rel32 operand, conditional on the flags as `cond` (see exit_jump) says.
+  void jump_if(Op cond, const Label& to) {
     switch (cond) {
       case Op::eq: je(to, T_NEAR); break;
       case Op::ne: jne(to, T_NEAR); break;
@@ -879,8 +1036,8 @@ class BlockCompiler : public CodeGenerator {
       case Op::geu: jae(to, T_NEAR); break;
       default: jmp(to, T_NEAR); break;
     }
-    exit_site_[k] = uint32_t(getSize()) - 4;
   }
+
 
   // A computed target (rax): found through the block cache's direct-mapped table (which is
   // cleared whenever translations are dropped) and entered if it has compiled code (which checks

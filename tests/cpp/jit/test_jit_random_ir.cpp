@@ -1,7 +1,9 @@
 // Differential test of tier 1 against the interpreter on random IR blocks: integer ops of every
 // width, compares, selects, width changes, guest-state reads and writes, loads and stores. Each
 // block runs once interpreted and once compiled, from the same state and memory; the guest state,
-// the memory and the next pc must be equal afterwards.
+// the memory and the next pc must be equal afterwards. A second test makes each block branch back
+// to itself a random number of times (a counter in x12), which tier 1 runs as a loop inside the
+// block's code with the carried guest registers in host registers.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -39,7 +41,24 @@ struct RandomBlock {
   explicit RandomBlock(uint64_t seed) : rng(seed) {}
   uint64_t pick(uint64_t n) { return rng() % n; }
 
-  ir::Block make(const ir::ArchInfo& arch) {
+  // loop: end with "x12 -= 1; branch back to the block while x12 != 0", and (in half of the
+  // blocks) no ops that tier 1 emits as calls, since those keep it from looping in registers.
+  ir::Block make(const ir::ArchInfo& arch, bool loop = false) {
+    const bool no_calls = loop && pick(2);
+    auto is_call = [](Op op) {
+      return op == Op::mulhs || op == Op::mulhu || op == Op::mulhsu || op == Op::divs || op == Op::divu ||
+             op == Op::rems || op == Op::remu || op == Op::orcb;
+    };
+    auto binary = [&] {
+      Op op;
+      do op = kBinary[pick(std::size(kBinary))]; while (no_calls && is_call(op));
+      return op;
+    };
+    auto unary = [&] {
+      Op op;
+      do op = kUnary[pick(std::size(kUnary))]; while (no_calls && is_call(op));
+      return op;
+    };
     ir::Block blk;
     blk.pc = 0x10000;
     blk.arch = &arch;
@@ -60,9 +79,9 @@ struct RandomBlock {
     for (unsigned k = 0; k < n; ++k) {
       Type t = kIntTypes[pick(4)];
       switch (pick(9)) {
-        case 0: case 1: add(b.binop(kBinary[pick(std::size(kBinary))], any(t), any(t))); break;
+        case 0: case 1: add(b.binop(binary(), any(t), any(t))); break;
         case 2: add(b.binop(kShift[pick(std::size(kShift))], any(t), any(kIntTypes[pick(4)]))); break;
-        case 3: add(b.unop(kUnary[pick(std::size(kUnary))], any(t))); break;
+        case 3: add(b.unop(unary(), any(t))); break;
         case 4: {
           Slot c = b.binop(kCompare[pick(std::size(kCompare))], any(t), any(t));
           add(c);
@@ -94,7 +113,13 @@ struct RandomBlock {
     }
     for (unsigned r = 1; r < 12; ++r)
       if (pick(2)) b.put(rv64::off_x(r), any(Type::I64));
-    b.jmp(0x10004);
+    if (loop) {
+      Slot left = b.binop(Op::sub, b.get(Type::I64, rv64::off_x(12)), b.konst(Type::I64, 1));
+      b.put(rv64::off_x(12), left);
+      b.br(b.binop(Op::ne, left, b.konst(Type::I64, 0)), 0x10000, 0x10004);
+    } else {
+      b.jmp(0x10004);
+    }
     return blk;
   }
 };
@@ -105,62 +130,91 @@ struct Side {
   Side() { mem.map(kData, 0x1000, kRead | kWrite); }
 };
 
+// Runs random block `seed` (see RandomBlock::make) interpreted and compiled and compares.
+void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit::CodeCache& cache) {
+  RandomBlock gen(seed);
+  ir::Block blk = gen.make(arch, loop);
+  ASSERT_EQ(ir::verify(blk), "") << ir::print(blk);
+  if (seed % 2) ir::optimize(blk);
+
+  Side a, b;
+  std::mt19937_64 init(seed * 7919);
+  a.state.resize(arch.state_size);
+  for (auto& x : a.state) x = uint8_t(init());
+  if (loop) {
+    uint64_t iterations = 1 + seed % 20;
+    std::memcpy(a.state.data() + rv64::off_x(12), &iterations, 8);
+  }
+  b.state = a.state;
+  for (uint64_t off = 0; off < 0x1000; off += 8) {
+    uint64_t v = init();
+    std::memcpy(a.mem.host(kData + off), &v, 8);
+    std::memcpy(b.mem.host(kData + off), &v, 8);
+  }
+
+  CachedBlock interp_block;
+  interp_block.ir = blk;
+  interp_block.frame = blk.slot_init;
+  interp_block.guest_insns = uint32_t(blk.marks.size());
+  const ThreadedInst* running = nullptr;
+  InterpEnv env{a.state.data(), a.mem.base(), a.mem.size(), a.mem.code_page_map(), &running};
+  BlockOutcome want;
+  do want = interpret(interp_block, env);
+  while (want.kind == BlockOutcome::Next && want.pc == blk.pc);  // the block again, as a loop does
+
+  CachedBlock jit_block;
+  jit_block.ir = blk;
+  jit_block.frame = blk.slot_init;
+  jit_block.guest_insns = interp_block.guest_insns;
+  InterpEnv env_b{b.state.data(), b.mem.base(), b.mem.size(), b.mem.code_page_map(), &running};
+  prepare_block(jit_block, env_b);
+  if (!jit::compile_block(jit_block, cache, nullptr)) {
+    cache.flush();
+    ASSERT_TRUE(jit::compile_block(jit_block, cache, nullptr));
+  }
+  jit::JitContext ctx;
+  ctx.state = b.state.data();
+  ctx.mem_base = b.mem.base();
+  ctx.mem_size = b.mem.size();
+  ctx.code_pages = b.mem.code_page_map();
+  // (a budget that a broken loop runs out of, rather than running forever)
+  const uint64_t budget = 1000 * uint64_t(jit_block.guest_insns + 1);
+  ctx.insns_left = budget;
+  ctx.block = &jit_block;
+  uint32_t kind;
+  do kind = reinterpret_cast<jit::BlockFn>(jit_block.jit)(&ctx, jit_block.frame.data());
+  while (kind == BlockOutcome::Next && ctx.next_pc == blk.pc);  // (when it does not loop inside)
+
+  ASSERT_EQ(kind, uint32_t(want.kind)) << "seed " << seed;
+  ASSERT_EQ(ctx.next_pc, want.pc) << "seed " << seed;
+  // The guest state after the common header (which holds host pointers) and the memory.
+  ASSERT_EQ(0, std::memcmp(a.state.data() + sizeof(GuestCommon), b.state.data() + sizeof(GuestCommon),
+                           arch.state_size - sizeof(GuestCommon)))
+      << "seed " << seed << "\n" << ir::print(blk);
+  ASSERT_EQ(0, std::memcmp(a.mem.host(kData), b.mem.host(kData), 0x1000)) << "seed " << seed << "\n"
+                                                                          << ir::print(blk);
+  if (loop) {
+    // every iteration counted, as the execution loop counts a block's runs
+    uint64_t iterations = 1 + seed % 20;
+    ASSERT_EQ(ctx.insns_left, budget - iterations * jit_block.guest_insns) << "seed " << seed;
+  }
+}
+
 TEST(JitRandomIr, CompiledBlocksMatchTheInterpreter) {
   auto fe = rv64::make_frontend();
-  const ir::ArchInfo& arch = fe->arch();
   jit::CodeCache cache(size_t(16) << 20);
   for (uint64_t seed = 1; seed <= 1500; ++seed) {
-    RandomBlock gen(seed);
-    ir::Block blk = gen.make(arch);
-    ASSERT_EQ(ir::verify(blk), "") << ir::print(blk);
-    if (seed % 2) ir::optimize(blk);
+    check_random_block(seed, false, fe->arch(), cache);
+    if (HasFatalFailure()) return;
+  }
+}
 
-    Side a, b;
-    std::mt19937_64 init(seed * 7919);
-    a.state.resize(arch.state_size);
-    for (auto& x : a.state) x = uint8_t(init());
-    b.state = a.state;
-    for (uint64_t off = 0; off < 0x1000; off += 8) {
-      uint64_t v = init();
-      std::memcpy(a.mem.host(kData + off), &v, 8);
-      std::memcpy(b.mem.host(kData + off), &v, 8);
-    }
-
-    CachedBlock interp_block;
-    interp_block.ir = blk;
-    interp_block.frame = blk.slot_init;
-    interp_block.guest_insns = uint32_t(blk.marks.size());
-    const ThreadedInst* running = nullptr;
-    InterpEnv env{a.state.data(), a.mem.base(), a.mem.size(), a.mem.code_page_map(), &running};
-    BlockOutcome want = interpret(interp_block, env);
-
-    CachedBlock jit_block;
-    jit_block.ir = blk;
-    jit_block.frame = blk.slot_init;
-    jit_block.guest_insns = interp_block.guest_insns;
-    InterpEnv env_b{b.state.data(), b.mem.base(), b.mem.size(), b.mem.code_page_map(), &running};
-    prepare_block(jit_block, env_b);
-    if (!jit::compile_block(jit_block, cache, nullptr)) {
-      cache.flush();
-      ASSERT_TRUE(jit::compile_block(jit_block, cache, nullptr));
-    }
-    jit::JitContext ctx;
-    ctx.state = b.state.data();
-    ctx.mem_base = b.mem.base();
-    ctx.mem_size = b.mem.size();
-    ctx.code_pages = b.mem.code_page_map();
-    ctx.insns_left = ~0ull;
-    ctx.block = &jit_block;
-    uint32_t kind = reinterpret_cast<jit::BlockFn>(jit_block.jit)(&ctx, jit_block.frame.data());
-
-    ASSERT_EQ(kind, uint32_t(want.kind)) << "seed " << seed;
-    ASSERT_EQ(ctx.next_pc, want.pc) << "seed " << seed;
-    // The guest state after the common header (which holds host pointers) and the memory.
-    ASSERT_EQ(0, std::memcmp(a.state.data() + sizeof(GuestCommon), b.state.data() + sizeof(GuestCommon),
-                             arch.state_size - sizeof(GuestCommon)))
-        << "seed " << seed << "\n" << ir::print(blk);
-    ASSERT_EQ(0, std::memcmp(a.mem.host(kData), b.mem.host(kData), 0x1000)) << "seed " << seed << "\n"
-                                                                            << ir::print(blk);
+TEST(JitRandomIr, BlocksThatLoopOnThemselvesMatchTheInterpreter) {
+  auto fe = rv64::make_frontend();
+  jit::CodeCache cache(size_t(16) << 20);
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    check_random_block(seed, true, fe->arch(), cache);
+    if (HasFatalFailure()) return;
   }
 }
 
