@@ -366,7 +366,7 @@ class BlockCompiler : public CodeGenerator {
   // kMaxPinned of them live in pinned registers instead, read once before the loop; each iteration
   // still writes them to the guest state as the block does (state stays precise at faults), and the
   // edge back moves their new values into the pinned registers. Not for blocks that call out
-  // (calls clobber the registers) nor with memory hooks (their slow path uses the same registers).
+  // (calls clobber the registers; the memory hooks' slow path saves them).
   static constexpr unsigned kMaxPinned = 3;
   void plan_self_loop() {
     const uint32_t n = uint32_t(insts_.size());
@@ -378,7 +378,9 @@ class BlockCompiler : public CodeGenerator {
       bool taken = const_value(term.b) == b_.pc, fall = const_value(term.c) == b_.pc;
       if (taken != fall) k = taken ? 0 : 1;
     }
-    if (k < 0 || mem_hooks_) return;
+    if (k < 0) return;
+    // (with memory hooks only r8-r11 hold values, which their slow path preserves: pin fewer)
+    const unsigned max_pinned = mem_hooks_ ? 2 : kMaxPinned;
     struct Access { uint32_t offset, bytes, index; bool is_get; Slot slot; };
     std::vector<Access> state;
     for (uint32_t i = 0; i < n; ++i) {
@@ -393,7 +395,7 @@ class BlockCompiler : public CodeGenerator {
       }
     }
     for (const Access& g : state) {
-      if (!g.is_get || g.bytes != 8 || pinned_.size() == kMaxPinned) continue;
+      if (!g.is_get || g.bytes != 8 || pinned_.size() == max_pinned) continue;
       // carried: read before it is written, written later, and touched by no access of another
       // shape (a narrower or overlapping one)
       bool ok = true, written = false;
@@ -835,37 +837,28 @@ class BlockCompiler : public CodeGenerator {
         return;
       }
       case Op::load: case Op::loads: {
+        // from the address's register into the result's
         unsigned bytes = in.sub / 8u;
-        if (!mem_hooks_) {
-          // from the address's register into the result's
-          Reg64 ra = use(in.a, rax);
-          check_address(i, bytes, false, ra, ra);
-          unsigned k = dest_for(in.a, ir::kNoSlot);
-          const Reg64& d = cache_reg(k);
-          record_access(i, ra, ra);
-          load_from(d, r14 + ra, bytes, in.op == Op::loads);
-          if (in.op == Op::loads) mask(d, in.type);
-          defined(k, in.dst);
-          return;
-        }
-        load(rax, in.a);
-        check_address(i, bytes, false, rax, rax);
-        mov(rsi, rax);  // the address, for the read hooks after the load
-        record_access(i, rax, rax);
-        load_from(rax, r14 + rax, bytes, in.op == Op::loads);
-        if (in.op == Op::loads) mask(rax, in.type);
-        mem_hook_check(i, bytes, MemAccess::Read, rax);
-        store(in.dst, rax);
+        Reg64 ra = use(in.a, rax);
+        check_address(i, bytes, false, ra, ra);
+        unsigned k = dest_for(in.a, ir::kNoSlot);
+        const Reg64& d = cache_reg(k);
+        if (mem_hooks_) mov(rsi, ra);  // the address, for the read hooks after the load
+        record_access(i, ra, ra);
+        load_from(d, r14 + ra, bytes, in.op == Op::loads);
+        if (in.op == Op::loads) mask(d, in.type);
+        mem_hook_check(i, bytes, MemAccess::Read, d);
+        defined(k, in.dst);
         return;
       }
       case Op::store: {
         unsigned bytes = in.sub / 8u;
-        Reg64 ra = mem_hooks_ ? (load(rax, in.a), rax) : use(in.a, rax);
-        Reg64 rv = mem_hooks_ ? (load(rcx, in.b), rcx) : use(in.b, rcx);
+        Reg64 ra = use(in.a, rax);
+        Reg64 rv = use(in.b, rcx);
         check_address(i, bytes, true, ra, rv);
         if (mem_hooks_) {
-          mov(rsi, rax);
-          mem_hook_check(i, bytes, MemAccess::Write, rcx);  // before the store, like the interpreter
+          mov(rsi, ra);
+          mem_hook_check(i, bytes, MemAccess::Write, rv);  // before the store, like the interpreter
         }
         record_access(i, ra, rv);
         switch (bytes) {
@@ -1068,15 +1061,22 @@ class BlockCompiler : public CodeGenerator {
   }
 
   // With memory hooks: an access at rsi (address) of `bytes` that overlaps the hooked range calls
-  // them (value in `value`, a register the cold path preserves with the others it may clobber).
+  // them (value in `value`: rax, rcx or a cache register, which the cold path preserves with the
+  // others it may clobber).
   // A hook that asks to leave ends the block with Hooked at the access (not performed if a store).
-  void mem_hook_check(uint32_t i, unsigned bytes, MemAccess access, const Reg64& value) {
+  void mem_hook_check(uint32_t i, unsigned bytes, MemAccess access, Reg64 value) {
     if (!mem_hooks_) return;
     auto slow = std::make_shared<Label>();
     auto back = std::make_shared<Label>();
     // The range is the one at compile time (the hook set drops translations when it changes):
-    // as immediates when they fit, which keeps the check to two compares on the fast path.
-    if (mem_hi_ < 0x80000000ull) {
+    // as immediates when they fit, which keeps the check to one compare on the fast path:
+    // [a, a+bytes) overlaps [lo, hi] iff a - (lo-bytes+1), unsigned, is at most hi - (lo-bytes+1).
+    if (mem_hi_ < 0x80000000ull && mem_lo_ + 1 >= bytes) {
+      const uint64_t base = mem_lo_ + 1 - bytes;
+      lea(rdx, ptr[rsi - int(base)]);
+      cmp(rdx, uint32_t(mem_hi_ - base));
+      jbe(*slow, T_NEAR);
+    } else if (mem_hi_ < 0x80000000ull) {
       cmp(rsi, uint32_t(mem_hi_));
       ja(*back, T_NEAR);
       lea(rdx, ptr[rsi + int(bytes) - 1]);
@@ -1093,7 +1093,7 @@ class BlockCompiler : public CodeGenerator {
     L(*back);
     uint32_t ci = code_index(i);
     uint64_t m = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
-    cold_.push_back([this, slow, back, ci, bytes, access, &value, m] {
+    cold_.push_back([this, slow, back, ci, bytes, access, value, m] {
       L(*slow);
       // caller-saved registers that hold live values: the access's operands and the cache
       push(rax);
