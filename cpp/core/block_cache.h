@@ -48,6 +48,9 @@ struct CachedBlock {
   void* jit = nullptr;
   void* jit_body = nullptr;
   bool jit_failed = false;  // the JIT declined it (it runs interpreted)
+  // Its compiled code loops on itself: it adds its runs to `executions` when it leaves, from the
+  // budget it took since JitContext::loop_entry_left, rather than on every iteration.
+  bool jit_self_loop = false;
   uint32_t compile_ns = 0;  // how long tier 1 took for it
   uint64_t executions_at_collection = 0;  // executions when the code collector last looked
   uint32_t jit_size = 0;    // bytes of compiled code at jit

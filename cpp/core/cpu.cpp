@@ -276,6 +276,7 @@ CachedBlock* Cpu::take_compiled_progress(const jit::JitContext& ctx, uintptr_t r
   // Compiled code keeps the budget in rbp (x86 register 5), and stores it before calls.
   uint64_t left = in_code ? fault_regs_[5] : ctx.insns_left;
   running_.progress.insns += running_.jit_budget - left - found->guest_insns;
+  if (found->jit_self_loop) found->executions += (ctx.loop_entry_left - left) / found->guest_insns;
   --found->executions;
   return found;
 }

@@ -29,6 +29,9 @@ struct JitContext {
   // compiled blocks chain into each other (patched direct jumps, see CachedBlock::link_compiled)
   // without returning to the execution loop, and never past the budget.
   uint64_t insns_left = 0;
+  // insns_left when the running block, if it loops on itself inside its code, was entered: it
+  // counts its runs from the budget it took when it leaves (see CachedBlock::jit_self_loop).
+  uint64_t loop_entry_left = 0;
   // outputs (see BlockOutcome)
   CachedBlock* block = nullptr;  // the block the outcome is about (the last one chained into;
                                  // also set before helper calls, for faults inside them)

@@ -75,6 +75,7 @@ constexpr int kCtxExitKind = offsetof(JitContext, exit_kind);
 constexpr int kCtxWrite = offsetof(JitContext, write);
 constexpr int kCtxFastTable = offsetof(JitContext, fast_table);
 constexpr int kCtxInsnsLeft = offsetof(JitContext, insns_left);
+constexpr int kCtxLoopEntryLeft = offsetof(JitContext, loop_entry_left);
 constexpr int kCtxBlock = offsetof(JitContext, block);
 
 class BlockCompiler : public CodeGenerator {
@@ -104,6 +105,7 @@ class BlockCompiler : public CodeGenerator {
     // Blocks chained into this one enter here, with the fixed registers set: take this block's
     // instructions from the budget (or return Resume if they do not fit) and count the execution.
     L(body_);
+    if (self_exit_ >= 0) mov(qword[rbx + kCtxLoopEntryLeft], rbp);
     sub(rbp, cb_.guest_insns);
     jb(resume_, T_NEAR);
     cold_.push_back([this] {
@@ -113,9 +115,10 @@ class BlockCompiler : public CodeGenerator {
       mov(qword[rbx + kCtxNextPc], rax);
       leave(BlockOutcome::Resume);
     });
-    mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
-    add(qword[rax], 1);
-    mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
+    if (self_exit_ < 0) {
+      mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
+      add(qword[rax], 1);
+    }
     // A block that branches back to itself: its loop-carried guest registers are read once,
     // into their pinned registers, and the edge back comes in below (see plan_self_loop).
     for (const Pinned& p : pinned_) {
@@ -144,7 +147,17 @@ class BlockCompiler : public CodeGenerator {
  private:
   bool is_const(Slot s) const { return b_.slot_is_const[s]; }
   uint64_t const_value(Slot s) const { return b_.slot_init[s]; }
-  Address slot(Slot s) { return qword[r13 + int(s) * 8]; }
+  // A temporary's home in the block's frame. r13 points at the frame from the first use on (the
+  // hot code is straight-line, so that point comes before every later one; cold paths never
+  // use the frame): most blocks never need it.
+  Address slot(Slot s) {
+    if (!frame_set_) {
+      mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
+      frame_set_ = true;
+    }
+    return qword[r13 + int(s) * 8];
+  }
+  bool frame_set_ = false;
 
   void load(const Reg64& r, Slot s) {
     if (int p = pinned_reg_of(s); p >= 0) {
@@ -386,9 +399,11 @@ class BlockCompiler : public CodeGenerator {
     for (uint32_t i = 0; i < n; ++i) {
       const ir::Inst& in = insts_[i];
       switch (in.op) {
-        case Op::call: case Op::hook: case Op::mulhs: case Op::mulhu: case Op::mulhsu: case Op::divs:
-        case Op::divu: case Op::rems: case Op::remu: case Op::orcb:
+        case Op::call: case Op::hook: case Op::mulhsu: case Op::orcb:
           return;  // emitted as calls
+        case Op::mulhs: case Op::mulhu: case Op::divs: case Op::divu: case Op::rems: case Op::remu:
+          if (ir::type_bits(in.type) < 32) return;  // (calls at 8 and 16 bits)
+          break;
         case Op::get: state.push_back({in.aux, ir::type_bits(in.type) / 8, i, true, in.dst}); break;
         case Op::put: state.push_back({in.aux, ir::type_bits(in.type) / 8, i, false, in.a}); break;
         default: break;
@@ -427,8 +442,6 @@ class BlockCompiler : public CodeGenerator {
     L(loop_back_);
     sub(rbp, cb_.guest_insns);
     jb(resume_, T_NEAR);
-    mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
-    add(qword[rax], 1);
     struct Move { Reg64 dst, src; };
     std::vector<Move> moves;
     std::vector<const Pinned*> late;  // from a constant or the frame: after the register moves
@@ -555,10 +568,36 @@ class BlockCompiler : public CodeGenerator {
   }
 
   // Leave with exit code `kind` (a BlockOutcome::Kind) about this block.
-  void leave(uint32_t kind) {
+  // A block that loops on itself counts its runs on the way out (count_loop_runs), except where
+  // its way out already did.
+  void leave(uint32_t kind, bool count_runs = true) {
+    if (count_runs) count_loop_runs();
     set_block(rdx);
     mov(eax, kind);
     jmp(epilogue_, T_NEAR);
+  }
+
+  // For a block that loops on itself (plan_self_loop): executions += the budget taken since it
+  // was entered / its instructions, an exact division (by the odd part's inverse modulo 2^64,
+  // after shifting out the power of two). Clobbers rax and rdx.
+  void count_loop_runs() {
+    if (self_exit_ < 0) return;
+    uint64_t n = cb_.guest_insns, shift = 0;
+    while (!(n & 1)) {
+      n >>= 1;
+      ++shift;
+    }
+    uint64_t inverse = n;  // Newton's iteration: each step doubles the correct low bits
+    for (int k = 0; k < 6; ++k) inverse *= 2 - n * inverse;
+    mov(rax, qword[rbx + kCtxLoopEntryLeft]);
+    sub(rax, rbp);
+    if (shift) shr(rax, int(shift));
+    if (n != 1) {
+      mov(rdx, inverse);
+      imul(rax, rdx);
+    }
+    mov(rdx, reinterpret_cast<uint64_t>(&cb_.executions));
+    add(qword[rdx], rax);
   }
 
   // Calls fn(a, b, w) for the ops done in C; result in rax.
@@ -607,8 +646,76 @@ class BlockCompiler : public CodeGenerator {
  public:
   std::vector<CachedBlock::JitAccess> faults_;
   uint32_t exit_site_[2] = {0, 0};  // see CachedBlock::jit_exit_site
+  bool self_loop() const { return self_exit_ >= 0; }
   uint32_t exit_stub_[2] = {0, 0};
  private:
+
+  // mulhs / mulhu at 64 bits (x86's one-operand multiply leaves the high half in rdx) or 32 (the
+  // whole product fits in 64 bits).
+  void multiply_high(const ir::Inst& in, unsigned w) {
+    load(rax, in.a);
+    load(rcx, in.b);
+    if (w == 64) {
+      if (in.op == Op::mulhs) imul(rcx);
+      else mul(rcx);
+      store(in.dst, rdx);
+      return;
+    }
+    if (in.op == Op::mulhs) {
+      movsxd(rax, eax);
+      movsxd(rcx, ecx);
+    } else {
+      mov(eax, eax);
+      mov(ecx, ecx);
+    }
+    imul(rax, rcx);
+    shr(rax, 32);
+    store(in.dst, rax);
+  }
+  // divs / divu / rems / remu at 64 or 32 bits with x86's div and idiv, after the two cases where
+  // the IR defines a result and x86 faults: a zero divisor (quotient all ones, remainder the
+  // dividend) and, signed, MIN / -1 (quotient MIN, remainder 0; handled for any dividend by -1:
+  // the quotient is the negated dividend, the remainder 0). Operands at 32 bits are read from the
+  // low halves, so what a free truncation leaves above does not matter.
+  void divide(const ir::Inst& in, unsigned w) {
+    const bool is_signed = in.op == Op::divs || in.op == Op::rems;
+    const bool quotient = in.op == Op::divs || in.op == Op::divu;
+    const Reg a = w == 64 ? Reg(rax) : Reg(eax), b = w == 64 ? Reg(rcx) : Reg(ecx);
+    const Reg result = quotient ? a : (w == 64 ? Reg(rdx) : Reg(edx));
+    load(rax, in.a);
+    load(rcx, in.b);
+    if (w == 32) mov(eax, eax);
+    auto zero = std::make_shared<Label>(), minus_one = std::make_shared<Label>(), done = std::make_shared<Label>();
+    test(b, b);
+    jz(*zero, T_NEAR);
+    if (is_signed) {
+      cmp(b, -1);
+      je(*minus_one, T_NEAR);
+      if (w == 64) cqo();
+      else cdq();
+      idiv(b);
+    } else {
+      xor_(edx, edx);
+      div(b);
+    }
+    L(*done);
+    if (w == 32) mov(result, result);  // (idiv and div wrote it at 32 bits: zero-extended already)
+    store(in.dst, quotient ? rax : rdx);
+    cold_.push_back([this, zero, minus_one, done, quotient, is_signed, a, result] {
+      L(*zero);
+      if (quotient) mov(result, -1);  // all ones at the width (a 32-bit mov zero-extends)
+      else mov(result, a);
+      jmp(*done, T_NEAR);
+      if (!is_signed) return;
+      L(*minus_one);
+      if (quotient) {
+        neg(a);
+      } else {
+        xor_(edx, edx);
+      }
+      jmp(*done, T_NEAR);
+    });
+  }
 
   // d = the `bytes`-byte value at `src`, zero- or sign-extended to 64 bits.
   void load_from(const Reg64& d, const RegExp& src, unsigned bytes, bool is_signed) {
@@ -668,13 +775,26 @@ class BlockCompiler : public CodeGenerator {
         mask(rax, in.type);
         store(in.dst, rax);
         return;
-      case Op::mulhs: call3(call_mulhs, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
-      case Op::mulhu: call3(call_mulhu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::mulhs: case Op::mulhu:
+        if (w == 64 || w == 32) {
+          multiply_high(in, w);
+          return;
+        }
+        call3(in.op == Op::mulhs ? call_mulhs : call_mulhu, in.a, in.b, w);
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
       case Op::mulhsu: call3(call_mulhsu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
-      case Op::divs: call3(call_divs, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
-      case Op::divu: call3(call_divu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
-      case Op::rems: call3(call_rems, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
-      case Op::remu: call3(call_remu, in.a, in.b, w); mask(rax, in.type); store(in.dst, rax); return;
+      case Op::divs: case Op::divu: case Op::rems: case Op::remu:
+        if (w == 64 || w == 32) {
+          divide(in, w);
+          return;
+        }
+        call3(in.op == Op::divs ? call_divs : in.op == Op::divu ? call_divu : in.op == Op::rems ? call_rems : call_remu,
+              in.a, in.b, w);
+        mask(rax, in.type);
+        store(in.dst, rax);
+        return;
       case Op::orcb: call3(call_orcb, in.a, in.a, w); store(in.dst, rax); return;
       case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
         if ((w == 64 || w == 32) && is_const(in.b)) {
@@ -1001,7 +1121,7 @@ class BlockCompiler : public CodeGenerator {
       mov(dword[rbx + kCtxSucc], k);
       mov(rax, target);
       mov(qword[rbx + kCtxNextPc], rax);
-      leave(BlockOutcome::Next);
+      leave(BlockOutcome::Next, false);  // (a looping block counted its runs before the jump here)
     });
     return stub;
   }
@@ -1015,8 +1135,27 @@ class BlockCompiler : public CodeGenerator {
       if (cond != Op::Count) jump_if(cond, loop_back_);
       return;
     }
-    jump_if(cond, *direct_exit(k, const_value(t)));
-    exit_site_[k] = uint32_t(getSize()) - 4;
+    if (self_exit_ < 0) {
+      jump_if(cond, *direct_exit(k, const_value(t)));
+      exit_site_[k] = uint32_t(getSize()) - 4;
+      return;
+    }
+    // leaving a block that loops on itself: count its runs, then the (patchable) jump
+    auto stub = direct_exit(k, const_value(t));
+    if (cond == Op::Count) {
+      count_loop_runs();
+      jmp(*stub, T_NEAR);
+      exit_site_[k] = uint32_t(getSize()) - 4;
+      return;
+    }
+    auto out = std::make_shared<Label>();
+    jump_if(cond, *out);
+    cold_.push_back([this, out, stub, k] {
+      L(*out);
+      count_loop_runs();
+      jmp(*stub, T_NEAR);
+      exit_site_[k] = uint32_t(getSize()) - 4;
+    });
   }
   // A jump with a rel32 operand, conditional on the flags as `cond` (see exit_jump) says.
   void jump_if(Op cond, const Label& to) {
@@ -1159,6 +1298,7 @@ bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
   b.jit_body = p + c.body_offset();
   b.jit_size = uint32_t(c.getSize());
   b.jit_faults = std::move(c.faults_);
+  b.jit_self_loop = c.self_loop();
   for (unsigned k = 0; k < 2; ++k) {
     b.jit_exit_site[k] = c.exit_site_[k];
     b.jit_exit_stub[k] = c.exit_stub_[k];

@@ -69,7 +69,8 @@ struct RandomBlock {
     auto any = [&](Type t) -> Slot {
       auto& p = pool[unsigned(t)];
       if (p.empty() || pick(5) == 0) {
-        uint64_t v = pick(3) == 0 ? pick(8) : rng();
+        // small values, the edge cases of division (-1, the minimum), or anything
+        uint64_t v = pick(3) == 0 ? pick(8) : pick(6) == 0 ? (pick(2) ? ~0ull : 1ull << (ir::type_bits(t) - 1)) : rng();
         return b.konst(t, v & ir::type_mask(t));
       }
       return p[pick(p.size())];
@@ -197,6 +198,7 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
     // every iteration counted, as the execution loop counts a block's runs
     uint64_t iterations = 1 + seed % 20;
     ASSERT_EQ(ctx.insns_left, budget - iterations * jit_block.guest_insns) << "seed " << seed;
+    ASSERT_EQ(jit_block.executions, iterations) << "seed " << seed;
   }
 }
 
