@@ -460,7 +460,9 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   common->hooks = hooks;
   if (engine == Engine::Auto) env.jit_threshold = jit_threshold;
   else if (engine == Engine::Jit) env.jit_threshold = 0;
-  jit::JitContext ctx;
+  if (!jit_ctx_) jit_ctx_ = std::make_unique<jit::JitContext>();
+  jit::JitContext& ctx = *jit_ctx_;
+  ctx = jit::JitContext{};
   ctx.state = state_.data();
   ctx.mem_base = mem_.base();
   ctx.mem_size = mem_.size();

@@ -172,6 +172,9 @@ class Cpu {
   BlockCache cache_;
   BlockCache single_cache_;  // one-instruction translations, for the end of a budget
   std::unique_ptr<jit::CodeCache> code_cache_;
+  // Compiled code's context: a member, not a local of run_blocks, because the fault path reads it
+  // after siglongjmp has left run_blocks' frame.
+  std::unique_ptr<jit::JitContext> jit_ctx_;
   std::set<uint64_t> stop_points_;
   mutable BlockShaper shaper_;
   CpuStats stats_;

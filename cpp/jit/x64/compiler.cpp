@@ -2,16 +2,24 @@
 // libxbyak-dev: a header-only x86 assembler made for JITs, the one Dynarmic's backend uses; it
 // encodes an instruction in a few nanoseconds, so writing our own encoder would buy nothing).
 //
-// Each op loads its operands into scratch registers, computes, and leaves its result in one of a
-// few host registers (blocks are straight-line code, so which temporary each holds is known at
-// every point). A temporary is also written to its home in the block's frame only where something
-// may read it from there: the operands of loads and stores (fault reports read them), and values
-// still needed after a store (a store into translated code resumes the block in the interpreter,
-// which reads the frame). Others live in registers only, and are written home (spilled) when their
-// register is needed or a call would clobber it while they are still to be used.
+// Each op reads its operands where they are (a cache register, the frame, an immediate) and
+// leaves its result in one of the cache registers (r8-r11, rsi, rdi; blocks are straight-line
+// code, so which temporary each holds is known at every point), in place of its first operand
+// when that dies there. A temporary is also written to its home in the block's frame only where
+// something may read it from there: values still needed after a store (a store into translated
+// code resumes the block in the interpreter, which reads the frame). Others live in registers
+// only, and are written home (spilled) when their register is needed or a call would clobber it
+// while they are still to be used. A fault report reads the access's address and value from the
+// registers the fault table names (the signal context has them).
+//
+// Blocks end in direct jumps (jmp, or jcc for a taken branch) that first go to an exit stub; the
+// execution loop patches them to jump into the successor's code once both are compiled
+// (CachedBlock::link_compiled), so hot code runs from block to block without returning. Each block
+// takes its instructions from the budget in rbp on entry. A block that branches back to itself
+// loops inside its code (plan_self_loop).
 //
 // Fixed registers inside compiled code:
-//   rbx = JitContext*   r12 = guest state   r13 = frame (slot array)
+//   rbx = JitContext*   r12 = guest state   r13 = frame (slot array; set where first used)
 //   r14 = guest memory base   r15 = guest memory size - 8   rbp = instructions left in the
 //   budget (JitContext::insns_left, written back on the way out and before calls)
 #include <cstddef>
