@@ -144,7 +144,10 @@ void bind_machine(py::module_& mod) {
           [](PyMachine& m, const std::string& e) { m.cpu().engine = vmkit::parse_engine(e); })
       .def_property(
           "jit_threshold", [](PyMachine& m) { return m.cpu().jit_threshold; },
-          [](PyMachine& m, uint64_t t) { m.cpu().jit_threshold = t; })
+          [](PyMachine& m, uint64_t t) {
+            m.cpu().jit_threshold = t;
+            m.cpu().adaptive_threshold = false;  // the user's number stays
+          })
       .def("snapshot", [](PyMachine& m) { return m.snapshot(); })
       .def("restore", [](PyMachine& m, vmkit::MachineSnapshot& s) { return m.restore(s); })
       .def("snapshot_stats", [](PyMachine& m) {

@@ -408,6 +408,7 @@ void Cpu::collect_code() {
     ++kept;
   }
   ++stats_.code_cache_flushes;
+  if (adaptive_threshold) jit_threshold = std::min(std::max<uint64_t>(jit_threshold, 1) * 2, kMaxAdaptiveThreshold);
   stats_.blocks_evicted += compiled.size() - kept;
   double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.flush_pause_max_seconds = std::max(stats_.flush_pause_max_seconds, pause);

@@ -127,6 +127,11 @@ class Cpu {
   unsigned max_block_insns = 64;
   Engine engine = Engine::Interp;
   uint64_t jit_threshold = 64;
+  // Adaptive (the default until jit_threshold is set): every time the code cache fills up, the
+  // threshold doubles (up to kMaxAdaptiveThreshold), so a program whose hot code does not fit
+  // compiles only its hotter blocks instead of recompiling over and over.
+  bool adaptive_threshold = true;
+  static constexpr uint64_t kMaxAdaptiveThreshold = 4096;
   // Bytes of executable memory tier 1 may use (taken when the first block is compiled).
   size_t jit_cache_bytes = size_t(64) << 20;
   std::vector<BlockStat> block_stats() const;

@@ -347,7 +347,9 @@ class Machine(_Hookable):
 
     @property
     def jit_threshold(self) -> int:
-        """With engine "auto": executions of a block before it is compiled."""
+        """With engine "auto": executions of a block before it is compiled. Adaptive until set: it
+        starts at 64 and doubles (up to 4096) each time the code cache fills up, so only hotter
+        blocks are compiled when the hot code does not fit; a value set here stays fixed."""
         return self._core.jit_threshold
 
     @jit_threshold.setter

@@ -82,6 +82,26 @@ def test_a_tiny_code_cache_is_flushed_and_results_stay_right():
     assert any(b["tier"] == "jit" for b in m.block_stats())
 
 
+def test_the_default_threshold_adapts_to_a_full_code_cache_and_a_set_one_stays():
+    src = MANY_BLOCKS.replace("li t0, 50", "li t0, 400")
+    ref, end = machine(src, "interp")
+    ref.run(BASE, until=end)
+    m, end = machine(src, "auto")
+    m.jit_cache_bytes = 8192
+    assert m.jit_threshold == 64
+    r = m.run(BASE, until=end)
+    assert r.reason == vmkit.RunEnd.UNTIL and state(m) == state(ref)
+    flushes = m.stats()["code_cache_flushes"]
+    assert flushes >= 1
+    assert m.jit_threshold == min(64 << flushes, 4096)  # doubled at every flush
+    fixed, end = machine(src, "auto")
+    fixed.jit_cache_bytes = 8192
+    fixed.jit_threshold = 64
+    fixed.run(BASE, until=end)
+    assert fixed.stats()["code_cache_flushes"] >= 1 and fixed.jit_threshold == 64
+    assert state(fixed) == state(ref)
+
+
 def test_hooks_and_stop_inside_compiled_code():
     m, end = machine(SUM_LOOP, "jit")
     seen = []
