@@ -129,7 +129,7 @@ def main() -> None:
 
     n_iter = a.insns // 3
     count_code = build(COUNT_LOOP.format(n=n_iter))
-    mem_iter = a.insns * 10 // MEM_LOOP_INSNS
+    mem_iter = a.insns * 30 // MEM_LOOP_INSNS * 10  # long: the hook never fires, and short runs are noise
     mem_code = build(MEM_LOOP.format(n=mem_iter))
 
     def noop_vm(m, address, size):

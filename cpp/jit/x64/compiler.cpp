@@ -400,8 +400,6 @@ class BlockCompiler : public CodeGenerator {
       if (taken != fall) k = taken ? 0 : 1;
     }
     if (k < 0) return;
-    // (with memory hooks only r8-r11 hold values, which their slow path preserves: pin fewer)
-    const unsigned max_pinned = mem_hooks_ ? 2 : kMaxPinned;
     struct Access { uint32_t offset, bytes, index; bool is_get; Slot slot; };
     std::vector<Access> state;
     for (uint32_t i = 0; i < n; ++i) {
@@ -418,7 +416,7 @@ class BlockCompiler : public CodeGenerator {
       }
     }
     for (const Access& g : state) {
-      if (!g.is_get || g.bytes != 8 || pinned_.size() == max_pinned) continue;
+      if (!g.is_get || g.bytes != 8 || pinned_.size() == kMaxPinned) continue;
       // carried: read before it is written, written later, and touched by no access of another
       // shape (a narrower or overlapping one)
       bool ok = true, written = false;
@@ -520,11 +518,10 @@ class BlockCompiler : public CodeGenerator {
   std::vector<uint8_t> home_;
   uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
-  // Registers that hold temporaries: r8-r11, and rsi and rdi unless memory hooks need those for
-  // their slow paths.
+  // Registers that hold temporaries: r8-r11, rsi and rdi.
   static constexpr unsigned kMaxCacheRegs = 6;
   // (the last npinned_ of them are pinned instead, see plan_self_loop)
-  unsigned cache_regs() const { return (mem_hooks_ ? 4 : 6) - npinned_; }
+  unsigned cache_regs() const { return 6 - npinned_; }
   const Reg64& cache_reg(unsigned k) const {
     switch (k) {
       case 0: return r8;
@@ -971,11 +968,10 @@ class BlockCompiler : public CodeGenerator {
         check_address(i, bytes, false, ra, ra);
         unsigned k = dest_for(in.a, ir::kNoSlot);
         const Reg64& d = cache_reg(k);
-        if (mem_hooks_) mov(rsi, ra);  // the address, for the read hooks after the load
         record_access(i, ra, ra);
         load_from(d, r14 + ra, bytes, in.op == Op::loads);
         if (in.op == Op::loads) mask(d, in.type);
-        mem_hook_check(i, bytes, MemAccess::Read, d);
+        mem_hook_check(i, bytes, MemAccess::Read, ra, d);
         defined(k, in.dst);
         return;
       }
@@ -985,8 +981,7 @@ class BlockCompiler : public CodeGenerator {
         Reg64 rv = use(in.b, rcx);
         check_address(i, bytes, true, ra, rv);
         if (mem_hooks_) {
-          mov(rsi, ra);
-          mem_hook_check(i, bytes, MemAccess::Write, rv);  // before the store, like the interpreter
+          mem_hook_check(i, bytes, MemAccess::Write, ra, rv);  // before the store, like the interpreter
         }
         record_access(i, ra, rv);
         switch (bytes) {
@@ -1207,71 +1202,60 @@ class BlockCompiler : public CodeGenerator {
     });
   }
 
-  // With memory hooks: an access at rsi (address) of `bytes` that overlaps the hooked range calls
-  // them (value in `value`: rax, rcx or a cache register, which the cold path preserves with the
-  // others it may clobber).
-  // A hook that asks to leave ends the block with Hooked at the access (not performed if a store).
-  void mem_hook_check(uint32_t i, unsigned bytes, MemAccess access, Reg64 value) {
+  // With memory hooks: an access at `addr` of `bytes` that overlaps the hooked range calls them
+  // (with `value`), from a cold path that saves every register the call may clobber, so the hot
+  // code keeps all its registers. A hook that asks to leave ends the block with Hooked at the
+  // access (not performed if a store).
+  void mem_hook_check(uint32_t i, unsigned bytes, MemAccess access, Reg64 addr, Reg64 value) {
     if (!mem_hooks_) return;
     auto slow = std::make_shared<Label>();
     auto back = std::make_shared<Label>();
-    // The range is the one at compile time (the hook set drops translations when it changes):
-    // as immediates when they fit, which keeps the check to one compare on the fast path:
-    // [a, a+bytes) overlaps [lo, hi] iff a - (lo-bytes+1), unsigned, is at most hi - (lo-bytes+1).
-    if (mem_hi_ < 0x80000000ull && mem_lo_ + 1 >= bytes) {
-      const uint64_t base = mem_lo_ + 1 - bytes;
-      lea(rdx, ptr[rsi - int(base)]);
+    // The range is the one at compile time (the hook set drops translations when it changes).
+    // [a, a+bytes) overlaps [lo, hi] iff base <= a <= hi, base = lo-bytes+1 (0 if below): one
+    // unsigned compare of a - base when the numbers fit in immediates.
+    const uint64_t base = mem_lo_ + 1 >= bytes ? mem_lo_ + 1 - bytes : 0;
+    if (base < 0x80000000ull && mem_hi_ - base < 0x80000000ull) {
+      lea(rdx, ptr[addr - int(base)]);
       cmp(rdx, uint32_t(mem_hi_ - base));
       jbe(*slow, T_NEAR);
-    } else if (mem_hi_ < 0x80000000ull) {
-      cmp(rsi, uint32_t(mem_hi_));
-      ja(*back, T_NEAR);
-      lea(rdx, ptr[rsi + int(bytes) - 1]);
-      cmp(rdx, uint32_t(mem_lo_));
-      jae(*slow, T_NEAR);
     } else {
-      mov(rdi, qword[rbx + kCtxHooks]);
-      lea(rdx, ptr[rsi + int(bytes) - 1]);
-      cmp(rdx, qword[rdi + int(offsetof(HookRuntime, mem_lo))]);
-      jb(*back, T_NEAR);
-      cmp(rsi, qword[rdi + int(offsetof(HookRuntime, mem_hi))]);
-      jbe(*slow, T_NEAR);
+      mov(rdx, mem_hi_);
+      cmp(addr, rdx);
+      ja(*back, T_NEAR);
+      mov(rdx, base);
+      cmp(addr, rdx);
+      jae(*slow, T_NEAR);
     }
     L(*back);
     uint32_t ci = code_index(i);
     uint64_t m = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
-    cold_.push_back([this, slow, back, ci, bytes, access, value, m] {
+    cold_.push_back([this, slow, back, ci, bytes, access, addr, value, m] {
       L(*slow);
-      // caller-saved registers that hold live values: the access's operands and the cache
-      push(rax);
-      push(rcx);
-      push(r8);
-      push(r9);
-      push(r10);
-      push(r11);
-      push(rsi);
+      static const Reg64 saved[] = {rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11};  // caller-saved
+      constexpr int n = int(std::size(saved));
+      for (const Reg64& r : saved) push(r);
       sub(rsp, 8);  // 16-byte alignment for the call
+      // the arguments from the saved copies (any of them may be overwritten by another argument)
+      auto copy_of = [&](const Reg64& r) {
+        int k = 0;
+        while (saved[k] != r) ++k;
+        return qword[rsp + 8 + 8 * (n - 1 - k)];
+      };
       set_block(rdi);
       mov(qword[rbx + kCtxInsnsLeft], rbp);
-      mov(rdi, rbx);
-      mov(r9, value);
+      mov(rcx, copy_of(addr));
+      mov(r9, copy_of(value));
       mov(rax, m);
       and_(r9, rax);
-      mov(rcx, rsi);
+      mov(rdi, rbx);
       mov(esi, ci);
       mov(edx, uint32_t(access));
       mov(r8d, bytes);
       mov(rax, reinterpret_cast<uint64_t>(&call_mem_hooks));
       call(rax);
       add(rsp, 8);
-      pop(rsi);
-      pop(r11);
-      pop(r10);
-      pop(r9);
-      pop(r8);
-      pop(rcx);
-      test(eax, eax);
-      pop(rax);
+      test(eax, eax);  // (pops keep the flags)
+      for (int k = n - 1; k >= 0; --k) pop(saved[k]);
       jz(*back, T_NEAR);
       mov(dword[rbx + kCtxCodeIndex], ci);
       leave(BlockOutcome::Hooked);
