@@ -74,6 +74,10 @@ PassStats optimize(Block& b) {
   std::unordered_map<PureKey, Slot, PureKeyHash> pure;  // CSE of side-effect-free ops
   // The widening convert (zext/sext) that defined a slot, so trunc(ext(x)) can become x.
   std::unordered_map<Slot, Slot> extended_from;
+  // Slots defined as (base + constant), so adds of constants reassociate: (x + c1) + c2 becomes
+  // x + (c1 + c2), and (x + c) + y becomes (x + y) + c, which lets address arithmetic such as
+  // ((x + 1024) + sp) - 1024 (RISC-V code reaching a stack array) fold to x + sp.
+  std::unordered_map<Slot, std::pair<Slot, uint64_t>> base_plus_const;
   std::vector<Inst> out;
   std::vector<bool> dead;
   std::vector<uint32_t> new_index(n_in + 1);
@@ -156,6 +160,49 @@ PassStats optimize(Block& b) {
         repl[in.dst] = in.b;
         ++st.folded;
         continue;
+      }
+      if (in.op == Op::add) {
+        if (ca) {  // the constant on the right
+          std::swap(in.a, in.b);
+          std::swap(ca, cb);
+        }
+        const uint64_t mask = type_mask(in.type);
+        if (cb) {
+          auto it = base_plus_const.find(in.a);
+          if (it != base_plus_const.end()) {  // (x + c1) + c2
+            uint64_t c = (it->second.second + b.slot_init[in.b]) & mask;
+            if (c == 0) {
+              repl[in.dst] = it->second.first;
+              ++st.folded;
+              continue;
+            }
+            in.a = it->second.first;
+            in.b = bld.konst(in.type, c);
+            grow();
+            ++st.folded;
+          }
+          base_plus_const[in.dst] = {in.a, b.slot_init[in.b]};
+        } else {
+          auto it = base_plus_const.find(in.a);
+          if (it == base_plus_const.end()) {
+            it = base_plus_const.find(in.b);
+            if (it != base_plus_const.end()) std::swap(in.a, in.b);
+          }
+          if (it != base_plus_const.end()) {  // (x + c) + y: t = x + y first, then t + c
+            Inst sum = in;
+            sum.dst = bld.temp(in.type);
+            grow();
+            sum.a = it->second.first;
+            out.push_back(sum);
+            dead.push_back(false);
+            const uint64_t c = it->second.second;
+            in.a = sum.dst;
+            in.b = bld.konst(in.type, c);
+            grow();
+            base_plus_const[in.dst] = {sum.dst, c};
+            ++st.folded;
+          }
+        }
       }
     }
     if (info.has_dst && !(info.flags & (OpFlag::Mem | OpFlag::Effect | OpFlag::Trap)) && in.op != Op::get) {
