@@ -211,6 +211,8 @@ class BlockCompiler : public CodeGenerator {
     next_cache_ = k + 1;
     return k;
   }
+  // Whether v is a sign-extended 32-bit immediate of a 64-bit x86 instruction.
+  static bool fits_imm32(uint64_t v) { return int64_t(v) == int64_t(int32_t(uint32_t(v))); }
   // A register holding s: its cache register if it has one, else `scratch` loaded with it.
   Reg64 use(Slot s, const Reg64& scratch) {
     if (!is_const(s)) {
@@ -284,8 +286,8 @@ class BlockCompiler : public CodeGenerator {
     };
     auto sized = [&](const Reg64& r) { return w == 32 ? Reg(r.cvt32()) : Reg(r); };
     int rb = reg_of(in.b);
-    if (is_const(in.b) && int64_t(const_value(in.b)) == int64_t(int32_t(uint32_t(const_value(in.b))))) {
-      apply(uint32_t(const_value(in.b)));
+    if (is_const(in.b) && (w == 32 || fits_imm32(const_value(in.b)))) {
+      apply(uint32_t(const_value(in.b)));  // (at 32 bits every constant is an immediate)
     } else if (rb >= 0) {
       apply(sized(cache_reg(unsigned(rb))));
     } else {
@@ -1073,9 +1075,15 @@ class BlockCompiler : public CodeGenerator {
         if (fused_compare_ != UINT32_MAX) {
           // the compare that decides the branch, done here: jump on its flags
           const ir::Inst& c = insts_[fused_compare_];
-          Reg64 ra = use(c.a, rdx), rb = use(c.b, rcx);
           unsigned sw = ir::type_bits(IrType(c.sub));
-          if (sw == 32) {
+          Reg64 ra = use(c.a, rdx);
+          // against a constant: an immediate (any at 32 bits; at 64 if it fits)
+          const bool imm = is_const(c.b) && (sw == 32 || (sw == 64 && fits_imm32(const_value(c.b))));
+          Reg64 rb = imm ? rcx : use(c.b, rcx);
+          if (imm) {
+            if (sw == 32) cmp(ra.cvt32(), uint32_t(const_value(c.b)));
+            else cmp(ra, uint32_t(const_value(c.b)));
+          } else if (sw == 32) {
             cmp(ra.cvt32(), rb.cvt32());
           } else if ((c.op == Op::lts || c.op == Op::ges) && sw < 64) {
             mov(rdx, ra);
