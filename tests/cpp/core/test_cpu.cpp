@@ -57,6 +57,17 @@ TEST(Cpu, BudgetIsExactAndResumesExactly) {
   EXPECT_GT(stops, 100u);
 }
 
+// The loops below walk x11 up one page per iteration from kData, counting in x12: the load of
+// the 17th iteration faults just past the 16 mapped pages, with exactly 16 iterations done.
+void expect_fault_after_16_pages(Rv64Machine& m, const Stop& s) {
+  ASSERT_EQ(s.reason, StopReason::MemFault);
+  EXPECT_EQ(s.pc, kCode);
+  EXPECT_EQ(s.addr, kData + 16 * 4096);
+  EXPECT_EQ(m.x(12), 16u);
+  EXPECT_EQ(m.x(11), kData + 16 * 4096);
+  EXPECT_EQ(m.cpu->pc(), kCode);
+}
+
 TEST(Cpu, ChainedBlocksAreCountedAndFaultsInThemArePrecise) {
   // Walk a pointer up one page per iteration through 16 mapped pages; the 17th load faults in
   // a block reached by chaining. The fault must name that load, with the loop state of exactly
@@ -72,14 +83,35 @@ TEST(Cpu, ChainedBlocksAreCountedAndFaultsInThemArePrecise) {
       0x00000013,                                      // 0x10
       jal(0, -20),                                     // 0x14: -> 0x00
   };
-  Stop s = m.run(code);
-  ASSERT_EQ(s.reason, StopReason::MemFault);
-  EXPECT_EQ(s.pc, kCode);
-  EXPECT_EQ(s.addr, kData + 16 * 4096);
-  EXPECT_EQ(m.x(12), 16u);
-  EXPECT_EQ(m.x(11), kData + 16 * 4096);
-  EXPECT_EQ(m.cpu->pc(), kCode);
+  expect_fault_after_16_pages(m, m.run(code));
   EXPECT_GE(m.cpu->blocks_executed(), 32u);
+}
+
+TEST(Cpu, AFaultInsideABlockThatLoopsOnItselfIsPrecise) {
+  // One block that branches back to itself (tier 1 runs it as a loop with its carried registers
+  // in host registers): a pointer walks up one page per iteration through 16 mapped pages and
+  // the 17th load faults. State, instruction count and the block's execution count must say
+  // exactly 16 completed iterations.
+  Rv64Machine m;
+  m.x(11) = kData;      // pointer
+  m.x(13) = 4096;       // stride
+  m.x(14) = ~0ull;      // never equal to the pointer: the loop only ends by the fault
+  std::vector<uint32_t> code = {
+      ld(15, 11, 0),                   // 0x00: t = *p
+      r_type(0, 13, 11, 0, 11, 0x33),  // 0x04: p += stride
+      addi(12, 12, 1),                 // 0x08: n += 1
+      bne(11, 14, -12),                // 0x0c: back to 0x00
+  };
+  uint64_t before = m.cpu->stats().insns_executed;
+  expect_fault_after_16_pages(m, m.run(code));
+  EXPECT_EQ(m.cpu->stats().insns_executed - before, 16u * 4);
+  bool found = false;
+  for (const BlockStat& b : m.cpu->block_stats()) {
+    if (b.pc != kCode) continue;
+    EXPECT_EQ(b.executions, 16u);
+    found = true;
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(Cpu, StoreIntoTranslatedCodeInvalidatesIt) {
