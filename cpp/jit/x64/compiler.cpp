@@ -668,12 +668,9 @@ class BlockCompiler : public CodeGenerator {
       store(in.dst, rdx);
       return;
     }
-    if (in.op == Op::mulhs) {
+    if (in.op == Op::mulhs) {  // (unsigned: the operands are zero-extended already)
       movsxd(rax, eax);
       movsxd(rcx, ecx);
-    } else {
-      mov(eax, eax);
-      mov(ecx, ecx);
     }
     imul(rax, rcx);
     shr(rax, 32);
@@ -682,8 +679,9 @@ class BlockCompiler : public CodeGenerator {
   // divs / divu / rems / remu at 64 or 32 bits with x86's div and idiv, after the two cases where
   // the IR defines a result and x86 faults: a zero divisor (quotient all ones, remainder the
   // dividend) and, signed, MIN / -1 (quotient MIN, remainder 0; handled for any dividend by -1:
-  // the quotient is the negated dividend, the remainder 0). Operands at 32 bits are read from the
-  // low halves, so what a free truncation leaves above does not matter.
+  // the quotient is the negated dividend, the remainder 0). 32-bit operands arrive zero-extended
+  // (these ops are not among reads_low32's, so no free truncation feeds them), and every path
+  // writes the result with a 32-bit instruction, which zero-extends it.
   void divide(const ir::Inst& in, unsigned w) {
     const bool is_signed = in.op == Op::divs || in.op == Op::rems;
     const bool quotient = in.op == Op::divs || in.op == Op::divu;
@@ -691,7 +689,6 @@ class BlockCompiler : public CodeGenerator {
     const Reg result = quotient ? a : (w == 64 ? Reg(rdx) : Reg(edx));
     load(rax, in.a);
     load(rcx, in.b);
-    if (w == 32) mov(eax, eax);
     auto zero = std::make_shared<Label>(), minus_one = std::make_shared<Label>(), done = std::make_shared<Label>();
     test(b, b);
     jz(*zero, T_NEAR);
@@ -706,7 +703,6 @@ class BlockCompiler : public CodeGenerator {
       div(b);
     }
     L(*done);
-    if (w == 32) mov(result, result);  // (idiv and div wrote it at 32 bits: zero-extended already)
     store(in.dst, quotient ? rax : rdx);
     cold_.push_back([this, zero, minus_one, done, quotient, is_signed, a, result] {
       L(*zero);
