@@ -193,6 +193,7 @@ void bind_machine(py::module_& mod) {
         d["blocks_executed"] = m.cpu().blocks_executed();
         d["insns_executed"] = s.insns_executed;
         d["invalidations"] = s.invalidations;
+        d["code_write_faults"] = s.code_write_faults;
         d["blocks_compiled"] = s.blocks_compiled;
         d["jit_declined"] = s.jit_declined;
         d["code_cache_flushes"] = s.code_cache_flushes;

@@ -108,6 +108,11 @@ class BlockCache {
   // Removes blocks whose code overlaps [addr, addr+len). Removed blocks stay alive until
   // collect() so that a block that invalidates itself can finish running.
   size_t invalidate(uint64_t addr, uint64_t len);
+  // Keeps a block that is not in the cache (run once) alive until collect(), like removed ones.
+  CachedBlock* retire(std::unique_ptr<CachedBlock> b) {
+    graveyard_.push_back(std::move(b));
+    return graveyard_.back().get();
+  }
   void collect() {
     for (auto& b : graveyard_) retired_executions_ += b->executions;
     graveyard_.clear();

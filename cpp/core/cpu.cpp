@@ -67,16 +67,20 @@ std::once_flag g_handler_once;
 struct FaultRecovery {
   static void handler(int sig, siginfo_t* info, void* uctx) {
     // A first write to a copy-on-write protected page of a snapshotted guest memory (by guest
-    // code or any host code): saved and made writable, so the store re-executes.
-    if (GuestMemory::handle_cow_fault(info->si_addr)) return;
+    // code or any host code), or host code writing a page of translated code: made writable, so
+    // the store re-executes.
+    auto* uc = static_cast<ucontext_t*>(uctx);
+    const bool write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
     Cpu* cpu = tl_running_cpu;
-    if (cpu) {
+    // Guest code runs on this thread unless a hook called out to host code (Python, say).
+    const bool guest_code = cpu && cpu->host_callbacks == 0;
+    if (GuestMemory::handle_protection_fault(info->si_addr, write, guest_code)) return;
+    if (guest_code) {
       uint8_t* addr = static_cast<uint8_t*>(info->si_addr);
       uint8_t* base = cpu->mem_.base();
       if (addr >= base && addr < base + cpu->mem_.size()) {
         cpu->fault_addr_ = uint64_t(addr - base);
-        auto* uc = static_cast<ucontext_t*>(uctx);
-        cpu->fault_write_ = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
+        cpu->fault_write_ = write;
         cpu->fault_rip_ = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
         // Compiled code keeps guest addresses and store values in registers: keep them all.
         static constexpr int kGregOf[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
@@ -118,9 +122,10 @@ Cpu::Cpu(const Frontend& fe, GuestMemory& mem)
   common->mem_size = mem.size();
   shaper_.cpu = this;
   FaultRecovery::install();
+  mem_.add_code_watcher(this);
 }
 
-Cpu::~Cpu() = default;
+Cpu::~Cpu() { mem_.remove_code_watcher(this); }
 
 uint64_t Cpu::pc() const {
   uint64_t v;
@@ -209,6 +214,24 @@ CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
   if (!cb->ir.marks.empty()) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
   ++stats_.blocks_translated;
   return cb.release();
+}
+
+// The instruction at pc alone, to run once after its store into translated code faulted (see
+// run()): translated without marking its page as code (that would protect the page again and
+// the store would fault forever), without instrumentation (its code and block hooks ran before
+// the fault) and never compiled; it is dropped with the run's other dead blocks.
+CachedBlock* Cpu::replay_block(uint64_t pc) {
+  auto cb = std::make_unique<CachedBlock>();
+  cb->ir.pc = cb->ir.end_pc = pc;
+  cb->ir.arch = &fe_.arch();
+  ir::Builder builder(cb->ir);
+  fe_.translate(pc, mem_, builder, 1);
+  if (optimize_ir) ir::optimize(cb->ir);
+  cb->frame = cb->ir.slot_init;
+  cb->guest_insns = uint32_t(cb->ir.marks.size());
+  cb->valid = false;
+  cb->jit_failed = true;
+  return cache_.retire(std::move(cb));
 }
 
 void Cpu::invalidate(uint64_t addr, uint64_t len) {
@@ -300,31 +323,61 @@ Stop Cpu::run(uint64_t max_insns) {
   } restore{outer};
   executed_ = 0;
   running_.progress = ChainProgress{};
+  mem_.drop_stale_code();
 
-  if (sigsetjmp(fault_jmp_, 0)) {
-    // A host fault inside guest memory while running running_.block at running_.inst.
-    const CachedBlock* b = running_.jit ? take_compiled_progress(*running_.jit, fault_rip_) : running_.block;
-    take_progress();
-    const ThreadedInst* inst = running_.inst;
-    const CachedBlock::JitAccess* access = nullptr;
-    if (running_.jit) {
-      // A guest access in compiled code (found by the host pc), else a helper the code called
-      // (the code stored its position before the call).
-      access = b->jit_access_at(fault_rip_);
-      inst = &b->code[access ? access->position : running_.jit->code_index];
+  for (;;) {
+    if (sigsetjmp(fault_jmp_, 0)) {
+      // A host fault inside guest memory while running running_.block at running_.inst.
+      if (hooks) hooks->replayed_accesses = 0;
+      const CachedBlock* b = running_.jit ? take_compiled_progress(*running_.jit, fault_rip_) : running_.block;
+      take_progress();
+      const ThreadedInst* inst = running_.inst;
+      const CachedBlock::JitAccess* access = nullptr;
+      if (running_.jit) {
+        // A guest access in compiled code (found by the host pc), else a helper the code called
+        // (the code stored its position before the call).
+        access = b->jit_access_at(fault_rip_);
+        inst = &b->code[access ? access->position : running_.jit->code_index];
+      }
+      running_.jit = nullptr;
+      size_t code_index = size_t(inst - b->code.data());
+      Stop s{StopReason::MemFault};
+      uint32_t before = describe_insn(s, b->ir, b->ir_index(code_index));
+      s.addr = fault_addr_;
+      s.write = fault_write_;
+      if (access) describe_access(s, *inst, fault_regs_[access->addr_reg], fault_regs_[access->value_reg]);
+      else describe_access(s, *b, *inst);
+      uint32_t access_index = 0;
+      locate_access(*b, code_index, &access_index);
+      if (resume_after_code_write(s, before, access_index)) {
+        if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, s.pc}, 0);
+        continue;
+      }
+      return finish(s, before);
     }
-    running_.jit = nullptr;
-    size_t idx = b->ir_index(size_t(inst - b->code.data()));
-    Stop s{StopReason::MemFault};
-    uint32_t before = describe_insn(s, b->ir, idx);
-    s.addr = fault_addr_;
-    s.write = fault_write_;
-    if (access) describe_access(s, *inst, fault_regs_[access->addr_reg], fault_regs_[access->value_reg]);
-    else describe_access(s, *b, *inst);
-    return finish(s, before);
+    if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
+    return run_blocks(max_insns);
   }
-  if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
-  return run_blocks(max_insns);
+}
+
+// Self-modifying code: pages holding translations are host read-only (GuestMemory::mark_code), so
+// a guest store into one faults before writing anything. That is not a guest fault if the guest
+// may write there: the page's translations go (prepare_write tells this Cpu through
+// code_written), the page gets its write permission back, and the storing instruction runs again
+// from its start, once, untranslated (replay_block). The instructions before it completed.
+bool Cpu::resume_after_code_write(const Stop& s, uint32_t completed_in_block, uint32_t access_index) {
+  uint64_t page = page_down(s.addr);
+  if (!s.write || !mem_.holds_code(page) || !mem_.accessible(page, 1, kWrite)) return false;
+  executed_ += completed_in_block;
+  set_pc(s.pc);
+  mem_.prepare_write(page, GuestMemory::kPageSize);
+  ++stats_.code_write_faults;
+  replay_next_ = true;
+  // The accesses before the store made their memory hook calls, and so did the store itself if
+  // it is in the hooked range (write hooks run before the store).
+  replay_accesses_ = access_index;
+  if (hooks && s.size && s.access_addr + s.size - 1 >= hooks->mem_lo && s.access_addr <= hooks->mem_hi) ++replay_accesses_;
+  return true;
 }
 
 // Tier 1 for b (on its first run with engine Jit, once hot with Auto). A full code cache is
@@ -445,7 +498,6 @@ BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t bu
   out.detail = ctx.detail;
   out.pc = ctx.next_pc;
   out.addr = ctx.addr;
-  out.size = ctx.size;
   out.value = ctx.value;
   out.from_jit = true;
   return out;
@@ -453,7 +505,7 @@ BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t bu
 
 Stop Cpu::run_blocks(uint64_t max_insns) {
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
-  InterpEnv env{state_.data(), mem_.base(), mem_.size(), mem_.code_page_map(), &running_.inst};
+  InterpEnv env{state_.data(), mem_.base(), mem_.size(), &running_.inst};
   env.cache = &cache_;
   env.running_block = &running_.block;
   env.progress = &running_.progress;
@@ -467,45 +519,46 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   ctx.state = state_.data();
   ctx.mem_base = mem_.base();
   ctx.mem_size = mem_.size();
-  ctx.code_pages = mem_.code_page_map();
   ctx.hooks = hooks;
   ctx.fast_table = cache_.fast_table();
   uint64_t pc = this->pc();
-  CachedBlock* b = lookup(pc);
-  uint32_t start = 0;
+  CachedBlock* b = replay_next_ ? replay_block(pc) : lookup(pc);
   // The exit the last block left through, to be patched into b's compiled code once b has some.
   CachedBlock* link_from = nullptr;
   CachedBlock* link_to = nullptr;
   unsigned link_exit = 0;
   for (;;) {
     // Never run past the budget: a block longer than what is left runs one instruction at a time.
-    if (start == 0 && b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
+    if (b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
     running_.block = b;
     env.budget = max_insns - executed_;
-    if (start == 0 && !b->jit && !b->jit_failed && engine != Engine::Interp &&
+    if (!b->jit && !b->jit_failed && engine != Engine::Interp &&
         (engine == Engine::Jit || b->executions >= jit_threshold))
       compile(*b, env);
     if (link_from && b == link_to && b->jit && link_from->valid && b->valid) link_from->link_compiled(link_exit, *b);
     link_from = nullptr;
-    BlockOutcome out = start == 0 && b->jit ? run_compiled(*b, ctx, env.budget) : interpret(*b, env, start);
+    BlockOutcome out;
+    if (replay_next_) {
+      // The replayed instruction alone (budget 0: no chaining), with its first accesses' memory
+      // hook calls not repeated.
+      replay_next_ = false;
+      if (hooks) hooks->replayed_accesses = replay_accesses_;
+      env.budget = 0;
+      out = interpret(*b, env);
+      if (hooks) hooks->replayed_accesses = 0;
+    } else {
+      out = b->jit ? run_compiled(*b, ctx, env.budget) : interpret(*b, env);
+    }
     // The interpreter may have chained through several blocks: account for the finished ones
     // and continue with the one the outcome is about.
     b = out.block;
     take_progress();
-    start = 0;
     switch (out.kind) {
       case BlockOutcome::Next:
         break;
       case BlockOutcome::Resume:
         if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, b->ir.pc}, 0);
         continue;
-      case BlockOutcome::CodeWrite: {
-        // The store completed; drop translations of the written code, then finish this block
-        // (which may itself be among them: it stays alive until collect()).
-        invalidate(out.addr, out.size);
-        start = out.inst + 1;
-        continue;
-      }
       case BlockOutcome::Exit: {
         auto kind = static_cast<ir::ExitKind>(out.exit_kind);
         if (kind == ir::ExitKind::FlushICache) {

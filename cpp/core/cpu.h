@@ -55,6 +55,7 @@ struct CpuStats {
   uint64_t blocks_translated = 0;
   uint64_t insns_executed = 0;
   uint64_t invalidations = 0;
+  uint64_t code_write_faults = 0;  // guest stores into pages holding translations (see run)
   uint64_t blocks_compiled = 0;  // tier 1
   uint64_t jit_declined = 0;     // blocks tier 1 left to the interpreter
   uint64_t code_cache_flushes = 0;  // collections: the code cache filled up (see collect_code)
@@ -78,7 +79,7 @@ enum class Engine { Interp, Jit, Auto };
 const char* engine_name(Engine e);
 Engine parse_engine(const std::string& name);  // UsageError naming the engines otherwise
 
-class Cpu {
+class Cpu : GuestMemory::CodeWatcher {
  public:
   Cpu(const Frontend& fe, GuestMemory& mem);
   ~Cpu();
@@ -149,6 +150,9 @@ class Cpu {
     ChainProgress progress;  // blocks the interpreter finished while chaining (see InterpEnv)
   };
   Running running_;
+  // Hooks running host code (nonzero while they do, set by their dispatcher): host faults on
+  // this thread are then not the guest's.
+  unsigned host_callbacks = 0;
 
  private:
   friend struct FaultRecovery;
@@ -161,6 +165,9 @@ class Cpu {
   CachedBlock* lookup(uint64_t pc);
   CachedBlock* lookup_single(uint64_t pc);
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
+  CachedBlock* replay_block(uint64_t pc);
+  bool resume_after_code_write(const Stop& s, uint32_t completed_in_block, uint32_t access_index);
+  void code_written(uint64_t addr, uint64_t len) override { invalidate(addr, len); }
   void compile(CachedBlock& b, const InterpEnv& env);
   void collect_code();
   void write_perf_map(const CachedBlock& b);
@@ -184,6 +191,10 @@ class Cpu {
   mutable BlockShaper shaper_;
   CpuStats stats_;
   uint64_t executed_ = 0;  // guest instructions completed in the current run()
+  // After a store into translated code: run the storing instruction again, once (see run()),
+  // without repeating the memory hook calls of its first `replay_accesses` accesses.
+  bool replay_next_ = false;
+  uint32_t replay_accesses_ = 0;
   sigjmp_buf fault_jmp_;
   uint64_t fault_addr_ = 0;
   bool fault_write_ = false;

@@ -34,6 +34,10 @@ struct HookRuntime {
   // Set before each mem call: which of its instruction's memory accesses this is (0, 1, ...), so
   // the owner can complete an instruction it stopped in without repeating the calls it made.
   uint32_t access_index = 0;
+  // While an instruction runs again from its start after its first run was cut short (a hook
+  // stopped it, or its store into translated code faulted): its accesses with an index below this
+  // already made their calls, which the owner does not repeat. 0 otherwise.
+  uint32_t replayed_accesses = 0;
   void* owner = nullptr;  // for the callbacks
   bool has_mem_hooks() const { return mem_lo <= mem_hi; }
 };

@@ -91,6 +91,7 @@ int HookSet::call(HookType type, uint64_t addr, uint32_t size, uint64_t value, u
   if (!(types_ & type)) return 0;
   int result = 0;
   ++depth_;
+  if (cpu_) ++cpu_->host_callbacks;
   // Hooks added by a hook run from the next event on (indexes stay valid: hooks_ only grows
   // while hooks run, and a removed Hook lives on, marked, until they are done). Hook functions
   // do not throw: the Python trampoline turns exceptions into fail().
@@ -104,6 +105,11 @@ int HookSet::call(HookType type, uint64_t addr, uint32_t size, uint64_t value, u
     if (!in_range) continue;
     result |= h.fn(type, addr, size, value, h.user);
     if (error_) break;
+  }
+  if (cpu_) {
+    --cpu_->host_callbacks;
+    // Code a hook changed through a memory view (not through mem_write): drop its translations.
+    cpu_->memory().drop_stale_code();
   }
   if (--depth_ == 0 && removed_pending_) {
     removed_pending_ = false;
@@ -157,7 +163,7 @@ HookAction HookSet::on_code(HookRuntime* rt, ir::HookKind kind, uint64_t pc, uin
 HookAction HookSet::on_mem(HookRuntime* rt, MemAccess access, uint64_t pc, uint64_t addr, uint32_t size,
                            uint64_t value) {
   HookSet* hs = static_cast<HookSet*>(rt->owner);
-  if (hs->completing_ && rt->access_index <= hs->stopped_access_index_) return HookAction::Continue;
+  if (rt->access_index < rt->replayed_accesses) return HookAction::Continue;
   hs->cpu_->set_pc(pc);
   int stop = hs->call(access == MemAccess::Write ? kHookMemWrite : kHookMemRead, addr, size, value, addr);
   if (hs->completing_) return HookAction::Continue;  // the run stops after this instruction anyway
@@ -177,7 +183,9 @@ void HookSet::complete_stopped_insn() {
   if (!insn_incomplete_ || !cpu_) return;
   insn_incomplete_ = false;
   completing_ = true;
+  runtime_.replayed_accesses = stopped_access_index_ + 1;
   cpu_->run(1);
+  runtime_.replayed_accesses = 0;
   completing_ = false;
 }
 

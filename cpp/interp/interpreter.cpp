@@ -219,7 +219,8 @@ void lower(CachedBlock& b, const Handlers& h, bool mem_hooks) {
     D = RESULT;                               \
   }
 
-BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start) {
+// prepare_only: lower the block (see prepare_block) without running it.
+static BlockOutcome run_block(CachedBlock& entry, const InterpEnv& env, bool prepare_only) {
   // Labels indexed by (type << 6 | op): every op has a generic label; the hottest op/type pairs
   // have specialised ones. The generic table comes from ops.def, so a new op that lacks an
   // implementation here fails to compile.
@@ -282,10 +283,10 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
 
   CachedBlock* cb = &entry;
   prepare(*cb);
-  if (start == kPrepareOnly) return BlockOutcome{};
+  if (prepare_only) return BlockOutcome{};
   uint64_t* v = cb->frame.data();
   const ThreadedInst* first = cb->code.data();
-  const ThreadedInst* ip = first + start;
+  const ThreadedInst* ip = first;
   uint8_t* const st = env.state;
   uint8_t* const mem = env.mem_base;
   const uint64_t mem_size = env.mem_size;
@@ -319,17 +320,6 @@ BlockOutcome interpret(CachedBlock& entry, const InterpEnv& env, uint32_t start)
       return FINISH(out);                                          \
     }                                                              \
   } while (0)
-#define AFTER_STORE(addr, bytes)                                                         \
-  do {                                                                                   \
-    if (__builtin_expect(env.code_pages[(addr) >> 12] | env.code_pages[((addr) + (bytes) - 1) >> 12], 0)) { \
-      out.kind = BlockOutcome::CodeWrite;                                                \
-      out.addr = addr;                                                                   \
-      out.size = bytes;                                                                  \
-      out.inst = uint32_t(ip - first);                                                   \
-      return FINISH(out);                                                                \
-    }                                                                                    \
-  } while (0)
-
 // Memory hooks (handlers chosen by lower() when there are any): an access that overlaps the
 // hooked range calls the owner, reads after the load with the value read, writes before the store
 // with the value to be written. Leave: the instruction stops before completing (see Hooked).
@@ -424,7 +414,6 @@ L_trunc: D = A & M; NEXT();
     T x = T(B);                               \
     HOOK(addr, sizeof(T), x);                 \
     std::memcpy(mem + addr, &x, sizeof(T));   \
-    AFTER_STORE(addr, sizeof(T));             \
     NEXT();                                   \
   }
   STORE_HANDLER(L_store8, uint8_t, NO_HOOK)
@@ -461,7 +450,6 @@ L_trunc: D = A & M; NEXT();
     CHECK_ADDR(addr, bytes, true);                                         \
     WRITE(addr, bytes, B & (ip->sub >= 64 ? ~0ull : (1ull << ip->sub) - 1)); \
     store_bytes(mem + addr, B, ip->sub);                                   \
-    AFTER_STORE(addr, bytes);                                              \
     NEXT();                                                                \
   }
   GENERIC_MEMORY_HANDLERS(, NO_HOOK, NO_HOOK)
@@ -572,7 +560,6 @@ L_exit:
 #undef W
 #undef M
 #undef CHECK_ADDR
-#undef AFTER_STORE
 #undef MEM_HOOK
 #undef READ_HOOK
 #undef WRITE_HOOK
@@ -603,7 +590,9 @@ uint64_t locate_access(const CachedBlock& b, size_t code_index, uint32_t* access
   return mark ? mark->pc : b.ir.pc;
 }
 
-void prepare_block(CachedBlock& b, const InterpEnv& env) { interpret(b, env, kPrepareOnly); }
+BlockOutcome interpret(CachedBlock& b, const InterpEnv& env) { return run_block(b, env, false); }
+
+void prepare_block(CachedBlock& b, const InterpEnv& env) { run_block(b, env, true); }
 
 uint32_t code_index_of(const CachedBlock& b, uint32_t ir_index) {
   auto it = std::lower_bound(b.code_ir_index.begin(), b.code_ir_index.end(), ir_index);

@@ -19,7 +19,6 @@ struct InterpEnv {
   uint8_t* state;
   uint8_t* mem_base;
   uint64_t mem_size;
-  const uint8_t* code_pages;   // nonzero byte per guest page holding translated code
   const ThreadedInst** running;  // where the interpreter records the inst that may fault
   // Chaining: the interpreter goes on into the next block itself (direct successors through the
   // block's links, computed targets through the cache) while the guest instructions of the
@@ -42,32 +41,28 @@ struct BlockOutcome {
   // Hooked: a hook asked to leave the block at inst (its instruction has not completed).
   // Resume: compiled code reached `block`, which has not started (its instructions do not fit in
   // the budget left): the execution loop runs it next.
-  enum Kind : uint8_t { Next, Exit, MemFault, Trap, CodeWrite, Hooked, Resume };
+  enum Kind : uint8_t { Next, Exit, MemFault, Trap, Hooked, Resume };
   Kind kind;
   int8_t succ;        // Next: 0 / 1 = direct successor index, -1 = computed target
   uint8_t exit_kind;  // Exit: ir::ExitKind
   bool write;         // MemFault: store?
-  uint32_t inst;      // MemFault/Trap/Exit/Hooked: index (in block->code) of the inst; CodeWrite: of the store
+  uint32_t inst;      // MemFault/Trap/Exit/Hooked: index (in block->code) of the inst
   uint32_t detail;    // Exit: aux
   uint64_t pc;        // Next: next pc; Exit: its pc operand
-  uint64_t addr;      // MemFault / CodeWrite: guest data address
-  uint32_t size;      // CodeWrite: bytes written
+  uint64_t addr;      // MemFault: guest data address
   CachedBlock* block;       // the block this outcome is about (the last one chained into)
   uint64_t value = 0;       // MemFault from compiled code: the value a store would have written
   bool from_jit = false;    // (the interpreter's operands are in the block's frame instead)
 };
 
-// Runs `b` from inst `start` (0, or the inst after a store that wrote code, see CodeWrite), then
-// its successors while env allows (see InterpEnv): it chains into a block only if that block's
-// guest instructions fit in what is left of env.budget, so a run never exceeds its budget.
-// A store into a page holding translations returns CodeWrite after the store has completed so
-// the caller can invalidate and then resume the block at inst+1.
-BlockOutcome interpret(CachedBlock& b, const InterpEnv& env, uint32_t start = 0);
+// Runs `b`, then its successors while env allows (see InterpEnv): it chains into a block only if
+// that block's guest instructions fit in what is left of env.budget, so a run never exceeds its
+// budget. (Stores into translated code fault: see GuestMemory::mark_code.)
+BlockOutcome interpret(CachedBlock& b, const InterpEnv& env);
 
 // Builds b's threaded form (b.code) now if it has none: the JIT compiles blocks the interpreter
 // can also run, and reports positions in b.code (code_index_of) so both share the execution
 // loop's fault and resume paths.
-constexpr uint32_t kPrepareOnly = UINT32_MAX;
 void prepare_block(CachedBlock& b, const InterpEnv& env);
 // The first entry of b.code at or after IR inst ir_index (the entry of that inst itself when it is
 // a load, store, call, hook or exit: those are never merged away).

@@ -21,7 +21,6 @@ struct JitContext {
   uint8_t* state = nullptr;
   uint8_t* mem_base = nullptr;
   uint64_t mem_size = 0;
-  const uint8_t* code_pages = nullptr;
   HookRuntime* hooks = nullptr;
   const BlockCache::Fast* fast_table = nullptr;  // computed targets (jmpi) are looked up here
   // Guest instructions the run may still execute. Every compiled block subtracts its own count on
@@ -39,7 +38,6 @@ struct JitContext {
   uint64_t addr = 0;
   uint64_t value = 0;  // MemFault: the value a store would have written
   uint32_t code_index = 0;  // also set before every access that may fault (precise faults)
-  uint32_t size = 0;
   uint32_t detail = 0;
   int32_t succ = 0;
   uint8_t exit_kind = 0;

@@ -31,6 +31,8 @@ GuestMemory::GuestMemory(uint64_t size) : size_(size) {
 GuestMemory::~GuestMemory() {
   // Leave the signal handler's registry before the reservation goes away.
   stop_tracking(false);
+  protected_code_ = false;
+  update_fault_registration();
   for (MemorySnapshot* s : live_snapshots_) s->mem_ = nullptr;
   if (base_) ::munmap(base_, size_);
   if (code_pages_) ::munmap(code_pages_, size_ / kPageSize);
@@ -86,6 +88,7 @@ void GuestMemory::map(uint64_t addr, uint64_t len, int perm, const std::string& 
   void* p = ::mmap(base_ + addr, len, host_prot(perm), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) throw VmkitError("host mmap failed for guest range " + hex(addr) + ": " + std::strerror(errno));
   set_regions(addr, len, perm, name, false);
+  unmark_code(addr, len);
 }
 
 void GuestMemory::map_file(uint64_t addr, uint64_t len, int perm, int fd, off_t offset, bool shared,
@@ -98,6 +101,7 @@ void GuestMemory::map_file(uint64_t addr, uint64_t len, int perm, int fd, off_t 
     throw std::system_error(e, std::generic_category(), "mmap of " + name);
   }
   set_regions(addr, len, perm, name, false, shared);
+  unmark_code(addr, len);
 }
 
 void GuestMemory::raw_unmap(uint64_t addr, uint64_t len) {
@@ -125,6 +129,7 @@ void GuestMemory::protect(uint64_t addr, uint64_t len, int perm) {
   }
   cow_before_protect(addr, len, perm);
   ::mprotect(base_ + addr, len, host_prot(perm));
+  protect_code_pages(addr, len, perm);
   for (auto& [s, r] : pieces) set_regions(s, r.end - s, perm, r.name, false, r.shared);
   // Like the kernel's mprotect, join the pieces with equal neighbours again (a protect and its
   // reverse leave the region table as it was).
@@ -249,6 +254,7 @@ void GuestMemory::map_host(uint64_t addr, void* host_ptr, uint64_t len, int perm
   }
   ::mprotect(base_ + addr, len, host_prot(perm));
   set_regions(addr, len, perm, name, false, /*shared=*/true);
+  unmark_code(addr, len);
 }
 
 bool GuestMemory::accessible(uint64_t addr, uint64_t len, int perm) const {
@@ -356,14 +362,121 @@ bool GuestMemory::fetch(uint64_t addr, void* out, size_t n) const {
   return true;
 }
 
+// ---- Translated code ----------------------------------------------------------------------------
+
+const GuestMemory::Region* GuestMemory::region_at(uint64_t addr) const {
+  auto it = regions_.upper_bound(addr);
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  return addr < it->second.end ? &it->second : nullptr;
+}
+
+void GuestMemory::remove_code_watcher(CodeWatcher* w) {
+  code_watchers_.erase(std::remove(code_watchers_.begin(), code_watchers_.end(), w), code_watchers_.end());
+}
+
 void GuestMemory::mark_code(uint64_t addr, uint64_t len) {
   if (len == 0 || !in_range(addr, len)) return;
-  for (uint64_t p = addr / kPageSize; p <= (addr + len - 1) / kPageSize; ++p) code_pages_[p] = 1;
+  for (uint64_t p = addr / kPageSize; p <= (addr + len - 1) / kPageSize; ++p) {
+    uint8_t v = code_state(p).load(std::memory_order_relaxed);
+    if (v == kCode || v == kCodeWriteProtected) continue;
+    const Region* r = region_at(p * kPageSize);
+    if (!r || !(r->perm & kWrite)) {
+      code_state(p).store(kCode, std::memory_order_relaxed);
+      continue;
+    }
+    if (!protected_code_) {
+      protected_code_ = true;
+      update_fault_registration();
+    }
+    code_state(p).store(kCodeWriteProtected, std::memory_order_release);
+    ::mprotect(base_ + p * kPageSize, kPageSize, PROT_READ);
+  }
 }
 
 void GuestMemory::unmark_code(uint64_t addr, uint64_t len) {
   if (len == 0 || !in_range(addr, len)) return;
-  for (uint64_t p = addr / kPageSize; p <= (addr + len - 1) / kPageSize; ++p) code_pages_[p] = 0;
+  for (uint64_t p = addr / kPageSize; p <= (addr + len - 1) / kPageSize; ++p) code_pages_[p] = kNoCode;
+}
+
+void GuestMemory::release_code(uint64_t addr, uint64_t len) {
+  if (len == 0 || !in_range(addr, len)) return;
+  for (uint64_t p = addr / kPageSize; p <= (addr + len - 1) / kPageSize; ++p) {
+    uint8_t v = code_state(p).exchange(kNoCode, std::memory_order_acq_rel);
+    // (a protected page is guest-writable, so its real protection is read+write)
+    if (v == kCodeWriteProtected && !cow_clean(p)) ::mprotect(base_ + p * kPageSize, kPageSize, PROT_READ | PROT_WRITE);
+  }
+}
+
+// An mprotect of [addr, addr+len) to host_prot(perm) has just given marked pages the guest's
+// permission: take write away from them again (runs of marked pages take one call).
+void GuestMemory::protect_code_pages(uint64_t addr, uint64_t len, int perm) {
+  if (len == 0 || !in_range(addr, len)) return;
+  uint64_t p = addr / kPageSize, end = (addr + len - 1) / kPageSize + 1;
+  while (p < end) {
+    if (code_pages_[p] == kNoCode) {
+      ++p;
+      continue;
+    }
+    uint64_t q = p;
+    for (; q < end && code_pages_[q] != kNoCode; ++q) {
+      if (!(perm & kWrite)) code_state(q).store(code_pages_[q] == kCodeStale ? kCodeStale : kCode);
+      else code_state(q).store(kCodeWriteProtected);
+    }
+    if (perm & kWrite) {
+      if (!protected_code_) {
+        protected_code_ = true;
+        update_fault_registration();
+      }
+      ::mprotect(base_ + p * kPageSize, (q - p) * kPageSize, PROT_READ);
+    }
+    p = q;
+  }
+}
+
+// Signal-handler side (see handle_protection_fault): host code, not the guest, wrote a
+// write-protected code page. The write may go ahead; the page's translations are dropped later,
+// by drop_stale_code, which the execution loop and the hook dispatcher call.
+bool GuestMemory::take_host_code_write(uint64_t page) noexcept {
+  uint8_t v = kCodeWriteProtected;
+  if (!code_state(page).compare_exchange_strong(v, kCodeStale, std::memory_order_acq_rel)) return false;
+  ::mprotect(base_ + page * kPageSize, kPageSize, PROT_READ | PROT_WRITE);
+  uint64_t i = stale_count_.fetch_add(1, std::memory_order_acq_rel);
+  if (i < kMaxStalePages) stale_pages_[i] = page;
+  return true;
+}
+
+void GuestMemory::drop_stale_code() {
+  uint64_t n = stale_count_.exchange(0, std::memory_order_acq_rel);
+  if (n == 0) return;
+  if (n > kMaxStalePages) {
+    // Too many to have listed: drop every translation and look for the pages.
+    for (CodeWatcher* w : code_watchers_) w->code_written(0, size_);
+    for (const auto& [s, r] : regions_)
+      for (uint64_t p = s / kPageSize; p < r.end / kPageSize; ++p) {
+        uint8_t v = kCodeStale;
+        code_state(p).compare_exchange_strong(v, kNoCode);
+      }
+    return;
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t p = stale_pages_[i];
+    for (CodeWatcher* w : code_watchers_) w->code_written(p * kPageSize, kPageSize);
+    uint8_t v = kCodeStale;  // else translated and protected again since: leave it so
+    code_state(p).compare_exchange_strong(v, kNoCode);
+  }
+}
+
+void GuestMemory::prepare_write(uint64_t addr, uint64_t len) {
+  if (len == 0 || !in_range(addr, len)) return;
+  const uint64_t lo = page_down(addr), hi = page_up(addr + len);
+  for (uint64_t p = lo / kPageSize; p < hi / kPageSize; ++p) {
+    if (code_pages_[p] == kNoCode) continue;
+    for (CodeWatcher* w : code_watchers_) w->code_written(lo, hi - lo);
+    release_code(lo, hi - lo);
+    break;
+  }
+  save_cow_pages(addr, len);
 }
 
 }  // namespace vmkit

@@ -117,11 +117,32 @@ class GuestMemory : public CodeSource {
 
   bool fetch(uint64_t addr, void* out, size_t n) const override;
 
-  // Pages holding translated code: stores into them must invalidate translations.
-  // One byte per guest page, in a lazily committed host mapping.
-  uint8_t* code_page_map() const { return code_pages_; }
+  // ---- Translated code: how stores into it are noticed (self-modifying code) ----
+  // A page that holds translated code is marked (one byte per guest page, in a lazily committed
+  // host mapping) and, where the guest may write it, host-protected read-only, so translated
+  // code never checks its stores: the first store into such a page faults. The execution loop
+  // (Cpu::run) sees a write fault on a marked page the guest may write, calls prepare_write for
+  // it and runs the store again. prepare_write, which host code calls before writing guest memory,
+  // tells the code watchers (the Cpu, which drops the page's translations) and gives the page
+  // its write permission back (release_code). A mark may outlive the translations (dropping
+  // translations does not release pages): the next store then costs one fault.
+  struct CodeWatcher {
+    // Guest code in [addr, addr+len) (whole pages) is about to change.
+    virtual void code_written(uint64_t addr, uint64_t len) = 0;
+
+   protected:
+    ~CodeWatcher() = default;
+  };
+  void add_code_watcher(CodeWatcher* w) { code_watchers_.push_back(w); }
+  void remove_code_watcher(CodeWatcher* w);
+  bool holds_code(uint64_t addr) const { return in_range(addr, 1) && code_pages_[addr / kPageSize] != kNoCode; }
+  // Marks the pages of [addr, addr+len) as holding code, write-protecting the writable ones.
   void mark_code(uint64_t addr, uint64_t len);
-  void unmark_code(uint64_t addr, uint64_t len);
+  // Host code that writes guest memory through a raw pointer without prepare_write (a Python
+  // memory view, say) faults on a protected code page; the fault handler lets the write go ahead
+  // and lists the page, whose translations this drops (the execution loop calls it before each
+  // run, the hook dispatcher after each hook).
+  void drop_stale_code();
 
   // ---- Copy-on-write snapshots (snapshot.cpp; the model is described in snapshot.h) ----
   // Captures the mappings and contents and makes the new snapshot the tracked one (a previously
@@ -140,13 +161,16 @@ class GuestMemory : public CodeSource {
   uint64_t dirty_page_count() const { return dirty_count_.load(std::memory_order_relaxed); }
   SnapshotStats snapshot_stats() const;
   // Host code (or the kernel, given a host pointer by a syscall) is about to write guest
-  // [addr, addr+len) directly: save the copy-on-write pages there first and make them writable,
-  // so the writes neither fault nor escape the snapshot. write() does this itself.
+  // [addr, addr+len) directly: drops translations of code there (through the code watchers) and
+  // saves the copy-on-write pages there first, making them writable, so the writes neither fault
+  // nor escape the snapshot or translated code. write() does this itself.
   void prepare_write(uint64_t addr, uint64_t len);
-  // Called first by the process-wide SIGSEGV/SIGBUS handler: if host_addr is a copy-on-write
-  // protected page of a guest memory with an active snapshot, saves it, makes it writable and
-  // returns true (the faulting store is then re-executed). Async-signal-safe.
-  static bool handle_cow_fault(void* host_addr) noexcept;
+  // Called first by the process-wide SIGSEGV/SIGBUS handler. Returns true, after making the
+  // page writable so the faulting store re-executes, if host_addr is
+  //  - a copy-on-write protected page of a guest memory with an active snapshot (saved first), or
+  //  - a write-protected code page written by host code (not by_guest_code: see drop_stale_code).
+  // A guest store into a code page is left to the execution loop (Cpu::run). Async-signal-safe.
+  static bool handle_protection_fault(void* host_addr, bool write, bool by_guest_code) noexcept;
 
  private:
   friend class MemorySnapshot;
@@ -156,12 +180,29 @@ class GuestMemory : public CodeSource {
   template <class F> void with_access(uint64_t addr, size_t n, int need, F&& access);
   void check_user_range(uint64_t addr, uint64_t len, const char* what) const;
   void check_free(uint64_t addr, uint64_t len, const char* what) const;
+  // Translated-code bookkeeping (see mark_code): the state byte of each page.
+  enum CodeState : uint8_t {
+    kNoCode = 0,
+    kCode = 1,                 // holds code; the guest cannot write it (host protection unchanged)
+    kCodeWriteProtected = 2,   // holds code; guest-writable but host read-only
+    kCodeStale = 3,            // was kCodeWriteProtected, then written by host code: writable,
+                               // its translations to be dropped (drop_stale_code)
+  };
+  std::atomic_ref<uint8_t> code_state(uint64_t page) const { return std::atomic_ref<uint8_t>(code_pages_[page]); }
+  bool take_host_code_write(uint64_t page) noexcept;
+  void update_fault_registration();  // in the signal handler's list while it has protections
+  void unmark_code(uint64_t addr, uint64_t len);                  // contents replaced or gone
+  void release_code(uint64_t addr, uint64_t len);                 // unmark, give write back
+  void protect_code_pages(uint64_t addr, uint64_t len, int perm);  // after an mprotect to perm
+  const Region* region_at(uint64_t addr) const;
+  bool cow_clean(uint64_t page) const;  // snapshot contents, host-protected until saved
 
   // Copy-on-write internals (snapshot.cpp).
   void cow_before_replace(uint64_t addr, uint64_t len);           // map/unmap over snapshot pages
   void cow_before_protect(uint64_t addr, uint64_t len, int perm);  // protect of snapshot pages
   template <class F> void cow_before_change(uint64_t addr, uint64_t len, F&& next_state);
   bool save_cow_page(uint64_t page) noexcept;
+  void save_cow_pages(uint64_t addr, uint64_t len);
   void save_page_host(uint64_t page, int perm);
   void ensure_cow_areas();
   void arm_tracking(MemorySnapshot& snap);
@@ -176,6 +217,11 @@ class GuestMemory : public CodeSource {
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   uint8_t* code_pages_ = nullptr;
+  std::vector<CodeWatcher*> code_watchers_;
+  bool protected_code_ = false;  // some page was kCodeWriteProtected
+  static constexpr uint64_t kMaxStalePages = 64;
+  uint64_t stale_pages_[kMaxStalePages] = {};
+  std::atomic<uint64_t> stale_count_{0};
   std::map<uint64_t, Region> regions_;
 
   // One byte per guest page (a CowState, snapshot.cpp) and a save area where the snapshot-time

@@ -32,23 +32,24 @@ enum CowState : uint8_t {
 
 bool is_saved(uint8_t s) { return s == kDirtyWritable || s == kDirtyNoWrite || s == kReplaced; }
 
-// Guest memories with a tracked snapshot, for the signal handler: a fixed array of atomic
-// pointers needs neither allocation nor locks to read.
-constexpr int kMaxTrackedMemories = 64;
-std::atomic<GuestMemory*> g_tracked_memories[kMaxTrackedMemories];
+// Guest memories whose host protections are stricter than the guest's permissions (a tracked
+// snapshot, write-protected code), for the signal handler: a fixed array of atomic pointers needs
+// neither allocation nor locks to read.
+constexpr int kMaxFaultMemories = 256;
+std::atomic<GuestMemory*> g_fault_memories[kMaxFaultMemories];
 
-bool register_tracked(GuestMemory* m) {
-  for (auto& slot : g_tracked_memories)
+bool register_for_faults(GuestMemory* m) {
+  for (auto& slot : g_fault_memories)
     if (slot.load(std::memory_order_acquire) == m) return true;
-  for (auto& slot : g_tracked_memories) {
+  for (auto& slot : g_fault_memories) {
     GuestMemory* expected = nullptr;
     if (slot.compare_exchange_strong(expected, m, std::memory_order_acq_rel)) return true;
   }
   return false;
 }
 
-void unregister_tracked(GuestMemory* m) {
-  for (auto& slot : g_tracked_memories) {
+void unregister_for_faults(GuestMemory* m) {
+  for (auto& slot : g_fault_memories) {
     GuestMemory* expected = m;
     slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
   }
@@ -98,18 +99,34 @@ uint64_t MemorySnapshot::mapped_bytes() const {
 
 // ---- The signal-handler side -------------------------------------------------------------------
 
-bool GuestMemory::handle_cow_fault(void* host_addr) noexcept {
+bool GuestMemory::handle_protection_fault(void* host_addr, bool write, bool by_guest_code) noexcept {
   auto* a = static_cast<uint8_t*>(host_addr);
-  for (auto& slot : g_tracked_memories) {
+  for (auto& slot : g_fault_memories) {
     GuestMemory* m = slot.load(std::memory_order_acquire);
     if (!m || a < m->base_ || a >= m->base_ + m->size_) continue;
     int saved_errno = errno;  // mprotect may change it under the interrupted code
-    bool handled = m->save_cow_page(uint64_t(a - m->base_) / P);
-    if (handled) m->cow_faults_.fetch_add(1, std::memory_order_relaxed);
+    uint64_t page = uint64_t(a - m->base_) / P;
+    bool handled = false;
+    if (m->tracked_ && m->save_cow_page(page)) {
+      m->cow_faults_.fetch_add(1, std::memory_order_relaxed);
+      handled = true;
+    } else if (write && !by_guest_code) {
+      handled = m->take_host_code_write(page);
+    }
     errno = saved_errno;
     return handled;
   }
   return false;
+}
+
+void GuestMemory::update_fault_registration() {
+  if (!tracked_ && !protected_code_) {
+    unregister_for_faults(this);
+    return;
+  }
+  if (!register_for_faults(this))
+    throw VmkitError("more than " + std::to_string(kMaxFaultMemories) +
+                     " guest memories with snapshots or writable code are alive; destroy unused machines");
 }
 
 // Saves a kCleanCow page and gives it its real (writable) protection; true if the page is
@@ -123,7 +140,9 @@ bool GuestMemory::save_cow_page(uint64_t page) noexcept {
     std::memcpy(save_area_ + off, base_ + off, P);
     uint64_t i = dirty_count_.fetch_add(1, std::memory_order_relaxed);
     dirty_pages_[i] = uint32_t(page);
-    ::mprotect(base_ + off, P, PROT_READ | PROT_WRITE);
+    // A page holding translated code stays read-only: the store faults again, and the
+    // execution loop handles it as a store into code (see GuestMemory::mark_code).
+    ::mprotect(base_ + off, P, code_pages_[page] ? PROT_READ : PROT_READ | PROT_WRITE);
     pages_saved_.fetch_add(1, std::memory_order_relaxed);
     st.store(kDirtyWritable, std::memory_order_release);
     return true;
@@ -137,10 +156,15 @@ bool GuestMemory::save_cow_page(uint64_t page) noexcept {
 
 // ---- Host-side saving --------------------------------------------------------------------------
 
-void GuestMemory::prepare_write(uint64_t addr, uint64_t len) {
-  if (!tracked_ || len == 0 || !in_range(addr, len)) return;
+// (prepare_write's copy-on-write half; the caller checked the range)
+void GuestMemory::save_cow_pages(uint64_t addr, uint64_t len) {
+  if (!tracked_) return;
   for (uint64_t p = addr / P; p <= (addr + len - 1) / P; ++p)
     if (state_ref(cow_state_, p).load(std::memory_order_acquire) == kCleanCow) save_cow_page(p);
+}
+
+bool GuestMemory::cow_clean(uint64_t page) const {
+  return tracked_ && state_ref(cow_state_, page).load(std::memory_order_acquire) == kCleanCow;
 }
 
 // Saves a kCleanNoWrite page (host protection host_prot(perm), possibly unreadable).
@@ -205,9 +229,9 @@ void GuestMemory::ensure_cow_areas() {
 // contents to be the snapshot's and every page to have its real host protection.
 void GuestMemory::arm_tracking(MemorySnapshot& snap) {
   ensure_cow_areas();
-  if (!register_tracked(this))
-    throw VmkitError("cannot track a snapshot: " + std::to_string(kMaxTrackedMemories) +
-                     " guest memories already have one; destroy unused machines or snapshots");
+  if (!register_for_faults(this))
+    throw VmkitError("cannot track a snapshot: " + std::to_string(kMaxFaultMemories) +
+                     " guest memories already have one or writable code; destroy unused machines or snapshots");
   uint64_t pages = 0;
   for (const auto& [s, r] : regions_) pages += (r.end - s) / P;
   if (pages > dirty_capacity_) {
@@ -242,8 +266,11 @@ void GuestMemory::stop_tracking(bool materialise_it) {
   if (materialise_it && !snap.materialised_) materialise(snap);
   // Real protections back (clean copy-on-write pages are the only ones without them).
   for (const auto& [s, r] : regions_)
-    if (r.perm & kWrite) ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
-  unregister_tracked(this);
+    if (r.perm & kWrite) {
+      ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
+      protect_code_pages(s, r.end - s, r.perm);
+    }
+  if (!protected_code_) unregister_for_faults(this);
   for (const auto& [s, r] : snap.regions_) {
     std::memset(cow_state_ + s / P, kUntracked, (r.end - s) / P);
     ::madvise(save_area_ + s, r.end - s, MADV_DONTNEED);  // give the saved copies' memory back
@@ -384,7 +411,10 @@ RestoreReport GuestMemory::restore_slow_tracked(MemorySnapshot& snap) {
       set_regions(p * P, P, r.perm, r.name, false, /*shared=*/false);
     }
   }
-  for (const auto& [s, r] : regions_) ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
+  for (const auto& [s, r] : regions_) {
+    ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
+    protect_code_pages(s, r.end - s, r.perm);
+  }
   arm_tracking(snap);
   stats_.pages_restored += n;
   rep.pages_copied = n;
@@ -422,7 +452,10 @@ RestoreReport GuestMemory::restore_full(MemorySnapshot& snap) {
   }
   regions_ = snap.regions_;
   for (const Fresh& f : fresh) set_regions(f.start, f.end - f.start, f.perm, f.name, false, /*shared=*/false);
-  for (const auto& [s, r] : regions_) ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
+  for (const auto& [s, r] : regions_) {
+    ::mprotect(base_ + s, r.end - s, host_prot(r.perm));
+    protect_code_pages(s, r.end - s, r.perm);
+  }
   arm_tracking(snap);
   stats_.pages_restored += rep.pages_copied;
   ++stats_.full_copies;

@@ -6,7 +6,7 @@
 //   - clean: its contents are still the snapshot's. Clean pages the guest may write are
 //     host-protected read-only (guest permissions in regions() are unchanged), so the first write
 //     to one faults: by guest code or any host code through a raw pointer (SIGSEGV, handled by
-//     GuestMemory::handle_cow_fault from the process-wide handler in core/cpu.cpp), or through
+//     GuestMemory::handle_protection_fault from the process-wide handler in core/cpu.cpp), or through
 //     GuestMemory::write/map/unmap/protect (saved without a fault). The page's old contents go
 //     to the save area, the page is listed as dirty and gets its real protection back;
 //   - dirty: saved, and the save area holds its snapshot contents for as long as the snapshot
@@ -31,7 +31,8 @@
 // cannot be re-created.
 //
 // Limitations. The kernel does not fault on our protections: host code must call
-// GuestMemory::prepare_write before handing a guest buffer to a syscall that writes it. Each
+// GuestMemory::prepare_write before handing a guest buffer to a syscall that writes it (the
+// Linux layer's guest_buf does). Each
 // dirtied page of a larger read-only-protected mapping splits the host VMA; Linux allows about
 // 65530 of them (vm.max_map_count), so a single run may dirty about 30000 scattered pages before
 // the host refuses (adjacent dirty pages merge, and every restore merges them back).

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 typedef long (*fn_t)(long);
 
@@ -36,5 +37,26 @@ int main(void) {
   __builtin___clear_cache((char*)(code + 1), (char*)(code + 2));
   long after = f(1000);
   printf("patched: before=%ld after=%ld\n", before, after);
+
+  // The same without a cache flush: the store itself must be noticed (qemu-user and vmkit
+  // write-protect pages that hold translated code).
+  code[1] = addi_a0(11);
+  printf("patched without flush: %ld\n", f(1000));
+
+  // New code loaded by read(2) from a pipe over the code that ran: the kernel writes the page,
+  // which must not fail for the page's being write-protected, and the new code must run.
+  int fds[2];
+  if (pipe(fds) != 0) {
+    perror("pipe");
+    return 1;
+  }
+  uint32_t fresh[3] = {addi_a0(500), addi_a0(1), kRet};
+  if (write(fds[1], fresh, sizeof fresh) != (ssize_t)sizeof fresh) {
+    perror("write");
+    return 1;
+  }
+  ssize_t got = read(fds[0], code, sizeof fresh);
+  __builtin___clear_cache((char*)code, (char*)(code + 3));
+  printf("read into code: got=%zd result=%ld\n", got, f(1000));
   return 0;
 }

@@ -488,6 +488,32 @@ def test_map_ptr_aliases_a_shared_mmap_both_ways():
     assert buf[8:16] == (42).to_bytes(8, "little")  # the guest's store, seen by the host buffer
 
 
+def test_code_rewritten_through_a_memory_view_runs_anew():
+    """Pages holding translated code are write-protected, so a plain store through a memory view
+    (no mem.write) is noticed: the next run executes the new code. (unicorn keeps running its stale
+    translation after mem_write until told to drop it: ctl_remove_cache.) The loop's add becomes a
+    sub."""
+    code = asm(LOOP, rvc=False)
+    patched = asm(LOOP.replace("add  a0, a0, t2", "sub  a0, a0, t2"), rvc=False)
+    assert len(patched) == len(code) and patched != code
+    end = BASE + len(code) - 4  # the final nop
+    m = setup_vmkit(code)
+    uc = setup_unicorn(code)
+    m.run(BASE, until=end)
+    uc.emu_start(BASE, end)
+    assert vm_regs(m) == uc_regs(uc)
+    view = m.mem.view(BASE, len(code))
+    view[:] = patched
+    view.release()
+    uc.mem_write(BASE, patched)
+    uc.ctl_remove_cache(BASE, BASE + len(patched))
+    m.run(BASE, until=end)
+    uc.emu_start(BASE, end)
+    assert vm_regs(m) == uc_regs(uc)
+    assert m.regs.a0 == (-23) % 2**64  # -(3 + 1 + 4 + 1 + 5 + 9)
+    assert m.mem.read(DATA, 0x100) == bytes(uc.mem_read(DATA, 0x100))
+
+
 def test_memory_view_as_numpy_array():
     np = pytest.importorskip("numpy", reason="numpy shows the buffer protocol at work: pip install numpy")
     code = asm(LOOP)

@@ -5,12 +5,11 @@
 // Each op reads its operands where they are (a cache register, the frame, an immediate) and
 // leaves its result in one of the cache registers (r8-r11, rsi, rdi; blocks are straight-line
 // code, so which temporary each holds is known at every point), in place of its first operand
-// when that dies there. A temporary is also written to its home in the block's frame only where
-// something may read it from there: values still needed after a store (a store into translated
-// code resumes the block in the interpreter, which reads the frame). Others live in registers
-// only, and are written home (spilled) when their register is needed or a call would clobber it
-// while they are still to be used. A fault report reads the access's address and value from the
-// registers the fault table names (the signal context has them).
+// when that dies there. Temporaries live in registers only, and are written to their home in
+// the block's frame (spilled) only when their register is needed or a call would clobber it while
+// they are still to be used. A fault report reads the access's address and value from the
+// registers the fault table names (the signal context has them). Stores are not checked for
+// translated code: pages holding translations are write-protected (GuestMemory::mark_code).
 //
 // Blocks end in direct jumps (jmp, or jcc for a taken branch) that first go to an exit stub; the
 // execution loop patches them to jump into the successor's code once both are compiled
@@ -70,13 +69,11 @@ uint32_t call_mem_hooks(JitContext* ctx, uint32_t code_index, uint32_t access, u
 constexpr int kCtxState = offsetof(JitContext, state);
 constexpr int kCtxMemBase = offsetof(JitContext, mem_base);
 constexpr int kCtxMemSize = offsetof(JitContext, mem_size);
-constexpr int kCtxCodePages = offsetof(JitContext, code_pages);
 constexpr int kCtxHooks = offsetof(JitContext, hooks);
 constexpr int kCtxNextPc = offsetof(JitContext, next_pc);
 constexpr int kCtxAddr = offsetof(JitContext, addr);
 constexpr int kCtxValue = offsetof(JitContext, value);
 constexpr int kCtxCodeIndex = offsetof(JitContext, code_index);
-constexpr int kCtxSize = offsetof(JitContext, size);
 constexpr int kCtxDetail = offsetof(JitContext, detail);
 constexpr int kCtxSucc = offsetof(JitContext, succ);
 constexpr int kCtxExitKind = offsetof(JitContext, exit_kind);
@@ -343,19 +340,6 @@ class BlockCompiler : public CodeGenerator {
       if (c.op == Op::eq || c.op == Op::ne || c.op == Op::lts || c.op == Op::ltu || c.op == Op::ges || c.op == Op::geu) {
         fused_compare_ = def[term.a];
         last_use_[c.a] = last_use_[c.b] = uint32_t(n - 1);
-      }
-    }
-    // After a store into translated code the interpreter runs the rest of the block from the
-    // threaded form, whose operands can be other slots than the IR's (merged truncations): every
-    // temporary it may read there needs a home.
-    for (uint32_t i = 0; i < n; ++i) {
-      if (b_.insts[i].op != Op::store) continue;
-      for (size_t s = 0; s < ns; ++s)
-        if (!b_.slot_is_const[s] && def[s] < i && last_use_[s] > i) home_[s] = 1;
-      for (size_t j = code_index_of(cb_, i) + 1; j < cb_.code.size(); ++j) {
-        const ThreadedInst& t = cb_.code[j];
-        for (Slot s : {t.dst, t.a, t.b, t.c})
-          if (s != ir::kNoSlot && s < ns && !b_.slot_is_const[s] && def[s] < i) home_[s] = 1;
       }
     }
     // A truncation to 32 bits whose every use reads only the low 32 bits of that operand costs
@@ -988,30 +972,6 @@ class BlockCompiler : public CodeGenerator {
           case 2: mov(word[r14 + ra], rv.cvt16()); break;
           default: mov(byte[r14 + ra], rv.cvt8()); break;
         }
-        // A store into a page that holds translations: stop after it (see BlockOutcome::CodeWrite).
-        // (rcx and rdx are free: the value is stored; ra is kept for the cold path)
-        mov(rdx, ra);
-        shr(rdx, 12);
-        add(rdx, qword[rbx + kCtxCodePages]);
-        movzx(ecx, byte[rdx]);
-        if (bytes > 1) {
-          lea(rdx, ptr[ra + int(bytes) - 1]);
-          shr(rdx, 12);
-          add(rdx, qword[rbx + kCtxCodePages]);
-          or_(cl, byte[rdx]);
-        } else {
-          test(ecx, ecx);
-        }
-        auto hit = std::make_shared<Label>();
-        jnz(*hit, T_NEAR);
-        uint32_t ci = code_index(i);
-        cold_.push_back([this, hit, bytes, ci, ra] {
-          L(*hit);
-          mov(dword[rbx + kCtxCodeIndex], ci);
-          mov(qword[rbx + kCtxAddr], ra);
-          mov(dword[rbx + kCtxSize], bytes);
-          leave(BlockOutcome::CodeWrite);
-        });
         return;
       }
       case Op::fence:

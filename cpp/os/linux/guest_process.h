@@ -25,6 +25,7 @@ namespace vmkit::linux_user {
 
 constexpr int kNumSignals = 64;  // signals 1..64
 
+
 // The guest's `struct sigaction` as rt_sigaction passes it on riscv64 (asm-generic, no restorer).
 struct GuestSigaction {
   uint64_t handler = 0;  // SIG_DFL = 0, SIG_IGN = 1, else a guest address
@@ -150,6 +151,17 @@ struct Process {
   void diag_write(const std::string& line) const;
   uint64_t insns() const { return insns_before_exec + (cpu ? cpu->stats().insns_executed : 0); }
 };
+
+// Host pointer to a guest buffer the guest may access with `perm`, or nullptr (-> -EFAULT). A
+// buffer the host (or the kernel, in a syscall) will write is prepared for it first: translated
+// code there is dropped and copy-on-write pages are saved (GuestMemory::prepare_write), so the
+// write neither meets a write-protected page nor goes unseen.
+inline void* guest_buf(Process& p, uint64_t addr, uint64_t len, int perm) {
+  if (len == 0) return p.mem->host(0);  // never dereferenced: a zero-length transfer
+  if (!p.mem->accessible(addr, len, perm)) return nullptr;
+  if (perm & kWrite) p.mem->prepare_write(addr, len);
+  return p.mem->host(addr);
+}
 
 // Loads `path` (an ELF or a #! script) into a fresh address space with a new initial stack and
 // registers; on success the old image is gone. Throws ElfError / UsageError and leaves the

@@ -40,13 +40,6 @@ namespace netio {
 
 inline int64_t host_result(long r) { return r < 0 ? -int64_t(errno) : int64_t(r); }
 
-// Host pointer to a guest buffer the guest may access with `perm`, or nullptr (-> -EFAULT).
-inline void* guest_buf(Process& p, uint64_t addr, uint64_t len, int perm) {
-  if (len == 0) return p.mem->host(0);  // never dereferenced: a zero-length transfer
-  if (!p.mem->accessible(addr, len, perm)) return nullptr;
-  return p.mem->host(addr);
-}
-
 // Host fd for a guest fd, or -EBADF.
 inline int hfd(Process& p, uint64_t guest_fd) {
   int h = p.fds.host(int(guest_fd));

@@ -115,6 +115,7 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
   for (unsigned i = 0; i < 32; ++i) put64(mc + kMcFp + 8 * i, st.f[i]);
   put32(mc + kMcFcsr, (st.frm << 5) | (st.fflags & 0x1f));
+  p.mem->prepare_write(frame, sizeof buf);  // translated code or a snapshot's page there
   std::memcpy(p.mem->host(frame), buf, sizeof buf);
 
   st.x[1] = p.sigreturn_trampoline;

@@ -73,13 +73,6 @@ long retry_eintr(Process& p, F&& call) {
 
 // ---- guest memory and fd helpers ---------------------------------------------------------------
 
-// Host pointer to a guest buffer the guest may access with `perm`, or nullptr.
-void* guest_buf(Process& p, uint64_t addr, uint64_t len, int perm) {
-  if (len == 0) return p.mem->host(0);  // never dereferenced: a zero-length transfer
-  if (!p.mem->accessible(addr, len, perm)) return nullptr;
-  return p.mem->host(addr);
-}
-
 // Host fd for a guest fd, or -EBADF.
 int hfd(Process& p, uint64_t guest_fd) {
   int g = int(guest_fd);

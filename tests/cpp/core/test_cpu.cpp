@@ -139,6 +139,77 @@ TEST(Cpu, StoreIntoTranslatedCodeInvalidatesIt) {
   EXPECT_EQ(s.pc, kCode + 0x0c);
   EXPECT_EQ(m.x(10), 101u);
   EXPECT_GE(m.cpu->stats().invalidations, 1u);
+  EXPECT_EQ(m.cpu->stats().code_write_faults, 1u);  // the page was write-protected
+}
+
+uint32_t sd(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(imm, rs2, rs1, 3, 0x23); }
+
+TEST(Cpu, AStoreIntoItsOwnBlockChangesTheNextInstructionExactly) {
+  // One straight-line block rewrites its own fourth instruction before reaching it: the new
+  // instruction runs (as on hardware that orders stores and fetches), with exact state and
+  // counts, under either engine.
+  Rv64Machine m;
+  m.mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
+  std::vector<uint32_t> code = {
+      addi(10, 10, 1),   // 0x00
+      sw(15, 16, 0),     // 0x04: *(0x0c) = addi a0, a0, 100
+      addi(10, 10, 2),   // 0x08
+      addi(10, 10, 1),   // 0x0c: replaced before it runs
+      0x00000073,        // 0x10: ecall
+  };
+  m.write_code(code.data(), code.size() * 4);
+  for (int round = 0; round < 3; ++round) {  // translated anew each time: the store faults again
+    m.x(10) = 0;
+    m.x(15) = addi(10, 10, 100);
+    m.x(16) = kCode + 0x0c;
+    m.cpu->set_pc(kCode);
+    uint64_t before = m.cpu->stats().insns_executed;
+    Stop s = m.cpu->run(1000);
+    ASSERT_EQ(s.reason, StopReason::Syscall) << stop_reason_name(s.reason) << " at " << std::hex << s.pc;
+    EXPECT_EQ(s.pc, kCode + 0x10);
+    EXPECT_EQ(m.x(10), 103u);
+    EXPECT_EQ(m.cpu->stats().insns_executed - before, 4u);
+    EXPECT_EQ(m.cpu->stats().code_write_faults, uint64_t(round + 1));
+  }
+}
+
+TEST(Cpu, AStoreAcrossTwoCodePagesRewritesBoth) {
+  // The function at 0x10ffc straddles two pages that both hold translated code; one 8-byte store
+  // rewrites both of its instructions (each page faults once), and the next call runs the new ones.
+  Rv64Machine m;
+  m.mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
+  std::vector<uint32_t> main_code = {
+      jal(1, 0xffc),     // 0x00: call 0xffc
+      sd(15, 16, -4),    // 0x04: *(0x1000 - 4) = two new instructions
+      jal(1, 0xff4),     // 0x08: call 0xffc again
+      0x00000073,        // 0x0c: ecall
+  };
+  std::vector<uint32_t> fn = {addi(10, 10, 1), addi(10, 10, 1), 0x00008067};  // at 0xffc
+  m.write_code(main_code.data(), main_code.size() * 4);
+  m.mem.debug_write(kCode + 0xffc, fn.data(), fn.size() * 4);
+  m.x(15) = uint64_t(addi(10, 10, 10)) | uint64_t(addi(10, 10, 20)) << 32;
+  m.x(16) = kCode + 0x1000;
+  m.cpu->set_pc(kCode);
+  Stop s = m.cpu->run(1000);
+  ASSERT_EQ(s.reason, StopReason::Syscall) << stop_reason_name(s.reason) << " at " << std::hex << s.pc;
+  EXPECT_EQ(m.x(10), 32u);  // 1 + 1, then 10 + 20
+  EXPECT_EQ(m.cpu->stats().code_write_faults, 2u);
+}
+
+TEST(Cpu, AStoreIntoCodeTheGuestMayNotWriteIsAGuestFault) {
+  // Page protection is how stores into code are noticed; where the guest has no write
+  // permission the fault stays the guest's.
+  Rv64Machine m;
+  std::vector<uint32_t> code = {sw(15, 16, 0), 0x00000073};
+  m.write_code(code.data(), code.size() * 4);
+  m.x(16) = kCode + 4;
+  m.cpu->set_pc(kCode);
+  Stop s = m.cpu->run(1000);
+  ASSERT_EQ(s.reason, StopReason::MemFault);
+  EXPECT_EQ(s.pc, kCode);
+  EXPECT_TRUE(s.write);
+  EXPECT_EQ(s.addr, kCode + 4);
+  EXPECT_EQ(m.cpu->stats().code_write_faults, 0u);
 }
 
 }  // namespace

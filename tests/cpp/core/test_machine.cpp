@@ -142,6 +142,69 @@ TEST(Machine, WriteHookThatStopsLetsTheStoreCompleteOnce) {
   EXPECT_EQ(w.addrs, (std::vector<uint64_t>{kData, kData + 8}));
 }
 
+inline uint32_t sw(unsigned rs2, unsigned rs1, int32_t imm) { return s_type(imm, rs2, rs1, 2, 0x23); }
+
+// A block that rewrites its own third instruction before reaching it (0x00: store; 0x04: a0 += 2;
+// 0x08: a0 += 1, replaced by a0 += 100).
+std::vector<uint32_t> self_patching_block() { return {sw(15, 16, 0), addi(10, 10, 2), addi(10, 10, 1)}; }
+
+TEST(Machine, HooksRunOnceForAStoreIntoTranslatedCode) {
+  // The store faults on the write-protected code page after its write hook ran, and runs again:
+  // neither its code hook nor its write hook may be called twice, and the new instruction runs.
+  for (Engine engine : {Engine::Interp, Engine::Jit}) {
+    Fixture f(self_patching_block());
+    f.m.cpu().engine = engine;
+    f.m.cpu().invalidate();
+    f.set_x(15, addi(10, 10, 100));
+    f.set_x(16, kBase + 8);
+    Recorder code;
+    std::vector<uint64_t> writes;
+    f.m.add_hook(kHookCode, kBase, kBase + 12, &Recorder::code, &code);
+    f.m.add_hook(kHookMemWrite, kBase, kBase + 0x1000,
+                 [](uint32_t, uint64_t address, uint32_t, uint64_t, void* user) {
+                   static_cast<std::vector<uint64_t>*>(user)->push_back(address);
+                   return 0;
+                 }, &writes);
+    RunOptions o;
+    o.until = kBase + 12;
+    RunResult r = f.m.run(kBase, o);
+    EXPECT_EQ(r.reason, RunEnd::Until) << engine_name(engine);
+    EXPECT_EQ(f.x(10), 102u) << engine_name(engine);
+    EXPECT_EQ(writes, (std::vector<uint64_t>{kBase + 8})) << engine_name(engine);
+    std::vector<std::pair<uint64_t, uint32_t>> expected = {{kBase, 4}, {kBase + 4, 4}, {kBase + 8, 4}};
+    EXPECT_EQ(code.events, expected) << engine_name(engine);
+    EXPECT_EQ(f.m.cpu().stats().code_write_faults, 1u) << engine_name(engine);
+  }
+}
+
+TEST(Machine, AHookMayRewriteCodeThroughARawPointer) {
+  // Host code writing a write-protected code page without mem_write (what a Python memory view
+  // does) is let through by the fault handler; the translations of the page go when the hook
+  // returns, so the block after the hook's sees the new instruction. (The block running the hook
+  // finishes as translated.)
+  Fixture f({addi(10, 10, 1), addi(11, 11, 1), rv64::test::j_type(8, 0), 0x00000013, addi(10, 10, 1)});
+  RunOptions o;
+  o.until = kBase + 0x14;
+  ASSERT_EQ(f.m.run(kBase, o).reason, RunEnd::Until);  // every block translated: the page is protected
+  ASSERT_EQ(f.x(10), 2u);
+  struct Patch {
+    Machine* m;
+    static int hook(uint32_t, uint64_t, uint32_t, uint64_t, void* user) {
+      uint32_t insn = addi(10, 10, 50);
+      std::memcpy(static_cast<Patch*>(user)->m->memory().host(kBase + 0x10), &insn, 4);
+      return 0;
+    }
+  } patch{&f.m};
+  f.m.add_hook(kHookCode, kBase + 4, kBase + 8, &Patch::hook, &patch);
+  f.set_x(10, 0);
+  RunResult r = f.m.run(kBase, o);
+  EXPECT_EQ(r.reason, RunEnd::Until);
+  EXPECT_EQ(f.x(10), 51u);
+  uint32_t now = 0;
+  f.m.mem_read(kBase + 0x10, &now, 4);
+  EXPECT_EQ(now, addi(10, 10, 50));
+}
+
 TEST(Machine, HookOpsAppearOnlyInHookedTranslationsAndGoWithTheHook) {
   Fixture f(kLoop);
   auto count_hooks = [&] {

@@ -17,7 +17,6 @@ const ArchInfo kTestArch{"test", 256, name_of, nullptr, 0};
 struct Harness {
   uint64_t state[32] = {};
   std::vector<uint8_t> memory = std::vector<uint8_t>(1 << 16);
-  std::vector<uint8_t> code_pages = std::vector<uint8_t>(16);
   const ThreadedInst* running = nullptr;
 
   // Builds a block with `body`, which returns the slot stored to state r0, then runs it.
@@ -32,7 +31,7 @@ struct Harness {
     b.jmp(0x40);
     EXPECT_EQ(verify(cb.ir), "");
     cb.frame = cb.ir.slot_init;
-    InterpEnv env{reinterpret_cast<uint8_t*>(state), memory.data(), memory.size(), code_pages.data(), &running};
+    InterpEnv env{reinterpret_cast<uint8_t*>(state), memory.data(), memory.size(), &running};
     BlockOutcome out = interpret(cb, env);
     EXPECT_EQ(out.kind, BlockOutcome::Next);
     EXPECT_EQ(out.pc, 0x40u);
@@ -132,7 +131,7 @@ TEST(Interpreter, LoadsStoresAndFaults) {
   b.jmp(8);
   ASSERT_EQ(verify(cb.ir), "");
   cb.frame = cb.ir.slot_init;
-  InterpEnv env{reinterpret_cast<uint8_t*>(h.state), h.memory.data(), h.memory.size(), h.code_pages.data(), &h.running};
+  InterpEnv env{reinterpret_cast<uint8_t*>(h.state), h.memory.data(), h.memory.size(), &h.running};
   BlockOutcome out = interpret(cb, env);
   EXPECT_EQ(out.kind, BlockOutcome::MemFault);
   EXPECT_EQ(out.addr, h.memory.size() - 4);
@@ -141,25 +140,3 @@ TEST(Interpreter, LoadsStoresAndFaults) {
   EXPECT_EQ(h.state[2], 0u);
 }
 
-TEST(Interpreter, StoreIntoCodePageReportsCodeWriteAfterStoring) {
-  Harness h;
-  h.code_pages[0] = 1;  // page 0 holds translated code
-  CachedBlock cb;
-  cb.ir.arch = &kTestArch;
-  Builder b(cb.ir);
-  b.begin_insn(0, 4, 0);
-  b.store(b.konst(Type::I64, 0x10), b.konst(Type::I32, 0x12345678));
-  b.put(0, b.konst(Type::I64, 7));
-  b.jmp(8);
-  cb.frame = cb.ir.slot_init;
-  InterpEnv env{reinterpret_cast<uint8_t*>(h.state), h.memory.data(), h.memory.size(), h.code_pages.data(), &h.running};
-  BlockOutcome out = interpret(cb, env);
-  ASSERT_EQ(out.kind, BlockOutcome::CodeWrite);
-  EXPECT_EQ(out.addr, 0x10u);
-  EXPECT_EQ(out.size, 4u);
-  EXPECT_EQ(h.memory[0x10], 0x78);
-  EXPECT_EQ(h.state[0], 0u);
-  out = interpret(cb, env, out.inst + 1);  // resume after the store
-  EXPECT_EQ(out.kind, BlockOutcome::Next);
-  EXPECT_EQ(h.state[0], 7u);
-}

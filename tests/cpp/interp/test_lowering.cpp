@@ -67,7 +67,7 @@ TEST(InterpLowering, MergesShrinkTheThreadedCode) {
   ir::optimize(cb.ir);
   cb.frame = cb.ir.slot_init;
   const ThreadedInst* running = nullptr;
-  InterpEnv env{m.cpu->state(), m.mem.base(), m.mem.size(), m.mem.code_page_map(), &running};
+  InterpEnv env{m.cpu->state(), m.mem.base(), m.mem.size(), &running};
   m.x(11) = 0xffffffff80000000ull;  // low word INT32_MIN
   m.x(12) = ~0ull;                  // -1: addw wraps to INT32_MAX
   m.x(13) = 5;
@@ -104,7 +104,7 @@ TEST(InterpLowering, DroppedTruncNeverLeaksHighBits) {
     ASSERT_EQ(ir::verify(cb.ir), "");
     cb.frame = cb.ir.slot_init;
     const ThreadedInst* running = nullptr;
-    InterpEnv env{m.cpu->state(), m.mem.base(), m.mem.size(), m.mem.code_page_map(), &running};
+    InterpEnv env{m.cpu->state(), m.mem.base(), m.mem.size(), &running};
     m.x(5) = 0xdeadbeef12345678ull;
     interpret(cb, env);
     EXPECT_EQ(m.x(6), 0x12345678u) << ir::op_info(op).name;

@@ -38,12 +38,11 @@ std::vector<uint64_t> run(Block b, std::vector<uint8_t>& mem) {
   std::vector<uint64_t> state(32);
   state[1] = 10;
   state[3] = 33;
-  std::vector<uint8_t> pages(16);
   const ThreadedInst* running = nullptr;
   CachedBlock cb;
   cb.ir = std::move(b);
   cb.frame = cb.ir.slot_init;
-  InterpEnv env{reinterpret_cast<uint8_t*>(state.data()), mem.data(), mem.size(), pages.data(), &running};
+  InterpEnv env{reinterpret_cast<uint8_t*>(state.data()), mem.data(), mem.size(), &running};
   EXPECT_EQ(interpret(cb, env).kind, BlockOutcome::Next);
   return state;
 }

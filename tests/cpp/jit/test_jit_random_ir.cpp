@@ -159,7 +159,7 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
   interp_block.frame = blk.slot_init;
   interp_block.guest_insns = uint32_t(blk.marks.size());
   const ThreadedInst* running = nullptr;
-  InterpEnv env{a.state.data(), a.mem.base(), a.mem.size(), a.mem.code_page_map(), &running};
+  InterpEnv env{a.state.data(), a.mem.base(), a.mem.size(), &running};
   BlockOutcome want;
   do want = interpret(interp_block, env);
   while (want.kind == BlockOutcome::Next && want.pc == blk.pc);  // the block again, as a loop does
@@ -168,7 +168,7 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
   jit_block.ir = blk;
   jit_block.frame = blk.slot_init;
   jit_block.guest_insns = interp_block.guest_insns;
-  InterpEnv env_b{b.state.data(), b.mem.base(), b.mem.size(), b.mem.code_page_map(), &running};
+  InterpEnv env_b{b.state.data(), b.mem.base(), b.mem.size(), &running};
   prepare_block(jit_block, env_b);
   if (!jit::compile_block(jit_block, cache, nullptr)) {
     cache.flush();
@@ -178,7 +178,6 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
   ctx.state = b.state.data();
   ctx.mem_base = b.mem.base();
   ctx.mem_size = b.mem.size();
-  ctx.code_pages = b.mem.code_page_map();
   // (a budget that a broken loop runs out of, rather than running forever)
   const uint64_t budget = 1000 * uint64_t(jit_block.guest_insns + 1);
   ctx.insns_left = budget;

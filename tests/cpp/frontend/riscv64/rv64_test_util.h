@@ -56,13 +56,9 @@ struct Rv64Machine {
     cpu->set_pc(kCode);
     return cpu->run(100000);
   }
-  // Places code at kCode (the page stays read+execute) and drops stale translations.
-  void write_code(const void* code, size_t n) {
-    mem.protect(kCode, 0x10000, kRead | kWrite | kExec);
-    std::memcpy(mem.host(kCode), code, n);
-    mem.protect(kCode, 0x10000, kRead | kExec);
-    cpu->invalidate();
-  }
+  // Places code at kCode (the page stays read+execute; a debugger's write, which drops the
+  // translations of the code it overwrites).
+  void write_code(const void* code, size_t n) { mem.debug_write(kCode, code, n); }
   // Runs words and expects to reach the trailing ecall.
   void exec(std::initializer_list<uint32_t> words) {
     Stop s = run(words);
