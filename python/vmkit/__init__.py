@@ -21,7 +21,7 @@ Look at the IR a block of guest code lifts to::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vmkit._core import ElfError, MemoryAccessError, UnsupportedSyscallError, UsageError, VmkitError
 from vmkit import _core
@@ -59,8 +59,7 @@ MemoryAccessError.__doc__ = "Host-side access (mem.read / mem.write) to guest me
 ARCHES = ("riscv64",)
 
 
-@dataclass(frozen=True)
-class LiftedBlock:
+class LiftedBlock(NamedTuple):
     """One guest block lifted to vmkit IR.
 
     text: the IR printed for people; guest_insns / ops: sizes; end: guest address after the block;

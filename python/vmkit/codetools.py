@@ -15,8 +15,7 @@ show as undecodable bytes (see :func:`disasm`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import List, NamedTuple, Optional, Union
 
 from vmkit._core import UsageError
 
@@ -41,8 +40,7 @@ class DisassemblyError(UsageError):
     address and bytes)."""
 
 
-@dataclass(frozen=True)
-class Insn:
+class Insn(NamedTuple):
     """One disassembled instruction.
 
     address: guest address; size: length in bytes; bytes: its encoding; mnemonic / op_str: as

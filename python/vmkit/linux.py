@@ -10,8 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from vmkit import _core
 from vmkit._core import UsageError
@@ -26,8 +25,7 @@ DEVNULL = -3
 FileArg = Union[None, int, IO, bytes]
 
 
-@dataclass
-class RunResult:
+class RunResult(NamedTuple):
     """What a guest program did.
 
     exit_status: its exit code (0..255) when it exited; signal: the signal number that killed it
@@ -39,7 +37,7 @@ class RunResult:
     signal: int
     stdout: Optional[bytes]
     stderr: Optional[bytes]
-    diagnostics: list = field(default_factory=list)
+    diagnostics: list
     insns: int = 0
     stopped: bool = False  #: a hook stopped the program before it ended
 

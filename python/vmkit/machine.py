@@ -20,8 +20,7 @@ import enum
 import mmap
 import struct
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Optional, Union
 
 from . import _core
 from .hooks import Access, Hook, HookType, _Hookable, _int  # noqa: F401  (re-exported)
@@ -73,8 +72,7 @@ def _perm(value: Union[int, str]) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """A mapped range ``[begin, end)`` with its permissions."""
 
     begin: int
@@ -99,8 +97,7 @@ class RunEnd(str, enum.Enum):
     EXCEPTION = "exception"      #: ecall/ebreak/trap with no interrupt hook (see ``cause``)
 
 
-@dataclass(frozen=True)
-class Fault:
+class Fault(NamedTuple):
     """A memory access that faulted: what, where, and whether the page was mapped at all."""
 
     access: Access
@@ -110,8 +107,7 @@ class Fault:
     unmapped: bool
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(NamedTuple):
     """The outcome of ``Machine.run``."""
 
     reason: RunEnd
@@ -141,8 +137,7 @@ class Snapshot:
 class IRBlock:
     """The IR of one translated block: iterate it for ops, ``str()`` for the printer's text."""
 
-    @dataclass(frozen=True)
-    class Op:
+    class Op(NamedTuple):
         name: str
         type: str
         dst: Optional[int]
