@@ -81,8 +81,21 @@ struct CachedBlock {
     uint32_t position;  // its inst in `code`
     uint8_t addr_reg;
     uint8_t value_reg;
+    uint16_t pending_count = 0;  // guest-register writes not yet done there:
+    uint32_t pending_first = 0;  // jit_pending[pending_first, +pending_count)
+  };
+  // A guest-register write that compiled code has not done yet at an access (tier 1 defers them
+  // to where something reads the guest state): a fault there does it, from where the value is.
+  struct JitPending {
+    enum Where : uint8_t { Reg, Const, Stack, Frame };
+    uint32_t offset;  // in the guest state
+    uint8_t bytes;
+    Where where;
+    uint8_t reg;      // Reg: x86 register number
+    uint64_t value;   // Const: the value; Stack: byte offset from rsp; Frame: slot
   };
   std::vector<JitAccess> jit_faults;
+  std::vector<JitPending> jit_pending;
   // The access at host address `rip` in the compiled code, or nullptr.
   const JitAccess* jit_access_at(uintptr_t rip) const {
     uintptr_t start = reinterpret_cast<uintptr_t>(jit);

@@ -65,6 +65,10 @@ std::once_flag g_handler_once;
 }  // namespace
 
 struct FaultRecovery {
+  // Compiled code's spill area (at its rsp), which sanitizers know nothing about.
+  __attribute__((no_sanitize("address"))) static void copy_spill_area(uint64_t* to, const uint64_t* from) {
+    for (size_t k = 0; k < jit::kSpillAreaBytes / 8; ++k) to[k] = from[k];
+  }
   static void handler(int sig, siginfo_t* info, void* uctx) {
     // A first write to a copy-on-write protected page of a snapshotted guest memory (by guest
     // code or any host code), or host code writing a page of translated code: made writable, so
@@ -86,6 +90,8 @@ struct FaultRecovery {
         static constexpr int kGregOf[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
                                             REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
         for (int r = 0; r < 16; ++r) cpu->fault_regs_[r] = uint64_t(uc->uc_mcontext.gregs[kGregOf[r]]);
+        if (cpu->code_cache_ && cpu->code_cache_->contains(reinterpret_cast<const void*>(cpu->fault_rip_)))
+          copy_spill_area(cpu->fault_spills_, reinterpret_cast<const uint64_t*>(cpu->fault_regs_[4]));
         siglongjmp(cpu->fault_jmp_, 1);
       }
     }
@@ -338,6 +344,7 @@ Stop Cpu::run(uint64_t max_insns) {
         // (the code stored its position before the call).
         access = b->jit_access_at(fault_rip_);
         inst = &b->code[access ? access->position : running_.jit->code_index];
+        if (access) do_pending_writes(*b, *access);
       }
       running_.jit = nullptr;
       size_t code_index = size_t(inst - b->code.data());
@@ -357,6 +364,22 @@ Stop Cpu::run(uint64_t max_insns) {
     }
     if (max_insns == 0) return finish(Stop{StopReason::Limit, pc()}, 0);
     return run_blocks(max_insns);
+  }
+}
+
+// The guest-register writes compiled code had not done yet at a faulting access (see
+// CachedBlock::JitPending), from where their values were: the guest state is then exact.
+void Cpu::do_pending_writes(const CachedBlock& b, const CachedBlock::JitAccess& a) {
+  for (uint32_t k = 0; k < a.pending_count; ++k) {
+    const CachedBlock::JitPending& p = b.jit_pending[a.pending_first + k];
+    uint64_t v = p.value;
+    switch (p.where) {
+      case CachedBlock::JitPending::Reg: v = fault_regs_[p.reg]; break;
+      case CachedBlock::JitPending::Const: break;
+      case CachedBlock::JitPending::Stack: v = fault_spills_[p.value / 8]; break;
+      case CachedBlock::JitPending::Frame: v = b.frame[p.value]; break;
+    }
+    std::memcpy(state_.data() + p.offset, &v, p.bytes);
   }
 }
 
@@ -518,7 +541,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   ctx = jit::JitContext{};
   ctx.state = state_.data();
   ctx.mem_base = mem_.base();
-  ctx.mem_size = mem_.size();
+  ctx.mem_limit = mem_.size() - jit::kMaxAccess;
   ctx.hooks = hooks;
   ctx.fast_table = cache_.fast_table();
   uint64_t pc = this->pc();

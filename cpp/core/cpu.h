@@ -12,6 +12,7 @@
 
 #include "core/block_cache.h"
 #include "interp/interpreter.h"
+#include "jit/jit.h"
 #include "frontend/frontend.h"
 #include "mmu/guest_memory.h"
 
@@ -200,6 +201,9 @@ class Cpu : GuestMemory::CodeWatcher {
   bool fault_write_ = false;
   uintptr_t fault_rip_ = 0;  // the host instruction that faulted (placed in compiled code)
   uint64_t fault_regs_[16] = {};  // the host's general registers then (x86 numbering)
+  // Compiled code's spill area then (the fault path runs on that stack and would overwrite it).
+  uint64_t fault_spills_[jit::kSpillAreaBytes / 8] = {};
+  void do_pending_writes(const CachedBlock& b, const CachedBlock::JitAccess& a);
 };
 
 }  // namespace vmkit

@@ -18,7 +18,9 @@ CodeCache::CodeCache(size_t capacity) : capacity_(capacity) {
 CodeCache::~CodeCache() { ::munmap(base_, capacity_); }
 
 void* CodeCache::add(const void* code, size_t n) {
-  size_t at = (used_ + 15) & ~size_t(15);  // 16-byte aligned entries
+  // Cache-line aligned entries: the compiler aligns loop heads within a block's code relative
+  // to its start (see BlockCompiler::align_code).
+  size_t at = (used_ + kAlign - 1) & ~size_t(kAlign - 1);
   if (at + n > capacity_) return nullptr;
   std::memcpy(base_ + at, code, n);
   used_ = at + n;

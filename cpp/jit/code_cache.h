@@ -15,7 +15,8 @@ class CodeCache {
   CodeCache(const CodeCache&) = delete;
   CodeCache& operator=(const CodeCache&) = delete;
 
-  // Copies n bytes of position-independent code in; nullptr when full.
+  // Copies n bytes of position-independent code in, at a multiple of kAlign; nullptr when full.
+  static constexpr size_t kAlign = 64;
   void* add(const void* code, size_t n);
   void flush();
   bool contains(const void* p) const { return p >= base_ && p < base_ + capacity_; }

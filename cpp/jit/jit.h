@@ -16,11 +16,15 @@
 
 namespace vmkit::jit {
 
+constexpr int kMaxAccess = 8;  // bytes of the widest guest access
+// Compiled code's spill area for temporaries, at rsp (the entry reserves it).
+constexpr int kSpillAreaBytes = 4096;
+
 struct JitContext {
   // inputs
   uint8_t* state = nullptr;
   uint8_t* mem_base = nullptr;
-  uint64_t mem_size = 0;
+  uint64_t mem_limit = 0;  // the guest range's size less kMaxAccess (the fast address check)
   HookRuntime* hooks = nullptr;
   const BlockCache::Fast* fast_table = nullptr;  // computed targets (jmpi) are looked up here
   // Guest instructions the run may still execute. Every compiled block subtracts its own count on

@@ -2,14 +2,16 @@
 // libxbyak-dev: a header-only x86 assembler made for JITs, the one Dynarmic's backend uses; it
 // encodes an instruction in a few nanoseconds, so writing our own encoder would buy nothing).
 //
-// Each op reads its operands where they are (a cache register, the frame, an immediate) and
-// leaves its result in one of the cache registers (r8-r11, rsi, rdi; blocks are straight-line
-// code, so which temporary each holds is known at every point), in place of its first operand
-// when that dies there. Temporaries live in registers only, and are written to their home in
-// the block's frame (spilled) only when their register is needed or a call would clobber it while
-// they are still to be used. A fault report reads the access's address and value from the
-// registers the fault table names (the signal context has them). Stores are not checked for
-// translated code: pages holding translations are write-protected (GuestMemory::mark_code).
+// Each op reads its operands where they are (a cache register, a spill slot, an immediate) and
+// leaves its result in one of the cache registers (r8-r11, rsi, rdi, r15, r13; blocks are
+// straight-line code, so which temporary each holds is known at every point), in place of its
+// first operand when that dies there. Temporaries live in registers only, and are spilled only
+// when their register is needed or a call would clobber it while they are still to be used.
+// Guest-register writes wait until something reads the guest state (see "Deferred guest-register
+// writes"). A fault report reads the access's address and value, and the values of the writes
+// not yet done, from where the fault table says they are (the signal context has the registers).
+// Stores are not checked for translated code: pages holding translations are write-protected
+// (GuestMemory::mark_code).
 //
 // Blocks end in direct jumps (jmp, or jcc for a taken branch) that first go to an exit stub; the
 // execution loop patches them to jump into the successor's code once both are compiled
@@ -18,9 +20,12 @@
 // loops inside its code (plan_self_loop).
 //
 // Fixed registers inside compiled code:
-//   rbx = JitContext*   r12 = guest state   r13 = frame (slot array; set where first used)
-//   r14 = guest memory base   r15 = guest memory size - 8   rbp = instructions left in the
-//   budget (JitContext::insns_left, written back on the way out and before calls)
+//   rbx = JitContext*   r12 = guest state   r14 = guest memory base   rbp = instructions left in
+//   the budget (JitContext::insns_left, written back on the way out and before calls)
+//   rsp = a spill area for temporaries (the entry reserves it; chained blocks share it, each for
+//   its own temporaries)
+//   r15 and r13 are cache registers too, except r13 in blocks with more temporaries than the
+//   spill area has room for, which spill to their frame (the slot array) through r13 instead.
 #include <cstddef>
 #include <type_traits>
 #include <functional>
@@ -68,7 +73,7 @@ uint32_t call_mem_hooks(JitContext* ctx, uint32_t code_index, uint32_t access, u
 
 constexpr int kCtxState = offsetof(JitContext, state);
 constexpr int kCtxMemBase = offsetof(JitContext, mem_base);
-constexpr int kCtxMemSize = offsetof(JitContext, mem_size);
+constexpr int kCtxMemLimit = offsetof(JitContext, mem_limit);
 constexpr int kCtxHooks = offsetof(JitContext, hooks);
 constexpr int kCtxNextPc = offsetof(JitContext, next_pc);
 constexpr int kCtxAddr = offsetof(JitContext, addr);
@@ -93,6 +98,7 @@ class BlockCompiler : public CodeGenerator {
   size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
 
   void compile() {
+    stack_spills_ = b_.num_slots() <= kSpillSlots;
     analyse();
     push(rbp);
     push(rbx);
@@ -100,12 +106,10 @@ class BlockCompiler : public CodeGenerator {
     push(r13);
     push(r14);
     push(r15);
-    sub(rsp, 8);  // 16-byte aligned for calls
+    sub(rsp, kStackReserve);  // spill area; 16-byte aligned for calls
     mov(rbx, rdi);
     mov(r12, qword[rbx + kCtxState]);
     mov(r14, qword[rbx + kCtxMemBase]);
-    mov(r15, qword[rbx + kCtxMemSize]);
-    sub(r15, kMaxAccess);  // see check_address
     mov(rbp, qword[rbx + kCtxInsnsLeft]);
     // Blocks chained into this one enter here, with the fixed registers set: take this block's
     // instructions from the budget (or return Resume if they do not fit) and count the execution.
@@ -124,12 +128,10 @@ class BlockCompiler : public CodeGenerator {
       mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
       add(qword[rax], 1);
     }
-    // A block that branches back to itself: its loop-carried guest registers are read once,
-    // into their pinned registers, and the edge back comes in below (see plan_self_loop).
-    for (const Pinned& p : pinned_) {
-      mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
-      if (home_[p.get]) mov(slot(p.get), cache_reg(p.reg));
-    }
+    // A block that branches back to itself: the guest registers it keeps in pinned registers
+    // are read once, and the edge back comes in below (see plan_self_loop).
+    for (const Pinned& p : pinned_) mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
+    if (self_exit_ >= 0) align_code(32);  // the loop's hot code starts a fetch block
     L(loop_head_);
     for (size_t i = 0; i < b_.insts.size(); ++i) {
       cur_ = uint32_t(i);
@@ -139,7 +141,7 @@ class BlockCompiler : public CodeGenerator {
     for (auto& c : cold_) c();
     L(epilogue_);
     mov(qword[rbx + kCtxInsnsLeft], rbp);
-    add(rsp, 8);
+    add(rsp, kStackReserve);
     pop(r15);
     pop(r14);
     pop(r13);
@@ -152,10 +154,12 @@ class BlockCompiler : public CodeGenerator {
  private:
   bool is_const(Slot s) const { return b_.slot_is_const[s]; }
   uint64_t const_value(Slot s) const { return b_.slot_init[s]; }
-  // A temporary's home in the block's frame. r13 points at the frame from the first use on (the
-  // hot code is straight-line, so that point comes before every later one; cold paths never
-  // use the frame): most blocks never need it.
+  // Where a temporary is spilled: slot s of the spill area on the stack, or, in blocks with more
+  // slots than it has, of the block's frame. r13 then points at the frame from the first use on
+  // (the hot code is straight-line, so that point comes before every later one; cold paths never
+  // spill).
   Address slot(Slot s) {
+    if (stack_spills_) return qword[rsp + int(s) * 8];
     if (!frame_set_) {
       mov(r13, reinterpret_cast<uint64_t>(cb_.frame.data()));
       frame_set_ = true;
@@ -163,6 +167,9 @@ class BlockCompiler : public CodeGenerator {
     return qword[r13 + int(s) * 8];
   }
   bool frame_set_ = false;
+  static constexpr size_t kSpillSlots = kSpillAreaBytes / 8;
+  static constexpr int kStackReserve = kSpillAreaBytes + 8;  // + 8: 16-byte alignment at calls
+  bool stack_spills_ = true;
 
   void load(const Reg64& r, Slot s) {
     if (int p = pinned_reg_of(s); p >= 0) {
@@ -226,8 +233,8 @@ class BlockCompiler : public CodeGenerator {
       cached_[k] = d;
       return;
     }
-    for (Pinned& p : pinned_)  // a pinned register: from here on it holds the next value (dest_for)
-      if (p.reg == k) p.holds_next = true;
+    for (Pinned& p : pinned_)  // a pinned register, computed in place (dest_for)
+      if (p.reg == k) p.holds = d;
   }
   // The register for the result of an op over a (and b): a's own register when a dies here
   // (two-address x86 ops then need no copy), else a free one (pick_reg).
@@ -235,7 +242,7 @@ class BlockCompiler : public CodeGenerator {
     // A loop-carried register's next value computed from its current one, which dies here: in
     // the pinned register itself (the edge back then has nothing to move; defined() records it).
     for (const Pinned& p : pinned_)
-      if (!p.holds_next && a == p.get && a != b && p.next == insts_[cur_].dst && last_use_[a] <= cur_)
+      if (p.in_place && p.holds == p.get && a == p.get && a != b && p.next == insts_[cur_].dst && last_use_[a] <= cur_)
         return p.reg;
     if (a != ir::kNoSlot && !is_const(a) && a != b && last_use_[a] <= cur_) {
       int k = cached_reg_of(a);
@@ -250,7 +257,7 @@ class BlockCompiler : public CodeGenerator {
   }
   int pinned_reg_of(Slot s) const {
     for (const Pinned& p : pinned_)
-      if (s == (p.holds_next ? p.next : p.get)) return int(p.reg);
+      if (s != ir::kNoSlot && s == p.holds) return int(p.reg);
     return -1;
   }
   int cached_reg_of(Slot s) const {
@@ -364,17 +371,22 @@ class BlockCompiler : public CodeGenerator {
       skip_[i] = 1;
     }
     plan_self_loop();
+    defer_puts_ = !mem_hooks_;
+    if (defer_puts_) extend_pending_lifetimes();
   }
 
   // A block whose branch goes back to its own start (a hot inner loop, typically) loops inside
   // its compiled code: the edge back takes the budget and counts the execution like a block
-  // entry, but does not read back the guest registers the loop carries (read at its start and
-  // written in it: a store-to-load round trip through the guest state on every iteration). Up to
-  // kMaxPinned of them live in pinned registers instead, read once before the loop; each iteration
-  // still writes them to the guest state as the block does (state stays precise at faults), and the
-  // edge back moves their new values into the pinned registers. Not for blocks that call out
-  // (calls clobber the registers; the memory hooks' slow path saves them).
-  static constexpr unsigned kMaxPinned = 3;
+  // entry. Up to kMaxPinned of the guest registers it writes live in pinned registers all through
+  // the loop (those it carries, read then written, first; then those it only writes): read once
+  // before the loop, written by a move instead of a store (put_pinned), and to the guest state
+  // only on the ways out (store_pins). So an iteration has no store-to-load round trip through
+  // the guest state and fewer stores. Guest state stays exact at faults: a pinned register holds
+  // its guest register's value at every access (a next value computed in place is only where no
+  // access comes before its put), and the fault table points there (pending_now). Not for
+  // blocks that call out (calls clobber the registers); no pinned registers with memory hooks
+  // (their slow path would have to write them first).
+  static constexpr unsigned kMaxPinned = 4;
   void plan_self_loop() {
     const uint32_t n = uint32_t(insts_.size());
     const ir::Inst& term = insts_[n - 1];
@@ -401,77 +413,76 @@ class BlockCompiler : public CodeGenerator {
         default: break;
       }
     }
-    for (const Access& g : state) {
-      if (!g.is_get || g.bytes != 8 || pinned_.size() == kMaxPinned) continue;
-      // carried: read before it is written, written later, and touched by no access of another
-      // shape (a narrower or overlapping one)
-      bool ok = true, written = false;
-      Slot next = ir::kNoSlot;
-      for (const Access& a : state) {
-        if (a.offset + a.bytes <= g.offset || a.offset >= g.offset + 8) continue;
-        if (a.offset != g.offset || a.bytes != 8 || (a.is_get && a.index != g.index)) ok = false;
-        if (!a.is_get) {
-          if (a.index < g.index) ok = false;
-          written = true;
-          next = a.slot;  // the last write wins
-        }
-      }
-      if (!ok || !written) continue;
-      pinned_.push_back({g.slot, g.offset, next, 0, false});
-      skip_[g.index] = 1;
-      if (!is_const(next)) last_use_[next] = std::max(last_use_[next], n - 1);  // kept to the edge back
+    if (mem_hooks_) {  // (their slow path would have to write the pinned registers first)
+      self_exit_ = k;
+      return;
     }
+    // Candidates, carried registers first: 8-byte guest registers that the block reads at most
+    // once, before writing them, and touches with no access of another shape (a narrower or
+    // overlapping one).
+    for (int pass = 0; pass < 2; ++pass)
+      for (const Access& g : state) {
+        if (pinned_.size() == kMaxPinned) break;
+        if (g.bytes != 8 || (pass == 0) != g.is_get) continue;
+        bool ok = true, written = false, seen = false;
+        Slot next = ir::kNoSlot;
+        uint32_t last_put = 0;
+        for (const Access& a : state) {
+          if (a.offset + a.bytes <= g.offset || a.offset >= g.offset + 8) continue;
+          if (a.offset != g.offset || a.bytes != 8 || (a.is_get && (pass == 1 || a.index != g.index))) ok = false;
+          if (!a.is_get) {
+            if (a.index < g.index) ok = false;
+            written = true;
+            next = a.slot;  // the last write wins
+            last_put = a.index;
+          }
+        }
+        for (const Pinned& p : pinned_) seen |= p.offset == g.offset;
+        if (!ok || !written || seen) continue;
+        Pinned p{g.is_get ? g.slot : ir::kNoSlot, g.offset, next};
+        p.holds = p.get;
+        // The next value may be computed in the pinned register itself only if nothing between
+        // its definition and the put can fault (the register must hold the guest register's
+        // value at every access).
+        for (uint32_t i = 0; i < last_put && !is_const(next); ++i)
+          if (insts_[i].dst == next) {
+            p.in_place = true;
+            for (uint32_t j = i + 1; j < last_put; ++j)
+              if (insts_[j].op == Op::load || insts_[j].op == Op::loads || insts_[j].op == Op::store) p.in_place = false;
+          }
+        if (g.is_get) skip_[g.index] = 1;
+        pinned_.push_back(p);
+      }
     npinned_ = unsigned(pinned_.size());
     for (unsigned j = 0; j < npinned_; ++j) pinned_[j].reg = cache_regs() + j;
     self_exit_ = k;
   }
 
   // The edge back to the loop's start (see plan_self_loop), at the block's branch: budget and
-  // count, then the carried registers' new values into their pinned registers (a parallel move:
-  // one may be another's source), then to the top.
+  // count, then to the top. (The pinned registers already hold the next iteration's values.)
   void loop_back() {
     if (self_exit_ < 0) return;
     L(loop_back_);
     sub(rbp, cb_.guest_insns);
-    jb(resume_, T_NEAR);
-    struct Move { Reg64 dst, src; };
-    std::vector<Move> moves;
-    std::vector<const Pinned*> late;  // from a constant or the frame: after the register moves
-    for (const Pinned& p : pinned_) {
-      int src = is_const(p.next) ? -1 : reg_of(p.next);
-      if (src < 0) late.push_back(&p);
-      else if (unsigned(src) != p.reg) moves.push_back({cache_reg(p.reg), cache_reg(unsigned(src))});
-    }
-    const Reg64 temps[] = {rax, rcx, rdx};
-    unsigned next_temp = 0;
-    while (!moves.empty()) {
-      bool done = false;
-      for (size_t i = 0; i < moves.size() && !done; ++i) {
-        bool is_source = false;
-        for (const Move& m : moves) is_source |= m.src == moves[i].dst;
-        if (is_source) continue;
-        mov(moves[i].dst, moves[i].src);
-        moves.erase(moves.begin() + long(i));
-        done = true;
-      }
-      if (done) continue;
-      // a cycle: set the first move's destination aside, so it can be written
-      const Reg64 t = temps[next_temp++];
-      mov(t, moves[0].dst);
-      for (Move& m : moves)
-        if (m.src == moves[0].dst) m.src = t;
-    }
-    for (const Pinned* p : late) load(cache_reg(p->reg), p->next);
-    for (const Pinned& p : pinned_)
-      if (home_[p.get]) mov(slot(p.get), cache_reg(p.reg));
+    jb(loop_resume_, T_NEAR);
     jmp(loop_head_, T_NEAR);
+    cold_.push_back([this] {
+      L(loop_resume_);  // not enough budget for another iteration: leave with the state written
+      store_pins();
+      jmp(resume_, T_NEAR);
+    });
+  }
+  // The pinned registers to the guest state, on the ways out of a block that loops on itself.
+  void store_pins() {
+    for (const Pinned& p : pinned_) mov(qword[r12 + int(p.offset)], cache_reg(p.reg));
   }
   struct Pinned {
-    Slot get;         // the get's slot (its value is in the pinned register all through the block)
+    Slot get;         // the get's slot (kNoSlot for a register the loop only writes)
     uint32_t offset;  // in the guest state
     Slot next;        // the value the block writes there last (the next iteration's)
-    unsigned reg;     // cache register index
-    bool holds_next = false;  // the register holds `next` from its definition on (see dest_for)
+    unsigned reg = 0;      // cache register index
+    Slot holds = ir::kNoSlot;  // the slot whose value the register has now
+    bool in_place = false;     // `next` may be computed in the register (see plan_self_loop)
   };
   std::vector<Pinned> pinned_;
   unsigned npinned_ = 0;
@@ -479,6 +490,7 @@ class BlockCompiler : public CodeGenerator {
   int self_exit_ = -1;  // the successor that is the block itself
   Label loop_head_;
   Label resume_;
+  Label loop_resume_;
   // Whether inst u's result depends only on the low 32 bits of its operand p (0 = a, 1 = b,
   // 2 = c) as this compiler emits it.
   static bool reads_low32(const ir::Inst& u, unsigned p) {
@@ -504,10 +516,10 @@ class BlockCompiler : public CodeGenerator {
   std::vector<uint8_t> home_;
   uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
-  // Registers that hold temporaries: r8-r11, rsi and rdi.
-  static constexpr unsigned kMaxCacheRegs = 6;
+  // Registers that hold temporaries: r8-r11, rsi, rdi, r15 and (with stack spills) r13.
+  static constexpr unsigned kMaxCacheRegs = 8;
   // (the last npinned_ of them are pinned instead, see plan_self_loop)
-  unsigned cache_regs() const { return 6 - npinned_; }
+  unsigned cache_regs() const { return (stack_spills_ ? 8 : 7) - npinned_; }
   const Reg64& cache_reg(unsigned k) const {
     switch (k) {
       case 0: return r8;
@@ -515,10 +527,13 @@ class BlockCompiler : public CodeGenerator {
       case 2: return r10;
       case 3: return r11;
       case 4: return rsi;
-      default: return rdi;
+      case 5: return rdi;
+      case 6: return r15;
+      default: return r13;
     }
   }
-  Slot cached_[kMaxCacheRegs] = {ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot};
+  Slot cached_[kMaxCacheRegs] = {ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot,
+                                 ir::kNoSlot, ir::kNoSlot, ir::kNoSlot, ir::kNoSlot};
   unsigned next_cache_ = 0;
 
   // Keeps the low bits of type t (values narrower than 64 bits are zero-extended in their slot).
@@ -541,6 +556,139 @@ class BlockCompiler : public CodeGenerator {
       case 8: movsx(r, r.cvt8()); break;
       case 1: shl(r, 63); sar(r, 63); break;
       default: break;
+    }
+  }
+
+  // Pads with (multi-byte) nops to a multiple of `to` bytes from the block's start, which the
+  // code cache places at a multiple of CodeCache::kAlign.
+  void align_code(size_t to) {
+    if (size_t pad = (to - getSize() % to) % to) nop(pad);
+  }
+
+  // ---- Deferred guest-register writes ----
+  // A put is not done where it stands: it waits (pending_) until something reads those guest
+  // bytes (a get), replaces them (a later put of the same bytes drops it), or may look at the
+  // whole guest state (calls, hooks, the block's exits), and is done there. So a guest register
+  // a block writes several times is stored once. Every access that may fault records where each
+  // pending value is (register, constant, spill slot: JitPending in the fault table), and the
+  // fault path does those writes: guest state at a fault stays exact. The analysis keeps each
+  // pending value alive until its put is done (extend_pending_lifetimes). Not with memory hooks
+  // (their slow path would have to do the writes first).
+  struct PendingPut {
+    uint32_t offset;
+    uint8_t bytes;
+    Slot slot;
+  };
+  std::vector<PendingPut> pending_;
+  bool defer_puts_ = true;
+
+  void put_now(uint32_t offset, unsigned bytes, Slot s) {
+    Reg64 r = use(s, rax);
+    switch (bytes) {
+      case 8: mov(qword[r12 + int(offset)], r); break;
+      case 4: mov(dword[r12 + int(offset)], r.cvt32()); break;
+      case 2: mov(word[r12 + int(offset)], r.cvt16()); break;
+      default: mov(byte[r12 + int(offset)], r.cvt8()); break;
+    }
+  }
+  void flush_pending() {
+    for (const PendingPut& p : pending_) put_now(p.offset, p.bytes, p.slot);
+    pending_.clear();
+  }
+  // Before an access to guest bytes [offset, offset+bytes): the pending writes there are done
+  // (or, for a put of exactly the same bytes with drop_same, dropped: it replaces them).
+  void flush_overlapping(uint32_t offset, unsigned bytes, bool drop_same = false) {
+    for (size_t j = 0; j < pending_.size();) {
+      const PendingPut p = pending_[j];
+      if (p.offset >= offset + bytes || offset >= p.offset + p.bytes) {
+        ++j;
+        continue;
+      }
+      if (!(drop_same && p.offset == offset && p.bytes == bytes)) put_now(p.offset, p.bytes, p.slot);
+      pending_.erase(pending_.begin() + long(j));
+    }
+  }
+  // A block that loops on itself keeps some guest registers in pinned registers all through
+  // (plan_self_loop): a put there is a move, and the register always has the guest register's
+  // value, so the fault table points there.
+  Pinned* pinned_at(uint32_t offset) {
+    for (Pinned& p : pinned_)
+      if (p.offset == offset) return &p;
+    return nullptr;
+  }
+  void put_pinned(Pinned& p, Slot v) {
+    if (p.holds == v) return;  // computed in place
+    const Reg64& r = cache_reg(p.reg);
+    if (live(p.holds) && cached_reg_of(p.holds) < 0) {
+      // the old value is still needed: to a cache register first
+      unsigned k = pick_reg(v, ir::kNoSlot);
+      mov(cache_reg(k), r);
+      cached_[k] = p.holds;
+    }
+    load(r, v);
+    p.holds = v;
+  }
+  // Where every guest-register write not yet done is now: the pinned registers and pending_.
+  std::vector<CachedBlock::JitPending> pending_now() const {
+    std::vector<CachedBlock::JitPending> out;
+    for (const Pinned& p : pinned_)
+      out.push_back({p.offset, 8, CachedBlock::JitPending::Reg, uint8_t(cache_reg(p.reg).getIdx()), 0});
+    for (const PendingPut& p : pending_) out.push_back(where(p));
+    return out;
+  }
+  // Where a pending value is now (see JitPending).
+  CachedBlock::JitPending where(const PendingPut& p) const {
+    CachedBlock::JitPending w{p.offset, p.bytes, CachedBlock::JitPending::Const, 0, 0};
+    if (is_const(p.slot)) {
+      w.value = const_value(p.slot);
+    } else if (int k = reg_of(p.slot); k >= 0) {
+      w.where = CachedBlock::JitPending::Reg;
+      w.reg = uint8_t(cache_reg(unsigned(k)).getIdx());
+    } else {
+      // spilled (it is live until its put is done, so spill() wrote it home)
+      w.where = stack_spills_ ? CachedBlock::JitPending::Stack : CachedBlock::JitPending::Frame;
+      w.value = stack_spills_ ? uint64_t(p.slot) * 8 : p.slot;
+    }
+    return w;
+  }
+  // A pending write from a cold path that leaves the block (rax is free there).
+  void put_from(const CachedBlock::JitPending& p) {
+    Reg64 r = rax;
+    switch (p.where) {
+      case CachedBlock::JitPending::Reg: r = Reg64(p.reg); break;
+      case CachedBlock::JitPending::Const: mov(rax, p.value); break;
+      case CachedBlock::JitPending::Stack: mov(rax, qword[rsp + int(p.value)]); break;
+      case CachedBlock::JitPending::Frame: mov(rax, qword[r13 + int(p.value) * 8]); break;
+    }
+    switch (p.bytes) {
+      case 8: mov(qword[r12 + int(p.offset)], r); break;
+      case 4: mov(dword[r12 + int(p.offset)], r.cvt32()); break;
+      case 2: mov(word[r12 + int(p.offset)], r.cvt16()); break;
+      default: mov(byte[r12 + int(p.offset)], r.cvt8()); break;
+    }
+  }
+  // A put's value stays available until the put is done: its slot lives until the next inst that
+  // reads or writes those guest bytes or ends the pending (call, hook, terminator).
+  void extend_pending_lifetimes() {
+    const uint32_t n = uint32_t(insts_.size());
+    for (uint32_t i = 0; i < n; ++i) {
+      const ir::Inst& p = insts_[i];
+      if (p.op != Op::put || skip_[i] || is_const(p.a) || pinned_at(p.aux)) continue;  // (a move)
+      const uint32_t lo = p.aux, hi = p.aux + ir::type_bits(p.type) / 8;
+      uint32_t end = n - 1;
+      for (uint32_t j = i + 1; j < n; ++j) {
+        const ir::Inst& u = insts_[j];
+        if (skip_[j]) continue;
+        bool state_access = u.op == Op::get || u.op == Op::put;
+        uint32_t ulo = u.aux, uhi = u.aux + ir::type_bits(u.type) / 8;
+        bool ends = u.op == Op::call || u.op == Op::hook || u.op == Op::jmp || u.op == Op::br ||
+                    u.op == Op::jmpi || u.op == Op::exit || (state_access && ulo < hi && lo < uhi);
+        if (ends) {
+          end = j;
+          break;
+        }
+      }
+      last_use_[p.a] = std::max(last_use_[p.a], end);
     }
   }
 
@@ -606,36 +754,45 @@ class BlockCompiler : public CodeGenerator {
 
   // The address check of a load or store of `bytes` at guest address `addr` (a register): beyond
   // the guest range is a fault reported here; holes inside it fault in the host (SIGSEGV) at the
-  // access, placed through the block's fault table (record_access). r15 holds the range's size
-  // less kMaxAccess, so the fast path is one compare; the rare addresses in the last kMaxAccess
-  // bytes take the cold path, which checks exactly.
-  static constexpr int kMaxAccess = 8;
+  // access, placed through the block's fault table (record_access). The fast path is one
+  // compare with the range's size less kMaxAccess (JitContext::mem_limit: a load from the context,
+  // which is always in L1, costs less than the register it would otherwise take); the rare
+  // addresses in the last kMaxAccess bytes take the cold path, which checks exactly.
   void check_address(uint32_t i, unsigned bytes, bool write, const Reg64& addr, const Reg64& value) {
-    cmp(addr, r15);
+    cmp(addr, qword[rbx + kCtxMemLimit]);
     auto cold = std::make_shared<Label>();
     auto back = std::make_shared<Label>();
     ja(*cold, T_NEAR);
     L(*back);
     uint32_t ci = code_index(i);
-    cold_.push_back([this, cold, back, write, ci, bytes, addr, value] {
+    std::vector<CachedBlock::JitPending> pending = pending_now();  // where those values are here
+    cold_.push_back([this, cold, back, write, ci, bytes, addr, value, pending] {
       L(*cold);
-      lea(rdx, ptr[r15 + kMaxAccess - int(bytes)]);
+      mov(rdx, qword[rbx + kCtxMemLimit]);
+      add(rdx, kMaxAccess - int(bytes));
       cmp(addr, rdx);
       jbe(*back, T_NEAR);
       mov(dword[rbx + kCtxCodeIndex], ci);
       mov(qword[rbx + kCtxAddr], addr);
       if (write) mov(qword[rbx + kCtxValue], value);
       mov(byte[rbx + kCtxWrite], write ? 1 : 0);
+      for (const CachedBlock::JitPending& p : pending) put_from(p);  // (addr may be rax: after it)
       leave(BlockOutcome::MemFault);
     });
   }
   // The next instruction is IR inst i's guest memory access, with its address (and the value, for
   // a store) in these registers: a host fault there is that access.
   void record_access(uint32_t i, const Reg64& addr, const Reg64& value) {
-    faults_.push_back({uint32_t(getSize()), code_index(i), uint8_t(addr.getIdx()), uint8_t(value.getIdx())});
+    CachedBlock::JitAccess a{uint32_t(getSize()), code_index(i), uint8_t(addr.getIdx()), uint8_t(value.getIdx())};
+    a.pending_first = uint32_t(pending_table_.size());
+    std::vector<CachedBlock::JitPending> now = pending_now();
+    a.pending_count = uint16_t(now.size());
+    pending_table_.insert(pending_table_.end(), now.begin(), now.end());
+    faults_.push_back(a);
   }
  public:
   std::vector<CachedBlock::JitAccess> faults_;
+  std::vector<CachedBlock::JitPending> pending_table_;
   uint32_t exit_site_[2] = {0, 0};  // see CachedBlock::jit_exit_site
   bool self_loop() const { return self_exit_ >= 0; }
   uint32_t exit_stub_[2] = {0, 0};
@@ -719,6 +876,7 @@ class BlockCompiler : public CodeGenerator {
     const unsigned w = ir::type_bits(in.type);
     switch (in.op) {
       case Op::get: {
+        flush_overlapping(in.aux, w / 8);
         unsigned k = pick_reg(ir::kNoSlot, ir::kNoSlot);
         const Reg64& d = cache_reg(k);
         switch (w) {
@@ -730,16 +888,15 @@ class BlockCompiler : public CodeGenerator {
         defined(k, in.dst);
         return;
       }
-      case Op::put: {
-        Reg64 r = use(in.a, rax);
-        switch (w) {
-          case 64: mov(qword[r12 + int(in.aux)], r); break;
-          case 32: mov(dword[r12 + int(in.aux)], r.cvt32()); break;
-          case 16: mov(word[r12 + int(in.aux)], r.cvt16()); break;
-          default: mov(byte[r12 + int(in.aux)], r.cvt8()); break;
+      case Op::put:
+        if (Pinned* p = pinned_at(in.aux)) {
+          put_pinned(*p, in.a);
+          return;
         }
+        flush_overlapping(in.aux, w / 8, /*drop_same=*/true);
+        if (defer_puts_) pending_.push_back({in.aux, uint8_t(w / 8), in.a});
+        else put_now(in.aux, w / 8, in.a);
         return;
-      }
       case Op::add: case Op::sub: case Op::mul: case Op::and_: case Op::or_: case Op::xor_:
       case Op::andn: case Op::orn: case Op::xnor:
         if ((w == 64 || w == 32) && in.op != Op::andn && in.op != Op::orn && in.op != Op::xnor) {
@@ -978,6 +1135,7 @@ class BlockCompiler : public CodeGenerator {
         mfence();
         return;
       case Op::call: {
+        flush_pending();
         spill_live();
         mark_position(i);
         const ir::HelperInfo& h = b_.arch->helpers[in.aux];
@@ -1005,6 +1163,7 @@ class BlockCompiler : public CodeGenerator {
         return;
       }
       case Op::hook: {
+        flush_pending();
         spill_live();
         mark_position(i);
         uint32_t size = in.aux ? in.aux : uint32_t(b_.end_pc - b_.pc);
@@ -1024,10 +1183,13 @@ class BlockCompiler : public CodeGenerator {
         return;
       }
       case Op::jmp:
+        flush_pending();
         exit_jump(0, in.a, Op::Count);
         loop_back();
         return;
       case Op::br: {
+        flush_pending();
+        Op cond = Op::ne;  // (after a test: nonzero)
         if (fused_compare_ != UINT32_MAX) {
           // the compare that decides the branch, done here: jump on its flags
           const ir::Inst& c = insts_[fused_compare_];
@@ -1050,21 +1212,29 @@ class BlockCompiler : public CodeGenerator {
           } else {
             cmp(ra, rb);  // narrower values are zero-extended: equal to a compare at their width
           }
-          exit_jump(0, in.b, c.op);
+          cond = c.op;
         } else {
           Reg64 r = use(in.a, rdx);
           test(r, r);
-          exit_jump(0, in.b, Op::ne);
         }
-        exit_jump(1, in.c, Op::Count);
+        if (self_exit_ == 0) {
+          // the taken side loops: leave on the opposite condition (a cold path), and fall
+          // through to the edge back (one taken jump per iteration)
+          exit_jump(1, in.c, opposite(cond));
+        } else {
+          exit_jump(0, in.b, cond);
+          exit_jump(1, in.c, Op::Count);
+        }
         loop_back();
         return;
       }
       case Op::jmpi:
+        flush_pending();
         load(rax, in.a);
         chain_computed();
         return;
       case Op::exit:
+        flush_pending();
         mov(dword[rbx + kCtxCodeIndex], code_index(i));
         load(rax, in.a);
         mov(qword[rbx + kCtxNextPc], rax);
@@ -1107,9 +1277,11 @@ class BlockCompiler : public CodeGenerator {
       exit_site_[k] = uint32_t(getSize()) - 4;
       return;
     }
-    // leaving a block that loops on itself: count its runs, then the (patchable) jump
+    // leaving a block that loops on itself: its pinned registers to the guest state, count its
+    // runs, then the (patchable) jump
     auto stub = direct_exit(k, const_value(t));
     if (cond == Op::Count) {
+      store_pins();
       count_loop_runs();
       jmp(*stub, T_NEAR);
       exit_site_[k] = uint32_t(getSize()) - 4;
@@ -1119,10 +1291,21 @@ class BlockCompiler : public CodeGenerator {
     jump_if(cond, *out);
     cold_.push_back([this, out, stub, k] {
       L(*out);
+      store_pins();
       count_loop_runs();
       jmp(*stub, T_NEAR);
       exit_site_[k] = uint32_t(getSize()) - 4;
     });
+  }
+  static Op opposite(Op cond) {
+    switch (cond) {
+      case Op::eq: return Op::ne;
+      case Op::ne: return Op::eq;
+      case Op::lts: return Op::ges;
+      case Op::ges: return Op::lts;
+      case Op::ltu: return Op::geu;
+      default: return Op::ltu;  // geu
+    }
   }
   // A jump with a rel32 operand, conditional on the flags as `cond` (see exit_jump) says.
   void jump_if(Op cond, const Label& to) {
@@ -1254,6 +1437,7 @@ bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
   b.jit_body = p + c.body_offset();
   b.jit_size = uint32_t(c.getSize());
   b.jit_faults = std::move(c.faults_);
+  b.jit_pending = std::move(c.pending_table_);
   b.jit_self_loop = c.self_loop();
   for (unsigned k = 0; k < 2; ++k) {
     b.jit_exit_site[k] = c.exit_site_[k];

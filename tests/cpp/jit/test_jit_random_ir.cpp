@@ -177,7 +177,7 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
   jit::JitContext ctx;
   ctx.state = b.state.data();
   ctx.mem_base = b.mem.base();
-  ctx.mem_size = b.mem.size();
+  ctx.mem_limit = b.mem.size() - jit::kMaxAccess;
   // (a budget that a broken loop runs out of, rather than running forever)
   const uint64_t budget = 1000 * uint64_t(jit_block.guest_insns + 1);
   ctx.insns_left = budget;
