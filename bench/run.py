@@ -10,9 +10,10 @@ Workloads
 
 Every workload runs N times (--runs, default 3) natively, under qemu-riscv64 and under vmkit; the
 table shows medians. vmkit runs through its CLI (`python -m vmkit run`) in a fresh process, like
-qemu-riscv64, so both pay their start-up cost. The guest outputs of qemu and vmkit must be
-byte-identical, and the native output must agree with them (same checksum / digest; for gzip, the
-decompressed output), else the run is reported as a mismatch.
+qemu-riscv64, so both pay their start-up cost (measured on its own with an empty program; the
+"w/o start" column compares the times with each runner's start-up taken out). The guest outputs
+of qemu and vmkit must be byte-identical, and the native output must agree with them (same
+checksum / digest; for gzip, the decompressed output), else the run is reported as a mismatch.
 
 Usage: python3 bench/run.py [--runs N] [--quick] [--only cpu|sha256|gzip] [--timeout S]
                           [--engine interp|jit|auto]
@@ -190,7 +191,17 @@ def main(argv=None) -> int:
         return 1
 
     print(f"vmkit benchmark: {args.runs} run(s) each, median wall-clock seconds; vmkit via `{' '.join(vmkit_cmd)}`")
-    header = f"{'workload':<10}{'native s':>10}{'qemu s':>10}{'vmkit s':>10}{'qemu/nat':>10}{'vmkit/nat':>10}{'vmkit %qemu':>12}  notes"
+    # Start-up: an empty static program under both. vmkit pays for starting Python and importing
+    # vmkit; the last column takes each runner's start-up out of its time.
+    empty = work / "empty.rv64"
+    empty_src = work / "empty.c"
+    empty_src.write_text("int main(void) { return 0; }\n")
+    subprocess.run([require(CROSS_CC), "-O2", "-static", "-o", str(empty), str(empty_src)], check=True)
+    q0 = measure([qemu, str(empty)], max(args.runs, 5), args.timeout).median
+    v0 = measure([*vmkit_cmd, str(empty)], max(args.runs, 5), args.timeout).median
+    print(f"start-up (an empty program): qemu {fmt_s(q0)} s, vmkit {fmt_s(v0)} s")
+    header = (f"{'workload':<10}{'native s':>10}{'qemu s':>10}{'vmkit s':>10}{'qemu/nat':>10}{'vmkit/nat':>10}"
+              f"{'vmkit %qemu':>12}{'w/o start':>10}  notes")
     print(header)
     print("-" * len(header))
     status = 0
@@ -216,9 +227,12 @@ def main(argv=None) -> int:
                 notes.append("MISMATCH: native output differs from qemu's")
                 status = 1
         n, qm, vm = nat.median, q.median, v.median
-        # "vmkit %qemu": vmkit's speed as a percentage of qemu's (100% = as fast, >100% = faster).
+        # "vmkit %qemu": vmkit's speed as a percentage of qemu's (100% = as fast, >100% = faster);
+        # "w/o start": the same with each runner's start-up time taken out of its time.
+        qr = qm - q0 if qm is not None and q0 is not None else None
+        vr = vm - v0 if vm is not None and v0 is not None else None
         print(f"{w.name:<10}{fmt_s(n):>10}{fmt_s(qm):>10}{fmt_s(vm):>10}{fmt_ratio(qm, n):>10}{fmt_ratio(vm, n):>10}"
-              f"{fmt_ratio(qm, vm, pct=True):>12}  {'; '.join(notes)}")
+              f"{fmt_ratio(qm, vm, pct=True):>12}{fmt_ratio(qr, vr, pct=True):>10}  {'; '.join(notes)}")
     shutil.rmtree(work, ignore_errors=True)
     if status:
         print("bench: some runs failed or disagreed (see notes)", file=sys.stderr)
