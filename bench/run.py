@@ -9,14 +9,16 @@ Workloads
   gzip    busybox gzip -c of the same file; native = the host's gzip -c.
 
 Every workload runs N times (--runs, default 3) natively, under qemu-riscv64 and under vmkit; the
-table shows medians. vmkit runs through its CLI (`python -m vmkit run`) in a fresh process, like
-qemu-riscv64, so both pay their start-up cost (measured on its own with an empty program; the
-"w/o start" column compares the times with each runner's start-up taken out). The guest outputs
+table shows medians. vmkit runs as `vmkit run` does: its native runner vmkit-run (found through
+the Python package) in a fresh process, like qemu-riscv64, so both pay their start-up cost
+(measured on its own with an empty program; the "w/o start" column compares the times with each
+runner's start-up taken out). --via-python runs `python -m vmkit run` instead, which adds
+Python's start-up. The guest outputs
 of qemu and vmkit must be byte-identical, and the native output must agree with them (same
 checksum / digest; for gzip, the decompressed output), else the run is reported as a mismatch.
 
 Usage: python3 bench/run.py [--runs N] [--quick] [--only cpu|sha256|gzip] [--timeout S]
-                          [--engine interp|jit|auto]
+                          [--engine interp|jit|auto] [--via-python]
 """
 
 from __future__ import annotations
@@ -155,16 +157,21 @@ def main(argv=None) -> int:
     ap.add_argument("--python", default=sys.executable, help="Python that has vmkit installed")
     ap.add_argument("--engine", choices=["interp", "jit", "auto"], default="auto",
                     help="vmkit's execution engine (vmkit run --engine)")
+    ap.add_argument("--via-python", action="store_true", help="run vmkit as `python -m vmkit run`")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
 
     try:
         qemu = require(QEMU)
-        vmkit_cmd = [args.python, "-m", "vmkit", "run", "--engine", args.engine]
-        probe = subprocess.run([args.python, "-c", "import vmkit.linux"], capture_output=True, text=True)
+        probe = subprocess.run([args.python, "-c", "import vmkit.linux, vmkit.cli; print(vmkit.cli.runner_path())"],
+                               capture_output=True, text=True)
         if probe.returncode:
             raise BenchError(f"vmkit is not importable by {args.python} (pip install . first):\n{probe.stderr.strip()}")
+        if args.via_python:
+            vmkit_cmd = [args.python, "-m", "vmkit", "run", "--engine", args.engine]
+        else:
+            vmkit_cmd = [probe.stdout.strip(), "--engine", args.engine]
         work = Path(tempfile.mkdtemp(prefix="vmkit-bench-"))
         workloads: List[Workload] = []
         cpu_iters = "20" if args.quick else "200"

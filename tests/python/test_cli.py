@@ -29,12 +29,19 @@ int main(int argc, char **argv) {
 """
 
 
+PY_RUN = [sys.executable, "-m", "vmkit", "run"]
+
+
 def cli_commands():
-    """Both spellings of the CLI: the module, and the console script when it is installed."""
-    cmds = [pytest.param([sys.executable, "-m", "vmkit"], id="python-m-vmkit")]
+    """Every spelling of the command: the module, the console script when it is installed, and
+    the native program they run (vmkit-run, in the package)."""
+    from vmkit.cli import runner_path
+
+    cmds = [pytest.param(PY_RUN, id="python-m-vmkit")]
     script = shutil.which("vmkit")
     if script:
-        cmds.append(pytest.param([script], id="vmkit-script"))
+        cmds.append(pytest.param([script, "run"], id="vmkit-script"))
+    cmds.append(pytest.param([runner_path()], id="vmkit-run"))
     return cmds
 
 
@@ -47,7 +54,7 @@ def upper(guest_builder, tmp_path_factory):
 
 def vmkit_cli(cmd, *args, stdin=b"", env=None):
     return subprocess.run(
-        [*cmd, "run", *map(str, args)], input=stdin, capture_output=True, timeout=TIMEOUT, env=env or dict(os.environ)
+        [*cmd, *map(str, args)], input=stdin, capture_output=True, timeout=TIMEOUT, env=env or dict(os.environ)
     )
 
 
@@ -73,7 +80,7 @@ def test_sysroot_option_runs_dynamic_program(guest_builder, qemu, vmkit_module):
     prog = guest_builder.build(GUEST_DIR / "env_argv.c", DYNAMIC_O2)
     env = dict(GUEST_ENV, VMKIT_T_GREETING="cli")
     q = subprocess.run([QEMU, "-L", SYSROOT, str(prog), "x", "y"], capture_output=True, env=env, timeout=TIMEOUT)
-    v = vmkit_cli([sys.executable, "-m", "vmkit"], "-L", SYSROOT, prog, "x", "y", env=dict(os.environ, **env))
+    v = vmkit_cli(PY_RUN, "-L", SYSROOT, prog, "x", "y", env=dict(os.environ, **env))
     assert v.stdout == q.stdout
     assert v.returncode == q.returncode == 3
     assert b"getenv(VMKIT_T_GREETING) = cli\n" in v.stdout
@@ -82,23 +89,24 @@ def test_sysroot_option_runs_dynamic_program(guest_builder, qemu, vmkit_module):
 def test_sysroot_from_qemu_ld_prefix(guest_builder, vmkit_module):
     """Like qemu-user, the sysroot may also come from QEMU_LD_PREFIX."""
     prog = guest_builder.build(GUEST_DIR / "return42.c", DYNAMIC_O2)
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], prog, env=dict(os.environ, QEMU_LD_PREFIX=SYSROOT))
+    r = vmkit_cli(PY_RUN, prog, env=dict(os.environ, QEMU_LD_PREFIX=SYSROOT))
     assert r.returncode == 42, r.stderr
 
 
 def test_argv0_option(guest_builder, qemu, vmkit_module):
     prog = guest_builder.build(GUEST_DIR / "env_argv.c", STATIC_O2)
     q = subprocess.run([QEMU, "-0", "/some/where/custom-name", str(prog)], capture_output=True, env=GUEST_ENV)
-    v = vmkit_cli([sys.executable, "-m", "vmkit"], "-0", "/some/where/custom-name", prog, env=dict(GUEST_ENV))
+    v = vmkit_cli(PY_RUN, "-0", "/some/where/custom-name", prog, env=dict(GUEST_ENV))
     assert b"argv[0] basename [custom-name]\n" in q.stdout
     assert v.stdout == q.stdout
     assert v.returncode == q.returncode == 1
 
 
-def test_guest_killed_by_sigsegv(guest_builder, qemu, vmkit_module):
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_guest_killed_by_sigsegv(cmd, guest_builder, qemu, vmkit_module):
     prog = guest_builder.build(FAULT_DIR / "unmapped.c", STATIC_O2)
     q = subprocess.run([QEMU, str(prog)], capture_output=True, timeout=TIMEOUT)
-    v = vmkit_cli([sys.executable, "-m", "vmkit"], prog)
+    v = vmkit_cli(cmd, prog)
     # qemu-user re-raises the guest's fatal signal on itself: subprocess sees -SIGSEGV.
     assert q.returncode == -11
     assert v.returncode == q.returncode, v.stderr
@@ -109,10 +117,27 @@ def test_guest_killed_by_sigsegv(guest_builder, qemu, vmkit_module):
     assert pc in {int(h, 16) for h in re.findall(r"0x([0-9a-fA-F]+)", err)}, f"pc {pc:#x} not in {err!r}"
 
 
-def test_usage_without_program(vmkit_module):
-    r = subprocess.run([sys.executable, "-m", "vmkit", "run"], capture_output=True, timeout=TIMEOUT)
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_usage_errors(cmd, vmkit_module):
+    r = vmkit_cli(cmd)
     assert r.returncode == 2  # argparse's status for a usage error
-    assert b"usage:" in r.stderr
+    assert b"usage:" in r.stderr and b"program" in r.stderr
+    r = vmkit_cli(cmd, "--engine", "fast", "prog")
+    assert r.returncode == 2 and b"invalid choice: 'fast'" in r.stderr, r.stderr
+    r = vmkit_cli(cmd, "--no-such-option", "prog")
+    assert r.returncode == 2 and b"--no-such-option" in r.stderr, r.stderr
+    r = vmkit_cli(cmd, "--help")
+    assert r.returncode == 0 and b"-L SYSROOT" in r.stdout and b"--strace" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_a_program_that_cannot_run_is_a_clear_error(cmd, tmp_path, vmkit_module):
+    r = vmkit_cli(cmd, tmp_path / "missing")
+    assert r.returncode == 1 and b"vmkit: cannot open program" in r.stderr, r.stderr
+    notelf = tmp_path / "script.txt"
+    notelf.write_text("hello\n")
+    r = vmkit_cli(cmd, notelf)
+    assert r.returncode == 1 and r.stderr.startswith(b"vmkit: "), r.stderr
 
 
 ENV_C = r"""
@@ -126,17 +151,18 @@ int main(void) {
 """
 
 
-def test_environment_options_like_qemu(guest_builder, tmp_path_factory, vmkit_module):
+@pytest.mark.parametrize("cmd", cli_commands())
+def test_environment_options_like_qemu(cmd, guest_builder, tmp_path_factory, vmkit_module):
     """-E NAME=VALUE sets and -U NAME removes a variable of the guest's environment (qemu-user's flags)."""
     src = tmp_path_factory.mktemp("cli-env") / "env.c"
     src.write_text(ENV_C)
     prog = guest_builder.build(src, STATIC_O2)
     env = dict(os.environ, VMKIT_B="from-host")
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-E", "VMKIT_A=set by -E", prog, env=env)
+    r = vmkit_cli(cmd, "-E", "VMKIT_A=set by -E", prog, env=env)
     assert r.stdout == b"A=set by -E B=from-host\n", r.stderr
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-U", "VMKIT_B", prog, env=env)
+    r = vmkit_cli(cmd, "-U", "VMKIT_B", prog, env=env)
     assert r.stdout == b"A=(unset) B=(unset)\n", r.stderr
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], "-E", "no-equals-sign", prog, env=env)
+    r = vmkit_cli(cmd, "-E", "no-equals-sign", prog, env=env)
     assert r.returncode == 1 and b"NAME=VALUE" in r.stderr
 
 
@@ -144,7 +170,7 @@ def test_strace_logs_syscalls_with_results(upper, guest_builder, vmkit_module):
     """--strace writes one line per syscall to stderr: pid, name, arguments (file names as
     strings), result or errno - and leaves the guest's own output alone."""
     prog = guest_builder.build(upper, STATIC_O2)
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], "--strace", prog, "tr", stdin=b"abc")
+    r = vmkit_cli(PY_RUN, "--strace", prog, "tr", stdin=b"abc")
     assert r.stdout == b"ABC"
     lines = r.stderr.decode().splitlines()
     pid = lines[0].split()[0]
@@ -156,7 +182,7 @@ def test_strace_logs_syscalls_with_results(upper, guest_builder, vmkit_module):
 
 
 def test_strace_shows_file_names_and_errno(busybox, vmkit_module):
-    r = vmkit_cli([sys.executable, "-m", "vmkit"], "--strace", busybox, "cat", "/nonexistent/file")
+    r = vmkit_cli(PY_RUN, "--strace", busybox, "cat", "/nonexistent/file")
     assert r.returncode == 1
     assert re.search(r'\d+ openat\(-100,"/nonexistent/file",\d+,\d+,.*\) = -1 errno=2 \(No such file or directory\)',
                      r.stderr.decode()), r.stderr.decode()

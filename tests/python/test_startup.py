@@ -1,7 +1,8 @@
 """What start-up loads: `vmkit run` is measured against qemu-user in fresh processes, so neither
 `import vmkit` nor a run may pull in what it does not use. These tests check behaviour (which
 libraries and modules get loaded), not time: libLLVM (linked only by vmkit._asm, the assembler)
-must stay out until the first vmkit.asm() call, which must then work in the same process."""
+must stay out until the first vmkit.asm() call, which must then work in the same process; and
+`vmkit run` is the native vmkit-run, which links neither Python nor LLVM."""
 
 from __future__ import annotations
 
@@ -32,18 +33,6 @@ code = vmkit.asm("riscv64", "li a0, 42\\nret", 0x1000)
 print(json.dumps({"after_import": after_import, "after_asm": _loaded(), "code": code.hex()}))
 """
 
-# `python -m vmkit run PROG` as runpy runs it, then the report (the CLI ends with SystemExit).
-_CLI_RUN = _REPORT + """
-import json, runpy, sys
-sys.argv = ["vmkit", "run", sys.argv[1]]
-try:
-    runpy.run_module("vmkit", run_name="__main__", alter_sys=True)
-except SystemExit as e:
-    status = e.code
-print(json.dumps({"status": status, "loaded": _loaded()}))
-"""
-
-
 def _child(script: str, *args: str) -> dict:
     r = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
@@ -59,13 +48,19 @@ def test_import_does_not_load_llvm_and_asm_then_works():
     assert "vmkit._asm" in r["after_asm"]["modules"]
 
 
-def test_cli_run_does_not_load_llvm(guest_builder, tmp_path):
+def test_cli_run_is_the_native_runner_without_python_or_llvm(guest_builder, tmp_path):
+    from vmkit.cli import runner_path
+
     src = tmp_path / "trivial.c"
     src.write_text("int main(void) { return 7; }\n")
     prog = guest_builder.build(src, STATIC_O2)
-    r = _child(_CLI_RUN, str(prog))
-    assert r["status"] == 7
-    assert r["loaded"] == {"llvm": False, "modules": []}
+    r = subprocess.run([sys.executable, "-m", "vmkit", "run", str(prog)], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 7, r.stderr
+    libs = subprocess.run(["ldd", runner_path()], capture_output=True, text=True, timeout=TIMEOUT).stdout
+    assert "libc.so" in libs, libs  # (ldd did list the libraries)
+    assert "libLLVM" not in libs and "libpython" not in libs, libs
+    r = subprocess.run([runner_path(), str(prog)], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 7, r.stderr
 
 
 def test_native_hook_is_made_on_first_use():
