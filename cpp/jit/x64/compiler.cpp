@@ -384,8 +384,8 @@ class BlockCompiler : public CodeGenerator {
   // the guest state and fewer stores. Guest state stays exact at faults: a pinned register holds
   // its guest register's value at every access (a next value computed in place is only where no
   // access comes before its put), and the fault table points there (pending_now). Not for
-  // blocks that call out (calls clobber the registers); no pinned registers with memory hooks
-  // (their slow path would have to write them first).
+  // blocks that call out (calls clobber the registers); the memory hooks' slow path writes them
+  // to the guest state before the hooks run and reads them back after.
   static constexpr unsigned kMaxPinned = 4;
   void plan_self_loop() {
     const uint32_t n = uint32_t(insts_.size());
@@ -412,10 +412,6 @@ class BlockCompiler : public CodeGenerator {
         case Op::put: state.push_back({in.aux, ir::type_bits(in.type) / 8, i, false, in.a}); break;
         default: break;
       }
-    }
-    if (mem_hooks_) {  // (their slow path would have to write the pinned registers first)
-      self_exit_ = k;
-      return;
     }
     // Candidates, carried registers first: 8-byte guest registers that the block reads at most
     // once, before writing them, and touches with no access of another shape (a narrower or
@@ -1105,7 +1101,8 @@ class BlockCompiler : public CodeGenerator {
         unsigned bytes = in.sub / 8u;
         Reg64 ra = use(in.a, rax);
         check_address(i, bytes, false, ra, ra);
-        unsigned k = dest_for(in.a, ir::kNoSlot);
+        // (with memory hooks the address is still needed after the load: not its register)
+        unsigned k = mem_hooks_ ? pick_reg(in.a, ir::kNoSlot) : dest_for(in.a, ir::kNoSlot);
         const Reg64& d = cache_reg(k);
         record_access(i, ra, ra);
         load_from(d, r14 + ra, bytes, in.op == Op::loads);
@@ -1382,16 +1379,21 @@ class BlockCompiler : public CodeGenerator {
       constexpr int n = int(std::size(saved));
       for (const Reg64& r : saved) push(r);
       sub(rsp, 8);  // 16-byte alignment for the call
-      // the arguments from the saved copies (any of them may be overwritten by another argument)
-      auto copy_of = [&](const Reg64& r) {
-        int k = 0;
-        while (saved[k] != r) ++k;
-        return qword[rsp + 8 + 8 * (n - 1 - k)];
+      store_pins();  // (before the arguments overwrite them) the hooks see the guest state and may change it
+      // the arguments from the saved copies (any of them may be overwritten by another argument;
+      // callee-saved cache registers, r13 and r15, are not: read them as they are)
+      auto load_saved = [&](const Reg64& dst, const Reg64& r) {
+        for (int k = 0; k < n; ++k)
+          if (saved[k] == r) {
+            mov(dst, qword[rsp + 8 + 8 * (n - 1 - k)]);
+            return;
+          }
+        mov(dst, r);
       };
       set_block(rdi);
       mov(qword[rbx + kCtxInsnsLeft], rbp);
-      mov(rcx, copy_of(addr));
-      mov(r9, copy_of(value));
+      load_saved(rcx, addr);
+      load_saved(r9, value);
       mov(rax, m);
       and_(r9, rax);
       mov(rdi, rbx);
@@ -1401,8 +1403,9 @@ class BlockCompiler : public CodeGenerator {
       mov(rax, reinterpret_cast<uint64_t>(&call_mem_hooks));
       call(rax);
       add(rsp, 8);
-      test(eax, eax);  // (pops keep the flags)
+      test(eax, eax);  // (pops and loads keep the flags)
       for (int k = n - 1; k >= 0; --k) pop(saved[k]);
+      for (const Pinned& p : pinned_) mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
       jz(*back, T_NEAR);
       mov(dword[rbx + kCtxCodeIndex], ci);
       leave(BlockOutcome::Hooked);

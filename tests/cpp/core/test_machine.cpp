@@ -205,6 +205,78 @@ TEST(Machine, AHookMayRewriteCodeThroughARawPointer) {
   EXPECT_EQ(now, addi(10, 10, 50));
 }
 
+TEST(Machine, MemoryHooksInALoopSeeAndChangeExactRegisters) {
+  // One block that loops on itself (tier 1 keeps its registers in host registers through the
+  // loop): a read hook sees a0 as each iteration left it, and a register it writes (t0, the
+  // counter) takes effect at once, under either engine.
+  for (Engine engine : {Engine::Interp, Engine::Jit}) {
+    Fixture f({ld(7, 6, 0), addi(10, 10, 1), addi(5, 5, -1), b_type(-12, 0, 5, 1)});
+    f.m.cpu().engine = engine;
+    f.set_x(5, 100);
+    f.set_x(6, kData);
+    struct Seen {
+      Fixture* f;
+      std::vector<uint64_t> a0;
+      static int hook(uint32_t, uint64_t, uint32_t, uint64_t, void* user) {
+        auto* s = static_cast<Seen*>(user);
+        s->a0.push_back(s->f->x(10));
+        if (s->a0.size() == 10) s->f->set_x(5, 1);  // this is the last iteration
+        return 0;
+      }
+    } seen{&f, {}};
+    f.m.add_hook(kHookMemRead, kData, kData + 0x1000, &Seen::hook, &seen);
+    RunOptions o;
+    o.until = kBase + 16;
+    RunResult r = f.m.run(kBase, o);
+    EXPECT_EQ(r.reason, RunEnd::Until) << engine_name(engine);
+    std::vector<uint64_t> expected = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    EXPECT_EQ(seen.a0, expected) << engine_name(engine);
+    EXPECT_EQ(f.x(10), 10u) << engine_name(engine);
+    EXPECT_EQ(f.x(5), 0u) << engine_name(engine);
+  }
+}
+
+TEST(Machine, AMemoryHookElsewhereLeavesALoopsResultsAlone) {
+  // A loop that loads, adds and stores (one block that loops on itself) with a memory hook on a
+  // range it never touches: the same memory and registers as without the hook.
+  const std::vector<uint32_t> loop = {
+      ld(7, 6, 0),                        // t2 = *t1
+      i_type(0, 7, 0, 7, 0x13) | 0,       // (nop-like: addi t2, t2, 0)
+      sd(7, 6, 8),                        // t1[1] = t2
+      addi(6, 6, 16),                     // t1 += 16
+      i_type(0x7ff, 6, 7, 6, 0x13),       // andi t1, t1, 0x7ff
+      lui(28, 0x20),                      // t3 = 0x20000 (kData)
+      0x01c36333,                         // or t1, t1, t3
+      addi(5, 5, -1),                     // t0 -= 1
+      b_type(-32, 0, 5, 1),               // bnez t0, loop
+  };
+  for (Engine engine : {Engine::Interp, Engine::Jit}) {
+    uint64_t results[2][3] = {};
+    for (int hooked = 0; hooked < 2; ++hooked) {
+      Fixture f(loop);
+      f.m.cpu().engine = engine;
+      f.set_x(5, 500);
+      f.set_x(6, kData);
+      uint64_t v = 3;
+      f.m.mem_write(kData, &v, 8);
+      int calls = 0;
+      if (hooked)
+        f.m.add_hook(kHookMemRead | kHookMemWrite, kData + 0x800, kData + 0x1000,
+                     [](uint32_t, uint64_t, uint32_t, uint64_t, void* user) { return ++*static_cast<int*>(user), 0; },
+                     &calls);
+      RunOptions o;
+      o.until = kBase + 36;
+      ASSERT_EQ(f.m.run(kBase, o).reason, RunEnd::Until) << engine_name(engine);
+      EXPECT_EQ(calls, 0);
+      f.m.mem_read(kData + 8, &results[hooked][0], 8);
+      results[hooked][1] = f.x(6);
+      results[hooked][2] = f.x(7);
+    }
+    EXPECT_EQ(std::vector<uint64_t>(results[0], results[0] + 3), std::vector<uint64_t>(results[1], results[1] + 3))
+        << engine_name(engine);
+  }
+}
+
 TEST(Machine, HookOpsAppearOnlyInHookedTranslationsAndGoWithTheHook) {
   Fixture f(kLoop);
   auto count_hooks = [&] {
