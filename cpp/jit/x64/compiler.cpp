@@ -203,6 +203,23 @@ class BlockCompiler : public CodeGenerator {
     unsigned k = cache_regs();
     for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j)
       if (usable(j) && !live(cached_[j])) k = j;
+    // One whose value only a deferred put still needs: do that put now (the store the put would
+    // have cost anyway) rather than spill the value and read it back.
+    for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j) {
+      unsigned c = (next_cache_ + j) % cache_regs();
+      Slot v = cached_[c];
+      if (!usable(c) || v == ir::kNoSlot || natural_last_use_[v] > cur_) continue;
+      for (size_t q = 0; q < pending_.size();) {
+        if (pending_[q].slot == v) {
+          put_now(pending_[q].offset, pending_[q].bytes, v);
+          pending_.erase(pending_.begin() + long(q));
+        } else {
+          ++q;
+        }
+      }
+      last_use_[v] = cur_;
+      k = c;
+    }
     for (unsigned j = 0; j < cache_regs() && k == cache_regs(); ++j) {
       unsigned c = (next_cache_ + j) % cache_regs();
       if (usable(c) && cached_[c] != ir::kNoSlot && home_[cached_[c]]) k = c;
@@ -372,6 +389,7 @@ class BlockCompiler : public CodeGenerator {
     }
     plan_self_loop();
     defer_puts_ = !mem_hooks_;
+    natural_last_use_ = last_use_;
     if (defer_puts_) extend_pending_lifetimes();
   }
 
@@ -509,6 +527,7 @@ class BlockCompiler : public CodeGenerator {
   std::vector<ir::Inst> insts_;  // the block's insts with aliased truncations resolved
   std::vector<uint8_t> skip_;    // insts that emit nothing
   std::vector<uint32_t> last_use_;
+  std::vector<uint32_t> natural_last_use_;  // last_use_ before deferred puts extended it
   std::vector<uint8_t> home_;
   uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
