@@ -191,7 +191,6 @@ class BlockCompiler : public CodeGenerator {
     mov(r, slot(s));
   }
   void store(Slot d, const Reg64& r) {
-    if (home_[d]) mov(slot(d), r);
     unsigned k = pick_reg(ir::kNoSlot, ir::kNoSlot);
     mov(cache_reg(k), r);
     cached_[k] = d;
@@ -245,7 +244,6 @@ class BlockCompiler : public CodeGenerator {
   }
   // The cache register k (from pick_reg) now holds d.
   void defined(unsigned k, Slot d) {
-    if (home_[d]) mov(slot(d), cache_reg(k));
     if (k < cache_regs()) {
       cached_[k] = d;
       return;
@@ -341,11 +339,12 @@ class BlockCompiler : public CodeGenerator {
     for (auto& c : cached_) c = ir::kNoSlot;
   }
 
-  // Where each temporary is last used, and which need a home in the frame (see the file comment).
+  // Where each temporary is last used; which truncations cost nothing; the self loop; how long
+  // deferred puts keep their values.
   void analyse() {
     const size_t ns = b_.num_slots(), n = b_.insts.size();
     last_use_.assign(ns, 0);
-    home_.assign(ns + 1, 0);  // [ns]: kNoSlot's entry would be out of range; kept 0
+    home_.assign(ns + 1, 0);  // (spilled; [ns]: kNoSlot's entry would be out of range, kept 0)
     std::vector<uint32_t> def(ns, UINT32_MAX), uses(ns, 0);
     for (uint32_t i = 0; i < n; ++i) {
       const ir::Inst& in = b_.insts[i];
@@ -372,7 +371,7 @@ class BlockCompiler : public CodeGenerator {
     skip_.assign(n, 0);
     for (uint32_t i = 0; i < n; ++i) {
       const ir::Inst t = insts_[i];
-      if (t.op != Op::trunc || ir::type_bits(t.type) != 32 || home_[t.dst] || b_.slot_is_const[t.a]) continue;
+      if (t.op != Op::trunc || ir::type_bits(t.type) != 32 || b_.slot_is_const[t.a]) continue;
       bool ok = true;
       for (uint32_t j = i + 1; j < n && ok; ++j) {
         const ir::Inst& u = insts_[j];
@@ -434,9 +433,13 @@ class BlockCompiler : public CodeGenerator {
     // Candidates, carried registers first: 8-byte guest registers that the block reads at most
     // once, before writing them, and touches with no access of another shape (a narrower or
     // overlapping one).
+    // A register the loop only writes saves a store per iteration but holds a host register all
+    // through: only where the temporaries leave one free (else they would spill instead).
+    size_t carried = 0;
+    const size_t spare = (stack_spills_ ? 8 : 7) > max_live() ? (stack_spills_ ? 8 : 7) - max_live() : 0;
     for (int pass = 0; pass < 2; ++pass)
       for (const Access& g : state) {
-        if (pinned_.size() == kMaxPinned) break;
+        if (pinned_.size() == kMaxPinned || (pass == 1 && pinned_.size() >= carried + spare)) break;
         if (g.bytes != 8 || (pass == 0) != g.is_get) continue;
         bool ok = true, written = false, seen = false;
         Slot next = ir::kNoSlot;
@@ -465,11 +468,28 @@ class BlockCompiler : public CodeGenerator {
               if (insts_[j].op == Op::load || insts_[j].op == Op::loads || insts_[j].op == Op::store) p.in_place = false;
           }
         if (g.is_get) skip_[g.index] = 1;
+        carried += g.is_get;
         pinned_.push_back(p);
       }
     npinned_ = unsigned(pinned_.size());
     for (unsigned j = 0; j < npinned_; ++j) pinned_[j].reg = cache_regs() + j;
     self_exit_ = k;
+  }
+
+  // The most temporaries live at once (defined, and used later), from last_use_.
+  size_t max_live() const {
+    const uint32_t n = uint32_t(insts_.size());
+    std::vector<int> delta(n + 1, 0);
+    for (uint32_t i = 0; i < n; ++i) {
+      Slot d = insts_[i].dst;
+      if (skip_[i] || d == ir::kNoSlot || is_const(d) || last_use_[d] <= i) continue;
+      ++delta[i];
+      --delta[last_use_[d]];
+    }
+    size_t best = 0;
+    int live = 0;
+    for (uint32_t i = 0; i < n; ++i) best = std::max(best, size_t(live += delta[i]));
+    return best;
   }
 
   // The edge back to the loop's start (see plan_self_loop), at the block's branch: budget and
@@ -528,7 +548,7 @@ class BlockCompiler : public CodeGenerator {
   std::vector<uint8_t> skip_;    // insts that emit nothing
   std::vector<uint32_t> last_use_;
   std::vector<uint32_t> natural_last_use_;  // last_use_ before deferred puts extended it
-  std::vector<uint8_t> home_;
+  std::vector<uint8_t> home_;  // spilled: the value is in its slot() (IR slots are defined once)
   uint32_t fused_compare_ = UINT32_MAX;  // IR index of the compare the br does itself
   uint32_t cur_ = 0;
   // Registers that hold temporaries: r8-r11, rsi, rdi, r15 and (with stack spills) r13.
