@@ -439,5 +439,6 @@ class Machine(_Hookable):
 
     def stats(self) -> dict:
         """Execution counters: blocks translated, executed and compiled, instructions, invalidations,
-        compile time, code cache flushes and the longest pause one caused."""
+        code_write_faults (guest stores into pages holding translated code: each drops those
+        translations), compile time, code cache flushes and the longest pause one caused."""
         return self._core.stats()

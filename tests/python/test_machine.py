@@ -488,6 +488,38 @@ def test_map_ptr_aliases_a_shared_mmap_both_ways():
     assert buf[8:16] == (42).to_bytes(8, "little")  # the guest's store, seen by the host buffer
 
 
+def test_a_store_into_code_that_ran_is_seen_by_the_next_call():
+    """The guest calls a function, rewrites one of its instructions with a plain store (no
+    fence.i) and calls it again: as in unicorn, the second call runs the new instruction. The
+    function shares its page with the running code, which is write-protected for its
+    translations: the store is counted in stats()["code_write_faults"]."""
+    new_insn = asm("addi a0, a0, 100", rvc=False)
+    code = asm(f"""
+    jal  ra, fn
+    auipc t0, 0
+    addi t0, t0, 28          # fn, 28 bytes on (li below is lui + addiw)
+    li   t1, {int.from_bytes(new_insn, "little")}
+    sw   t1, 0(t0)
+    jal  ra, fn
+    j    done
+fn:
+    addi a0, a0, 1
+    ret
+done:
+    nop
+""", rvc=False)
+    assert code[32:36] == asm("addi a0, a0, 1", rvc=False)
+    end = BASE + len(code) - 4
+    m = setup_vmkit(code)
+    uc = setup_unicorn(code)
+    m.run(BASE, until=end)
+    uc.emu_start(BASE, end)
+    assert vm_regs(m) == uc_regs(uc)
+    assert m.regs.a0 == 101
+    assert m.stats()["code_write_faults"] == 1
+    assert m.mem.read(BASE, len(code)) == bytes(uc.mem_read(BASE, len(code)))
+
+
 def test_code_rewritten_through_a_memory_view_runs_anew():
     """Pages holding translated code are write-protected, so a plain store through a memory view
     (no mem.write) is noticed: the next run executes the new code. (unicorn keeps running its stale
