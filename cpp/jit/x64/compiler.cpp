@@ -137,7 +137,7 @@ class BlockCompiler : public CodeGenerator {
       cur_ = uint32_t(i);
       if (!skip_[i]) emit(uint32_t(i));
     }
-    // Cold paths (faults, code writes, traps, hook exits) after the hot code.
+    // Cold paths (faults, traps, hook exits, ways out of loops) after the hot code.
     for (auto& c : cold_) c();
     L(epilogue_);
     mov(qword[rbx + kCtxInsnsLeft], rbp);
