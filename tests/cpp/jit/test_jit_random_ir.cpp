@@ -6,6 +6,8 @@
 // block's code with the carried guest registers in host registers.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cstring>
 #include <random>
 #include <string>
@@ -206,10 +208,17 @@ void check_random_block(uint64_t seed, bool loop, const ir::ArchInfo& arch, jit:
   }
 }
 
+// How many random blocks each test tries: its default, or VMKIT_RANDOM_IR_SEEDS (for long soaks
+// after changes to the compiler).
+uint64_t seed_count(uint64_t default_count) {
+  const char* e = std::getenv("VMKIT_RANDOM_IR_SEEDS");
+  return e && std::strtoull(e, nullptr, 10) > 0 ? std::strtoull(e, nullptr, 10) : default_count;
+}
+
 TEST(JitRandomIr, CompiledBlocksMatchTheInterpreter) {
   auto fe = rv64::make_frontend();
   jit::CodeCache cache(size_t(16) << 20);
-  for (uint64_t seed = 1; seed <= 1500; ++seed) {
+  for (uint64_t seed = 1, n = seed_count(1500); seed <= n; ++seed) {
     check_random_block(seed, false, fe->arch(), cache);
     if (HasFatalFailure()) return;
   }
@@ -218,7 +227,7 @@ TEST(JitRandomIr, CompiledBlocksMatchTheInterpreter) {
 TEST(JitRandomIr, BlocksThatLoopOnThemselvesMatchTheInterpreter) {
   auto fe = rv64::make_frontend();
   jit::CodeCache cache(size_t(16) << 20);
-  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+  for (uint64_t seed = 1, n = seed_count(1000); seed <= n; ++seed) {
     check_random_block(seed, true, fe->arch(), cache);
     if (HasFatalFailure()) return;
   }
