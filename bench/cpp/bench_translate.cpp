@@ -118,8 +118,21 @@ void BM_TranslateAndOptimizeBlock(benchmark::State& state) {
 }
 BENCHMARK(BM_TranslateAndOptimizeBlock);
 
-// Tier 1: translate + optimise + compile one block of real code to x86-64 (what the execution
-// loop pays when a block becomes hot; the threaded form the JIT reports positions in is built too).
+// Translates, optimises and compiles the block at pc into b (what the execution loop pays when a
+// block becomes hot; the threaded form the JIT reports positions in is built too).
+void compile_real_block(RealCode& c, uint64_t pc, jit::CodeCache& cache, const InterpEnv& env, CachedBlock& b) {
+  b.ir = c.cpu->translate(pc);
+  ir::optimize(b.ir);
+  b.frame = b.ir.slot_init;
+  b.guest_insns = uint32_t(b.ir.marks.size());
+  prepare_block(b, env);
+  if (!jit::compile_block(b, cache, nullptr)) {
+    cache.flush();
+    jit::compile_block(b, cache, nullptr);
+  }
+}
+
+// Tier 1: one block of real code to x86-64 after another.
 void BM_CompileBlock(benchmark::State& state) {
   RealCode& c = RealCode::get();
   jit::CodeCache cache(size_t(256) << 20);
@@ -128,15 +141,7 @@ void BM_CompileBlock(benchmark::State& state) {
   uint64_t insns = 0;
   for (auto _ : state) {
     CachedBlock b;
-    b.ir = c.cpu->translate(c.blocks[i]);
-    ir::optimize(b.ir);
-    b.frame = b.ir.slot_init;
-    b.guest_insns = uint32_t(b.ir.marks.size());
-    prepare_block(b, env);
-    if (!jit::compile_block(b, cache, nullptr)) {
-      cache.flush();
-      jit::compile_block(b, cache, nullptr);
-    }
+    compile_real_block(c, c.blocks[i], cache, env, b);
     insns += b.guest_insns;
     benchmark::DoNotOptimize(b.jit);
     if (++i == c.blocks.size()) i = 0;
@@ -158,15 +163,7 @@ void BM_CompileBlockDistribution(benchmark::State& state) {
     for (uint64_t pc : c.blocks) {
       auto t0 = std::chrono::steady_clock::now();
       CachedBlock b;
-      b.ir = c.cpu->translate(pc);
-      ir::optimize(b.ir);
-      b.frame = b.ir.slot_init;
-      b.guest_insns = uint32_t(b.ir.marks.size());
-      prepare_block(b, env);
-      if (!jit::compile_block(b, cache, nullptr)) {
-        cache.flush();
-        jit::compile_block(b, cache, nullptr);
-      }
+      compile_real_block(c, pc, cache, env, b);
       double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
       benchmark::DoNotOptimize(b.jit);
       per_block.push_back(ns);

@@ -207,16 +207,22 @@ CachedBlock* Cpu::lookup_single(uint64_t pc) {
   return single_cache_.insert(std::unique_ptr<CachedBlock>(make_block(pc, 1)));
 }
 
-CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
+// A freshly lifted block, optimised and checked as configured, ready to run.
+std::unique_ptr<CachedBlock> Cpu::prepared_block(ir::Block ir) const {
   auto cb = std::make_unique<CachedBlock>();
-  cb->ir = translate(pc, max_insns);
+  cb->ir = std::move(ir);
   if (optimize_ir) ir::optimize(cb->ir);
   if (verify_ir) {
     std::string err = ir::verify(cb->ir);
-    if (!err.empty()) throw std::logic_error("IR verifier rejected the block at pc " + std::to_string(pc) + ": " + err + "\n" + ir::print(cb->ir));
+    if (!err.empty()) throw std::logic_error("IR verifier rejected the block at pc " + std::to_string(cb->ir.pc) + ": " + err + "\n" + ir::print(cb->ir));
   }
   cb->frame = cb->ir.slot_init;
   cb->guest_insns = uint32_t(cb->ir.marks.size());
+  return cb;
+}
+
+CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
+  auto cb = prepared_block(translate(pc, max_insns));
   if (!cb->ir.marks.empty()) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
   ++stats_.blocks_translated;
   return cb.release();
@@ -227,14 +233,12 @@ CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
 // the store would fault forever), without instrumentation (its code and block hooks ran before
 // the fault) and never compiled; it is dropped with the run's other dead blocks.
 CachedBlock* Cpu::replay_block(uint64_t pc) {
-  auto cb = std::make_unique<CachedBlock>();
-  cb->ir.pc = cb->ir.end_pc = pc;
-  cb->ir.arch = &fe_.arch();
-  ir::Builder builder(cb->ir);
+  ir::Block b;
+  b.pc = b.end_pc = pc;
+  b.arch = &fe_.arch();
+  ir::Builder builder(b);  // (no shaper: no hooks, no stop points)
   fe_.translate(pc, mem_, builder, 1);
-  if (optimize_ir) ir::optimize(cb->ir);
-  cb->frame = cb->ir.slot_init;
-  cb->guest_insns = uint32_t(cb->ir.marks.size());
+  auto cb = prepared_block(std::move(b));
   cb->valid = false;
   cb->jit_failed = true;
   return cache_.retire(std::move(cb));
@@ -399,7 +403,7 @@ bool Cpu::resume_after_code_write(const Stop& s, uint32_t completed_in_block, ui
   // The accesses before the store made their memory hook calls, and so did the store itself if
   // it is in the hooked range (write hooks run before the store).
   replay_accesses_ = access_index;
-  if (hooks && s.size && s.access_addr + s.size - 1 >= hooks->mem_lo && s.access_addr <= hooks->mem_hi) ++replay_accesses_;
+  if (hooks && s.size && hooks->mem_hooked(s.access_addr, s.size)) ++replay_accesses_;
   return true;
 }
 

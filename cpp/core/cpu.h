@@ -166,6 +166,7 @@ class Cpu : GuestMemory::CodeWatcher {
   CachedBlock* lookup(uint64_t pc);
   CachedBlock* lookup_single(uint64_t pc);
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
+  std::unique_ptr<CachedBlock> prepared_block(ir::Block ir) const;
   CachedBlock* replay_block(uint64_t pc);
   bool resume_after_code_write(const Stop& s, uint32_t completed_in_block, uint32_t access_index);
   void code_written(uint64_t addr, uint64_t len) override { invalidate(addr, len); }

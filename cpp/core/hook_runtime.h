@@ -40,6 +40,8 @@ struct HookRuntime {
   uint32_t replayed_accesses = 0;
   void* owner = nullptr;  // for the callbacks
   bool has_mem_hooks() const { return mem_lo <= mem_hi; }
+  // Whether an access of `size` bytes at addr overlaps that range (and so calls `mem`).
+  bool mem_hooked(uint64_t addr, uint64_t size) const { return addr + size - 1 >= mem_lo && addr <= mem_hi; }
 };
 
 }  // namespace vmkit

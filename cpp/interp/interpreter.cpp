@@ -326,7 +326,7 @@ static BlockOutcome run_block(CachedBlock& entry, const InterpEnv& env, bool pre
 #define MEM_HOOK(access, addr, bytes, value)                                                     \
   do {                                                                                           \
     HookRuntime* rt = env.hooks;                                                                 \
-    if (__builtin_expect((addr) + (bytes) - 1 >= rt->mem_lo && (addr) <= rt->mem_hi, 0)) {      \
+    if (__builtin_expect(rt->mem_hooked((addr), (bytes)), 0)) {                                  \
       uint64_t insn_pc = locate_access(*cb, size_t(ip - first), &rt->access_index);               \
       if (rt->mem(rt, access, insn_pc, addr, bytes, value) != HookAction::Continue) {            \
         out.kind = BlockOutcome::Hooked;                                                         \

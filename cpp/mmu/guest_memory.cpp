@@ -385,13 +385,17 @@ void GuestMemory::mark_code(uint64_t addr, uint64_t len) {
       code_state(p).store(kCode, std::memory_order_relaxed);
       continue;
     }
-    if (!protected_code_) {
-      protected_code_ = true;
-      update_fault_registration();
-    }
+    note_protected_code();
     code_state(p).store(kCodeWriteProtected, std::memory_order_release);
     ::mprotect(base_ + p * kPageSize, kPageSize, PROT_READ);
   }
+}
+
+// A page is about to be write-protected for its code: the fault handler must know this memory.
+void GuestMemory::note_protected_code() {
+  if (protected_code_) return;
+  protected_code_ = true;
+  update_fault_registration();
 }
 
 void GuestMemory::unmark_code(uint64_t addr, uint64_t len) {
@@ -424,10 +428,7 @@ void GuestMemory::protect_code_pages(uint64_t addr, uint64_t len, int perm) {
       else code_state(q).store(kCodeWriteProtected);
     }
     if (perm & kWrite) {
-      if (!protected_code_) {
-        protected_code_ = true;
-        update_fault_registration();
-      }
+      note_protected_code();
       ::mprotect(base_ + p * kPageSize, (q - p) * kPageSize, PROT_READ);
     }
     p = q;

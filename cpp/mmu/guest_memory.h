@@ -191,6 +191,7 @@ class GuestMemory : public CodeSource {
   std::atomic_ref<uint8_t> code_state(uint64_t page) const { return std::atomic_ref<uint8_t>(code_pages_[page]); }
   bool take_host_code_write(uint64_t page) noexcept;
   void update_fault_registration();  // in the signal handler's list while it has protections
+  void note_protected_code();
   void unmark_code(uint64_t addr, uint64_t len);                  // contents replaced or gone
   void release_code(uint64_t addr, uint64_t len);                 // unmark, give write back
   void protect_code_pages(uint64_t addr, uint64_t len, int perm);  // after an mprotect to perm

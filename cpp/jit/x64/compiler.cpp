@@ -208,14 +208,7 @@ class BlockCompiler : public CodeGenerator {
       unsigned c = (next_cache_ + j) % cache_regs();
       Slot v = cached_[c];
       if (!usable(c) || v == ir::kNoSlot || natural_last_use_[v] > cur_) continue;
-      for (size_t q = 0; q < pending_.size();) {
-        if (pending_[q].slot == v) {
-          put_now(pending_[q].offset, pending_[q].bytes, v);
-          pending_.erase(pending_.begin() + long(q));
-        } else {
-          ++q;
-        }
-      }
+      settle_pending([v](const PendingPut& p) { return p.slot == v; });
       last_use_[v] = cur_;
       k = c;
     }
@@ -508,7 +501,7 @@ class BlockCompiler : public CodeGenerator {
   }
   // The pinned registers to the guest state, on the ways out of a block that loops on itself.
   void store_pins() {
-    for (const Pinned& p : pinned_) mov(qword[r12 + int(p.offset)], cache_reg(p.reg));
+    for (const Pinned& p : pinned_) store_state(p.offset, 8, cache_reg(p.reg));
   }
   struct Pinned {
     Slot get;         // the get's slot (kNoSlot for a register the loop only writes)
@@ -617,8 +610,8 @@ class BlockCompiler : public CodeGenerator {
   std::vector<PendingPut> pending_;
   bool defer_puts_ = true;
 
-  void put_now(uint32_t offset, unsigned bytes, Slot s) {
-    Reg64 r = use(s, rax);
+  // r's low `bytes` bytes to the guest state at offset.
+  void store_state(uint32_t offset, unsigned bytes, const Reg64& r) {
     switch (bytes) {
       case 8: mov(qword[r12 + int(offset)], r); break;
       case 4: mov(dword[r12 + int(offset)], r.cvt32()); break;
@@ -626,22 +619,29 @@ class BlockCompiler : public CodeGenerator {
       default: mov(byte[r12 + int(offset)], r.cvt8()); break;
     }
   }
+  void put_now(uint32_t offset, unsigned bytes, Slot s) { store_state(offset, bytes, use(s, rax)); }
+  // Removes the pending puts `pick` selects, doing each one unless `replaced` says a new put of
+  // the same bytes makes it unnecessary.
+  template <class Pick, class Replaced = bool (*)(const PendingPut&)>
+  void settle_pending(Pick pick, Replaced replaced = [](const PendingPut&) { return false; }) {
+    for (size_t j = 0; j < pending_.size();) {
+      const PendingPut p = pending_[j];
+      if (!pick(p)) {
+        ++j;
+        continue;
+      }
+      if (!replaced(p)) put_now(p.offset, p.bytes, p.slot);
+      pending_.erase(pending_.begin() + long(j));
+    }
+  }
   void flush_pending() {
-    for (const PendingPut& p : pending_) put_now(p.offset, p.bytes, p.slot);
-    pending_.clear();
+    settle_pending([](const PendingPut&) { return true; });
   }
   // Before an access to guest bytes [offset, offset+bytes): the pending writes there are done
   // (or, for a put of exactly the same bytes with drop_same, dropped: it replaces them).
   void flush_overlapping(uint32_t offset, unsigned bytes, bool drop_same = false) {
-    for (size_t j = 0; j < pending_.size();) {
-      const PendingPut p = pending_[j];
-      if (p.offset >= offset + bytes || offset >= p.offset + p.bytes) {
-        ++j;
-        continue;
-      }
-      if (!(drop_same && p.offset == offset && p.bytes == bytes)) put_now(p.offset, p.bytes, p.slot);
-      pending_.erase(pending_.begin() + long(j));
-    }
+    settle_pending([&](const PendingPut& p) { return p.offset < offset + bytes && offset < p.offset + p.bytes; },
+                   [&](const PendingPut& p) { return drop_same && p.offset == offset && p.bytes == bytes; });
   }
   // A block that loops on itself keeps some guest registers in pinned registers all through
   // (plan_self_loop): a put there is a move, and the register always has the guest register's
@@ -695,12 +695,7 @@ class BlockCompiler : public CodeGenerator {
       case CachedBlock::JitPending::Stack: mov(rax, qword[rsp + int(p.value)]); break;
       case CachedBlock::JitPending::Frame: mov(rax, qword[r13 + int(p.value) * 8]); break;
     }
-    switch (p.bytes) {
-      case 8: mov(qword[r12 + int(p.offset)], r); break;
-      case 4: mov(dword[r12 + int(p.offset)], r.cvt32()); break;
-      case 2: mov(word[r12 + int(p.offset)], r.cvt16()); break;
-      default: mov(byte[r12 + int(p.offset)], r.cvt8()); break;
-    }
+    store_state(p.offset, p.bytes, r);
   }
   // A put's value stays available until the put is done: its slot lives until the next inst that
   // reads or writes those guest bytes or ends the pending (call, hook, terminator).

@@ -87,7 +87,9 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   if ((act.flags & kSA_ONSTACK) && ts.altstack_size && !(ts.altstack_flags & kSS_DISABLE) && !on_alt)
     sp = ts.altstack_sp + ts.altstack_size;
   uint64_t frame = (sp - kFrameSize) & ~uint64_t(15);
-  if (!p.mem->accessible(frame, kFrameSize, kWrite)) return false;
+  // (guest_buf prepares the frame's pages for the write: translated code, snapshot pages)
+  void* frame_host = guest_buf(p, frame, kFrameSize, kWrite);
+  if (!frame_host) return false;
 
   uint8_t buf[kFrameSize];
   std::memset(buf, 0, sizeof buf);
@@ -115,8 +117,7 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
   for (unsigned i = 0; i < 32; ++i) put64(mc + kMcFp + 8 * i, st.f[i]);
   put32(mc + kMcFcsr, (st.frm << 5) | (st.fflags & 0x1f));
-  p.mem->prepare_write(frame, sizeof buf);  // translated code or a snapshot's page there
-  std::memcpy(p.mem->host(frame), buf, sizeof buf);
+  std::memcpy(frame_host, buf, sizeof buf);
 
   st.x[1] = p.sigreturn_trampoline;
   st.x[2] = frame;
