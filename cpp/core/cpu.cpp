@@ -145,22 +145,47 @@ const RegInfo& Cpu::register_named(const std::string& name) const {
   for (const RegInfo& r : fe_.registers())
     if (r.name == name) return r;
   throw UsageError("unknown " + std::string(fe_.arch().name) + " register '" + name +
-                   "': use an architectural name such as 'a0', 'x10', 'sp', 'pc', 'f0', 'fa0', 'fflags' or 'frm'");
+                   "': use an architectural name such as " + fe_.register_examples());
+}
+
+void Cpu::read_register(const RegInfo& r, void* out) const {
+  if (r.hardwired_zero) {
+    std::memset(out, 0, r.size());
+  } else if (r.read) {
+    uint64_t v = r.read(state_.data());
+    std::memcpy(out, &v, r.size());
+  } else {
+    std::memcpy(out, state_.data() + r.offset, r.size());
+  }
+}
+
+void Cpu::write_register(const RegInfo& r, const void* in) {
+  if (r.hardwired_zero) return;
+  if (r.write) {
+    uint64_t v = 0;
+    std::memcpy(&v, in, r.size());
+    return r.write(state_.data(), v);
+  }
+  if (r.write_bytes > r.size()) std::memset(state_.data() + r.offset, 0, r.write_bytes);
+  std::memcpy(state_.data() + r.offset, in, r.size());
 }
 
 uint64_t Cpu::read_register(const RegInfo& r) const {
+  if (r.size() > 8)
+    throw UsageError("register '" + r.name + "' is " + std::to_string(8 * r.size()) + " bits wide: read its bytes");
   uint64_t v = 0;
-  std::memcpy(&v, state_.data() + r.offset, ir::type_bits(r.type) / 8);
+  read_register(r, &v);
   return v;
 }
 
 void Cpu::write_register(const RegInfo& r, uint64_t value) {
-  if (r.name == "zero" || r.name == "x0") return;
-  unsigned bytes = ir::type_bits(r.type) / 8;
+  unsigned bytes = r.size();
+  if (bytes > 8)
+    throw UsageError("register '" + r.name + "' is " + std::to_string(8 * bytes) + " bits wide: write its bytes");
   if (bytes < 8 && (value >> (8 * bytes)) != 0)
     throw UsageError("value " + std::to_string(value) + " does not fit the " + std::to_string(8 * bytes) +
                      "-bit register '" + r.name + "'");
-  std::memcpy(state_.data() + r.offset, &value, bytes);
+  write_register(r, &value);
 }
 
 void Cpu::BlockShaper::on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) {

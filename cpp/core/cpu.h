@@ -95,9 +95,13 @@ class Cpu : GuestMemory::CodeWatcher {
   void set_pc(uint64_t pc);
   // Registers by architectural name (for scripts): UsageError for an unknown name or a value too
   // wide for the register; writes to a hardwired zero register are ignored, as in the hardware.
+  // The uint64_t forms are for registers of up to 8 bytes; the byte forms take r.size() bytes
+  // (128-bit vector registers too).
   const RegInfo& register_named(const std::string& name) const;
   uint64_t read_register(const RegInfo& r) const;
   void write_register(const RegInfo& r, uint64_t value);
+  void read_register(const RegInfo& r, void* out) const;
+  void write_register(const RegInfo& r, const void* in);
 
   // Runs from pc() until something needs the caller (see StopReason). On return, the guest state
   // is exact: every instruction before stop.pc has completed, none after it has started. Runs at

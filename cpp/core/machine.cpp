@@ -99,18 +99,14 @@ void Machine::mem_protect(uint64_t addr, uint64_t len, int perm) {
 
 // ---- running -----------------------------------------------------------------------------------
 
-namespace {
-// RISC-V exception causes (privileged spec, mcause) for what the CPU reports.
-constexpr uint32_t kCauseIllegalInsn = 2, kCauseBreakpoint = 3, kCauseLoadMisaligned = 4,
-                   kCauseStoreMisaligned = 6, kCauseEcallU = 8;
-}  // namespace
-
 bool Machine::handle_exception(const Stop& s, RunResult& r) {
   switch (s.reason) {
-    case StopReason::Syscall: r.cause = kCauseEcallU; break;  // user-level code: no privilege modes yet
-    case StopReason::Breakpoint: r.cause = kCauseBreakpoint; break;
+    case StopReason::Syscall: r.cause = fe_->exception_cause(GuestException::Syscall); break;
+    case StopReason::Breakpoint: r.cause = fe_->exception_cause(GuestException::Breakpoint); break;
     default:  // a helper's trap: SIGILL (bad rounding mode), SIGBUS (misaligned atomic)
-      r.cause = s.signo == SIGBUS ? (s.write ? kCauseStoreMisaligned : kCauseLoadMisaligned) : kCauseIllegalInsn;
+      r.cause = fe_->exception_cause(s.signo != SIGBUS ? GuestException::IllegalInsn
+                                     : s.write         ? GuestException::StoreMisaligned
+                                                       : GuestException::LoadMisaligned);
       break;
   }
   if (!(hooks_.types() & kHookInterrupt)) return false;
@@ -127,7 +123,7 @@ bool Machine::handle_invalid(const Stop& s, RunResult& r) {
   r.fault.address = s.pc;
   r.fault.size = s.insn_len;
   r.fault.value = s.insn;
-  r.cause = kCauseIllegalInsn;
+  r.cause = fe_->exception_cause(GuestException::IllegalInsn);
   if (!(hooks_.types() & kHookInvalidInsn)) return false;
   int handled = hooks_.call(kHookInvalidInsn, s.pc, s.insn_len, s.insn, s.pc);
   if (hooks_.failed() || !handled) return false;

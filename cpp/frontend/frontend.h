@@ -24,10 +24,25 @@ class CodeSource {
 
 // One architectural register as Python and the printer see it.
 struct RegInfo {
-  std::string name;   // "a0", "x10", "pc", "f3", "fcsr" ...
+  std::string name;   // "a0", "x10", "pc", "f3", "fcsr", "w5", "v0" ...
   uint32_t offset;    // byte offset in the guest state
-  ir::Type type;      // I64 for GPRs, F64/F32 bits for FP registers, I32 for CSRs
+  ir::Type type;      // I64 for GPRs, F64/F32 bits for FP registers, I32 for CSRs and W registers
+  // Registers that are not simply `type`'s bytes at `offset`:
+  uint32_t bytes = 0;             // wider than any IR type: 16 for 128-bit vector registers
+  uint32_t write_bytes = 0;       // a write zero-extends the value to this many bytes (W registers)
+  bool hardwired_zero = false;    // reads 0, writes are dropped (riscv64 x0, aarch64 xzr)
+  // Computed from the state (AArch64 nzcv, kept in a lazy form): read and write functions.
+  uint64_t (*read)(const void* state) = nullptr;
+  void (*write)(void* state, uint64_t value) = nullptr;
+
+  uint32_t size() const { return bytes ? bytes : ir::type_bits(type) / 8; }
+  // How Python shows it: the IR type's name ("i64", "f64", ...), or "v128".
+  std::string kind() const { return bytes == 16 ? "v128" : ir::type_name(type); }
 };
+
+// The guest exceptions a bare Machine reports to interrupt hooks, which number them as the
+// architecture (or unicorn, for AArch64) does: see Frontend::exception_cause.
+enum class GuestException { Syscall, Breakpoint, IllegalInsn, LoadMisaligned, StoreMisaligned };
 
 class Frontend {
  public:
@@ -43,6 +58,10 @@ class Frontend {
                          unsigned max_insns) const = 0;
   // Byte offset of the program counter in the guest state.
   virtual uint32_t pc_offset() const = 0;
+  // The number an interrupt hook gets for exception e (RISC-V: mcause; AArch64: unicorn's intno).
+  virtual uint32_t exception_cause(GuestException e) const = 0;
+  // Register names to suggest when a user asks for one that does not exist.
+  virtual const char* register_examples() const = 0;
 };
 
 }  // namespace vmkit

@@ -396,6 +396,7 @@ L_ctz: D = A == 0 ? W : unsigned(std::countr_zero(A)); NEXT();
 L_popcnt: D = unsigned(std::popcount(A)); NEXT();
 L_bswap: D = byte_swap(A, W); NEXT();
 L_orcb: D = or_combine_bytes(A, W); NEXT();
+L_bitrev: D = bit_reverse(A, W); NEXT();
 L_eq: D = A == B; NEXT();
 L_ne: D = A != B; NEXT();
 L_lts: { unsigned w = ir::type_bits(Type(ip->sub)); D = sext(A, w) < sext(B, w); NEXT(); }
@@ -470,6 +471,11 @@ L_call: {
     return FINISH(out);
   }
   D = r & M;
+  NEXT();
+}
+L_callp: {
+  const ir::HelperInfo& h = cb->ir.arch->helpers[ip->aux];
+  D = h.fn(st, ip->a == ir::kNoSlot ? 0 : A, ip->b == ir::kNoSlot ? 0 : B, ip->c == ir::kNoSlot ? 0 : C, ip->sub) & M;
   NEXT();
 }
 L_hook: {

@@ -196,8 +196,16 @@ void Builder::store(Slot addr, Slot value, unsigned width_bits) {
 void Builder::fence(uint32_t kind) { emit(Op::fence, Type::None).aux = kind; }
 
 Slot Builder::call(Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
+  return call_op(Op::call, result, helper, a, b, c, imm);
+}
+
+Slot Builder::callp(Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
+  return call_op(Op::callp, result, helper, a, b, c, imm);
+}
+
+Slot Builder::call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
   Slot d = temp(result);
-  Inst& i = emit(Op::call, result);
+  Inst& i = emit(op, result);
   i.dst = d;
   i.a = a;
   i.b = b;
@@ -253,9 +261,10 @@ std::string verify(const Block& b) {
     if (!(info.flags & OpFlag::Term) && last) return fail(idx, "block does not end in a terminator");
     const Slot srcs[3] = {in.a, in.b, in.c};
     for (unsigned k = 0; k < 3; ++k) {
-      bool used = k < info.nsrc && !(in.op == Op::call && srcs[k] == kNoSlot);
+      const bool is_call = info.shape == Shape::Call;
+      bool used = k < info.nsrc && !(is_call && srcs[k] == kNoSlot);
       if (!used) {
-        if (srcs[k] != kNoSlot && in.op != Op::call) return fail(idx, "operand given beyond nsrc");
+        if (srcs[k] != kNoSlot && !is_call) return fail(idx, "operand given beyond nsrc");
         continue;
       }
       if (srcs[k] >= n) return fail(idx, "operand out of range");
@@ -387,7 +396,7 @@ std::string print(const Block& b) {
       case Op::load: case Op::loads: case Op::store:
         if (in.sub != type_bits(in.type)) args.push_back("i" + std::to_string(in.sub));
         break;
-      case Op::call:
+      case Op::call: case Op::callp:
         args.push_back(b.arch && in.aux < b.arch->num_helpers ? b.arch->helpers[in.aux].name : "helper?");
         break;
       case Op::exit: args.push_back(exit_kind_name(static_cast<ExitKind>(in.sub))); break;
@@ -398,7 +407,7 @@ std::string print(const Block& b) {
     const Slot srcs[3] = {in.a, in.b, in.c};
     for (unsigned k = 0; k < info.nsrc; ++k)
       if (srcs[k] != kNoSlot) args.push_back(slot_text(b, srcs[k]));
-    if (in.op == Op::call && in.sub) args.push_back("imm=" + std::to_string(in.sub));
+    if (info.shape == Shape::Call && in.sub) args.push_back("imm=" + std::to_string(in.sub));
     if (in.op == Op::exit && in.aux) {
       std::snprintf(buf, sizeof buf, "detail=0x%x", in.aux);
       args.push_back(buf);

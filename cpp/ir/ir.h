@@ -170,6 +170,9 @@ class Builder {
   void fence(uint32_t kind);
   Slot call(Type result, uint32_t helper, Slot a = kNoSlot, Slot b = kNoSlot, Slot c = kNoSlot,
             uint8_t imm = 0);
+  // A pure helper (see callp in ops.def).
+  Slot callp(Type result, uint32_t helper, Slot a = kNoSlot, Slot b = kNoSlot, Slot c = kNoSlot,
+             uint8_t imm = 0);
 
   void jmp(uint64_t target);
   void br(Slot cond, uint64_t taken, uint64_t fallthrough);
@@ -182,6 +185,7 @@ class Builder {
 
  private:
   Inst& emit(Op op, Type t);
+  Slot call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm);
   Block& b_;
   Instrumenter* instr_;
 };

@@ -45,6 +45,13 @@ inline uint64_t rotate(bool left, uint64_t a, uint64_t sh, unsigned w) {
 
 inline uint64_t byte_swap(uint64_t a, unsigned w) { return __builtin_bswap64(a) >> (64 - w); }
 
+inline uint64_t bit_reverse(uint64_t a, unsigned w) {
+  a = ((a >> 1) & 0x5555555555555555ull) | ((a & 0x5555555555555555ull) << 1);
+  a = ((a >> 2) & 0x3333333333333333ull) | ((a & 0x3333333333333333ull) << 2);
+  a = ((a >> 4) & 0x0f0f0f0f0f0f0f0full) | ((a & 0x0f0f0f0f0f0f0f0full) << 4);
+  return __builtin_bswap64(a) >> (64 - w);
+}
+
 inline uint64_t or_combine_bytes(uint64_t a, unsigned w) {
   uint64_t r = 0;
   for (unsigned i = 0; i < w; i += 8)

@@ -58,6 +58,7 @@ class Rv64Frontend final : public Frontend {
   Rv64Frontend() {
     for (unsigned i = 0; i < 32; ++i) regs_.push_back({kGprNames[i], off_x(i), ir::Type::I64});
     for (unsigned i = 0; i < 32; ++i) regs_.push_back({"x" + std::to_string(i), off_x(i), ir::Type::I64});
+    regs_[0].hardwired_zero = regs_[32].hardwired_zero = true;  // zero, x0
     regs_.push_back({"fp", off_x(8), ir::Type::I64});
     for (unsigned i = 0; i < 32; ++i) regs_.push_back({kFprNames[i], off_f(i), ir::Type::F64});
     for (unsigned i = 0; i < 32; ++i) regs_.push_back({"f" + std::to_string(i), off_f(i), ir::Type::F64});
@@ -70,6 +71,20 @@ class Rv64Frontend final : public Frontend {
   const ir::ArchInfo& arch() const override { return info_; }
   const std::vector<RegInfo>& registers() const override { return regs_; }
   uint32_t pc_offset() const override { return kOffPc; }
+  // The privileged spec's mcause values (user-level code: an ecall is from U mode).
+  uint32_t exception_cause(GuestException e) const override {
+    switch (e) {
+      case GuestException::Syscall: return 8;
+      case GuestException::Breakpoint: return 3;
+      case GuestException::IllegalInsn: return 2;
+      case GuestException::LoadMisaligned: return 4;
+      case GuestException::StoreMisaligned: return 6;
+    }
+    return 2;
+  }
+  const char* register_examples() const override {
+    return "'a0', 'x10', 'sp', 'pc', 'f0', 'fa0', 'fflags' or 'frm'";
+  }
 
   void translate(uint64_t pc, const CodeSource& code, ir::Builder& b, unsigned max_insns) const override {
     ir::Block& blk = b.block();

@@ -61,6 +61,7 @@ uint64_t call_mulhs(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::
 uint64_t call_mulhu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhu, a, b, unsigned(w)); }
 uint64_t call_mulhsu(uint64_t a, uint64_t b, uint64_t w) { return ir::semantics::mul_high(Op::mulhsu, a, b, unsigned(w)); }
 uint64_t call_orcb(uint64_t a, uint64_t, uint64_t w) { return ir::semantics::or_combine_bytes(a, unsigned(w)); }
+uint64_t call_bitrev(uint64_t a, uint64_t, uint64_t w) { return ir::semantics::bit_reverse(a, unsigned(w)); }
 
 // A guest load or store that overlaps the memory hooks' range (the slow path of compiled loads
 // and stores while memory hooks exist): runs the hooks as the interpreter's checked handlers do.
@@ -413,7 +414,7 @@ class BlockCompiler : public CodeGenerator {
     for (uint32_t i = 0; i < n; ++i) {
       const ir::Inst& in = insts_[i];
       switch (in.op) {
-        case Op::call: case Op::hook: case Op::mulhsu: case Op::orcb:
+        case Op::call: case Op::callp: case Op::hook: case Op::mulhsu: case Op::orcb: case Op::bitrev:
           return;  // emitted as calls
         case Op::mulhs: case Op::mulhu: case Op::divs: case Op::divu: case Op::rems: case Op::remu:
           if (ir::type_bits(in.type) < 32) return;  // (calls at 8 and 16 bits)
@@ -970,6 +971,7 @@ class BlockCompiler : public CodeGenerator {
         store(in.dst, rax);
         return;
       case Op::orcb: call3(call_orcb, in.a, in.a, w); store(in.dst, rax); return;
+      case Op::bitrev: call3(call_bitrev, in.a, in.a, w); store(in.dst, rax); return;
       case Op::shl: case Op::lshr: case Op::ashr: case Op::rotl: case Op::rotr:
         if ((w == 64 || w == 32) && is_const(in.b)) {
           // by a constant: in place in the result's register (x86 takes the count modulo the
@@ -1191,6 +1193,23 @@ class BlockCompiler : public CodeGenerator {
           mask(rax, in.type);
           store(in.dst, rax);
         }
+        return;
+      }
+      case Op::callp: {
+        // A pure helper: no guest state to write back first, no trap to check after; only the
+        // cache registers it clobbers (caller-saved) to save.
+        spill_live();
+        if (in.a != ir::kNoSlot) load(rax, in.a); else xor_(eax, eax);
+        if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
+        if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
+        mov(rsi, rax);
+        mov(rdi, r12);
+        mov(r8d, uint32_t(in.sub));
+        mov(rax, reinterpret_cast<uint64_t>(b_.arch->helpers[in.aux].fn));
+        call(rax);
+        forget_cache();
+        mask(rax, in.type);
+        store(in.dst, rax);
         return;
       }
       case Op::hook: {

@@ -35,7 +35,19 @@ constexpr Op kBinary[] = {Op::add, Op::sub, Op::mul, Op::mulhs, Op::mulhu, Op::m
                           Op::rems, Op::remu, Op::and_, Op::or_, Op::xor_, Op::andn, Op::orn, Op::xnor,
                           Op::mins, Op::minu, Op::maxs, Op::maxu};
 constexpr Op kShift[] = {Op::shl, Op::lshr, Op::ashr, Op::rotl, Op::rotr};
-constexpr Op kUnary[] = {Op::neg, Op::not_, Op::clz, Op::ctz, Op::popcnt, Op::bswap, Op::orcb};
+constexpr Op kUnary[] = {Op::neg, Op::not_, Op::clz, Op::ctz, Op::popcnt, Op::bswap, Op::orcb, Op::bitrev};
+
+// The blocks' one helper, pure (for callp): mixes its operands and immediate.
+uint64_t helper_mix(void*, uint64_t a, uint64_t b, uint64_t c, uint32_t imm) {
+  return (a * 0x9e3779b97f4a7c15ull) ^ (b >> (imm & 63)) ^ (c + imm);
+}
+const ir::HelperInfo kTestHelpers[] = {{"mix", &helper_mix}};
+// The riscv64 state (the blocks get and put its registers) with that helper.
+const ir::ArchInfo& test_arch() {
+  static const auto fe = rv64::make_frontend();
+  static const ir::ArchInfo arch{"riscv64", fe->arch().state_size, fe->arch().state_name, kTestHelpers, 1};
+  return arch;
+}
 constexpr Op kCompare[] = {Op::eq, Op::ne, Op::lts, Op::ltu, Op::ges, Op::geu};
 
 struct RandomBlock {
@@ -50,7 +62,7 @@ struct RandomBlock {
     no_calls = loop && pick(2);
     auto is_call = [](Op op) {
       return op == Op::mulhs || op == Op::mulhu || op == Op::mulhsu || op == Op::divs || op == Op::divu ||
-             op == Op::rems || op == Op::remu || op == Op::orcb;
+             op == Op::rems || op == Op::remu || op == Op::orcb || op == Op::bitrev;
     };
     auto binary = [&] {
       Op op;
@@ -82,7 +94,7 @@ struct RandomBlock {
     const unsigned n = 10 + unsigned(pick(50));
     for (unsigned k = 0; k < n; ++k) {
       Type t = kIntTypes[pick(4)];
-      switch (pick(9)) {
+      switch (pick(10)) {
         case 0: case 1: add(b.binop(binary(), any(t), any(t))); break;
         case 2: add(b.binop(kShift[pick(std::size(kShift))], any(t), any(kIntTypes[pick(4)]))); break;
         case 3: add(b.unop(unary(), any(t))); break;
@@ -99,6 +111,9 @@ struct RandomBlock {
           break;
         }
         case 6: b.put(rv64::off_x(1 + unsigned(pick(11))), any(Type::I64)); break;
+        case 9:  // a pure helper (a call, for tier 1)
+          if (!no_calls) add(b.callp(t, 0, any(Type::I64), any(t), any(kIntTypes[pick(4)]), uint8_t(pick(256))));
+          break;
         case 7: {  // a load from the data page
           unsigned width = 8u << pick(4);
           Slot addr = b.binop(Op::add, b.konst(Type::I64, kData),
@@ -216,19 +231,17 @@ uint64_t seed_count(uint64_t default_count) {
 }
 
 TEST(JitRandomIr, CompiledBlocksMatchTheInterpreter) {
-  auto fe = rv64::make_frontend();
   jit::CodeCache cache(size_t(16) << 20);
   for (uint64_t seed = 1, n = seed_count(1500); seed <= n; ++seed) {
-    check_random_block(seed, false, fe->arch(), cache);
+    check_random_block(seed, false, test_arch(), cache);
     if (HasFatalFailure()) return;
   }
 }
 
 TEST(JitRandomIr, BlocksThatLoopOnThemselvesMatchTheInterpreter) {
-  auto fe = rv64::make_frontend();
   jit::CodeCache cache(size_t(16) << 20);
   for (uint64_t seed = 1, n = seed_count(1000); seed <= n; ++seed) {
-    check_random_block(seed, true, fe->arch(), cache);
+    check_random_block(seed, true, test_arch(), cache);
     if (HasFatalFailure()) return;
   }
 }
