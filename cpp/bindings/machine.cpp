@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "bindings/hook_host.h"
+#include "bindings/registers.h"
 #include "core/machine.h"
 #include "ir/passes.h"
 #include "mmu/snapshot.h"
@@ -85,11 +86,11 @@ void bind_machine(py::module_& mod) {
       // registers
       .def("registers", [](PyMachine& m) {
         py::list out;
-        for (const auto& r : m.frontend().registers()) out.append(py::make_tuple(r.name, vmkit::ir::type_name(r.type)));
+        for (const auto& r : m.frontend().registers()) out.append(py::make_tuple(r.name, r.kind()));
         return out;
       })
-      .def("reg_read", [](PyMachine& m, const std::string& name) { return m.reg_read(m.reg_info(name)); })
-      .def("reg_write", [](PyMachine& m, const std::string& name, uint64_t v) { m.reg_write(m.reg_info(name), v); })
+      .def("reg_read", [](PyMachine& m, const std::string& name) { return vmkit::bindings::read_register(m.cpu(), m.reg_info(name)); })
+      .def("reg_write", [](PyMachine& m, const std::string& name, py::int_ v) { vmkit::bindings::write_register(m.cpu(), m.reg_info(name), v); })
       .def("save_context", [](PyMachine& m) {
         auto c = m.save_context();
         return py::bytes(reinterpret_cast<const char*>(c.data()), c.size());

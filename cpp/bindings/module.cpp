@@ -56,6 +56,7 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<vmkit::GuestAccessError>(m, "MemoryAccessError", base.ptr());
 
   bind_machine(m);
+  m.def("guest_archs", &vmkit::guest_archs);
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   bind_linux(m);

@@ -80,7 +80,7 @@ enum class Engine { Interp, Jit, Auto };
 const char* engine_name(Engine e);
 Engine parse_engine(const std::string& name);  // UsageError naming the engines otherwise
 
-class Cpu : GuestMemory::CodeWatcher {
+class Cpu final : GuestMemory::CodeWatcher {
  public:
   Cpu(const Frontend& fe, GuestMemory& mem);
   ~Cpu();

@@ -56,7 +56,7 @@ UsageError.__doc__ = "An argument is invalid (bad size, unknown register, overla
 UnsupportedSyscallError.__doc__ = "Strict mode: the guest called a syscall vmkit does not implement."
 MemoryAccessError.__doc__ = "Host-side access (mem.read / mem.write) to guest memory that is not mapped for it."
 
-ARCHES = ("riscv64",)
+ARCHES = tuple(_core.guest_archs())  # the guest architectures vmkit runs: ("riscv64", "aarch64")
 
 
 class LiftedBlock(NamedTuple):

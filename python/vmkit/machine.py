@@ -94,7 +94,7 @@ class RunEnd(str, enum.Enum):
     STOPPED = "stopped"          #: ``Machine.stop()``
     MEM_FAULT = "mem_fault"      #: an access no hook handled (see ``fault``)
     INVALID_INSN = "invalid_insn"  #: an undecodable instruction no hook handled
-    EXCEPTION = "exception"      #: ecall/ebreak/trap with no interrupt hook (see ``cause``)
+    EXCEPTION = "exception"      #: ecall/svc, ebreak/brk or a trap with no interrupt hook (see ``cause``)
 
 
 class Fault(NamedTuple):
@@ -114,7 +114,7 @@ class RunResult(NamedTuple):
     pc: int                  #: the next instruction to execute
     insns: int               #: instructions executed by this run
     fault: Optional[Fault] = None    #: for MEM_FAULT
-    cause: Optional[int] = None      #: for EXCEPTION / INVALID_INSN: the RISC-V exception cause
+    cause: Optional[int] = None      #: for EXCEPTION / INVALID_INSN: the cause (see ``Machine.hook_interrupt``)
     insn: Optional[int] = None       #: for INVALID_INSN: the instruction's bytes (little-endian)
 
 
@@ -165,12 +165,25 @@ class IRBlock:
         return self.text
 
 
+def _register_value(name: str, value: Any) -> int:
+    # (the core checks that the value fits the register: up to 128 bits)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"value of {name} must be an int, not {type(value).__name__}")
+    return value
+
+
+# Register kinds that read as Python floats: struct formats of the float and of its bits.
+_FLOAT_FORMATS = {"f64": ("<d", "<Q"), "f32": ("<f", "<I")}
+
+
 class Registers:
     """Registers by name: ``m.regs.a0``, ``m.regs["x10"]``, ``m.regs.pc``.
 
-    Integer registers are ints. Floating-point registers read as Python floats (the 64-bit double
-    the register holds; a single-precision value is NaN-boxed in it, see ``single``) and write from
-    floats or ints (raw bits). ``raw(name)`` gives any register's bits.
+    Integer registers are ints; AArch64's 128-bit vector registers (``v0``/``q0``...) are ints of up
+    to 128 bits. Floating-point registers (riscv64 ``f0``..., aarch64 ``d0``/``s0``...) read as
+    Python floats (the double or single the register's low bits hold; a riscv64 single-precision
+    value is NaN-boxed in its register, see ``single``) and write from floats or ints (raw bits).
+    ``raw(name)`` gives any register's bits.
     """
 
     __slots__ = ("_core", "_kinds")
@@ -188,7 +201,7 @@ class Registers:
 
     def set_raw(self, name: str, bits: int) -> None:
         self._check(name)
-        self._core.reg_write(name, _int(f"value of {name}", bits))
+        self._core.reg_write(name, _register_value(name, bits))
 
     def single(self, name: str) -> float:
         """A float register's low 32 bits as a single-precision float."""
@@ -199,23 +212,24 @@ class Registers:
         if not isinstance(name, str):
             raise TypeError(f"register names are strings, not {type(name).__name__}")
         if name not in self._kinds:
-            raise UsageError(f"unknown {self._core.arch} register {name!r}: known names include "
-                             "'a0', 'x10', 'sp', 'pc', 'f0', 'fa0', 'fflags', 'frm' (see regs.names())")
+            self._core.reg_read(name)  # raises the UsageError that names the arch's registers
 
     def __getitem__(self, name: str) -> Union[int, float]:
         self._check(name)
         v = self._core.reg_read(name)
-        if self._kinds[name] == "f64":
-            return struct.unpack("<d", struct.pack("<Q", v))[0]
+        formats = _FLOAT_FORMATS.get(self._kinds[name])
+        if formats:
+            return struct.unpack(formats[0], struct.pack(formats[1], v))[0]
         return v
 
     def __setitem__(self, name: str, value: Union[int, float]) -> None:
         self._check(name)
-        if self._kinds[name] == "f64" and isinstance(value, float):
-            value = struct.unpack("<Q", struct.pack("<d", value))[0]
+        formats = _FLOAT_FORMATS.get(self._kinds[name])
+        if formats and isinstance(value, float):
+            value = struct.unpack(formats[1], struct.pack(formats[0], value))[0]
         elif isinstance(value, float):
             raise TypeError(f"register {name} holds an integer: assign an int, not a float")
-        self._core.reg_write(name, _int(f"value of {name}", value))
+        self._core.reg_write(name, _register_value(name, value))
 
     def __getattr__(self, name: str) -> Union[int, float]:
         if name.startswith("_") or name not in self._kinds:
@@ -295,7 +309,8 @@ class Memory:
 
 
 class Machine(_Hookable):
-    """A bare machine of guest architecture ``arch`` (``"riscv64"``) with no operating system.
+    """A bare machine of guest architecture ``arch`` (``"riscv64"`` or ``"aarch64"``) with no
+    operating system.
 
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
     committed); memory must be mapped before use."""
@@ -388,8 +403,12 @@ class Machine(_Hookable):
         return self._core.running
 
     def hook_interrupt(self, callback: Callable, *, user_data: int = 0) -> Hook:
-        """``callback(m, cause)`` for ecall (cause 8), ebreak (3) and other synchronous exceptions;
-        pc is at the instruction; unless the hook moves pc, execution continues after it."""
+        """``callback(m, cause)`` for system calls, breakpoints and other synchronous exceptions,
+        numbered as the architecture does: riscv64 uses mcause (ecall 8, ebreak 3, illegal
+        instruction 2, misaligned load 4 / store 6); aarch64 uses unicorn's ARM64 numbers (svc 2,
+        brk 7, undefined instruction 1, alignment fault 4). pc is at the instruction (also for
+        svc, where unicorn's hook sees the pc after it); unless the hook moves pc, execution
+        continues after the instruction."""
         return self._add(HookType.INTERRUPT, callback, 0, None, user_data)
 
     def hook_invalid(self, callback: Callable, *, user_data: int = 0) -> Hook:

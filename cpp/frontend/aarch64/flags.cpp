@@ -48,57 +48,50 @@ Slot not1(Ctx& c, Slot s) { return c.b.binop(Op::xor_, s, i1(c, true)); }
 Slot zero_of(Ctx& c, Slot like) { return c.b.konst(c.b.type_of(like), 0); }
 Slot to64(Ctx& c, Slot s) { return c.b.type_of(s) == Type::I64 ? s : c.b.convert(Op::zext, Type::I64, s); }
 
-// A condition from the four flags (each an I1).
-Slot from_flags(Ctx& c, unsigned cc, Slot n, Slot z, Slot cf, Slot v) {
+// The four flags of a known descriptor (not Unknown, no guard) as I1s, each computed on first use.
+class FlagBits {
+ public:
+  FlagBits(Ctx& c, const Flags& f) : c_(c), f_(f) {}
+  Slot n() { return n_ != ir::kNoSlot ? n_ : n_ = compute(31); }
+  Slot z() { return z_ != ir::kNoSlot ? z_ : z_ = compute(30); }
+  Slot c() { return c_flag_ != ir::kNoSlot ? c_flag_ : c_flag_ = compute(29); }
+  Slot v() { return v_ != ir::kNoSlot ? v_ : v_ = compute(28); }
+
+ private:
+  Slot compute(unsigned bitno) {
+    ir::Builder& b = c_.b;
+    if (f_.kind == Flags::Raw) return b.binop(Op::ne, b.binop(Op::and_, f_.a, c_.c32(1u << bitno)), c_.c32(0));
+    Slot zero = zero_of(c_, f_.r);
+    switch (bitno) {
+      case 31: return b.binop(Op::lts, f_.r, zero);
+      case 30: return b.binop(Op::eq, f_.r, zero);
+    }
+    if (f_.kind == Flags::Logic) return i1(c_, false);
+    if (bitno == 29) return f_.kind == Flags::Add ? b.binop(Op::ltu, f_.r, f_.a) : b.binop(Op::geu, f_.a, f_.b);
+    // V: the operands' signs agree (add) or differ (sub), and the result's sign differs from a's
+    Slot ar = b.binop(Op::xor_, f_.a, f_.r), ab = b.binop(Op::xor_, f_.a, f_.b);
+    return b.binop(Op::lts, b.binop(f_.kind == Flags::Add ? Op::andn : Op::and_, ar, ab), zero);
+  }
+  Ctx& c_;
+  const Flags& f_;
+  Slot n_ = ir::kNoSlot, z_ = ir::kNoSlot, c_flag_ = ir::kNoSlot, v_ = ir::kNoSlot;
+};
+
+// A condition from the flags.
+Slot from_flags(Ctx& c, unsigned cc, FlagBits& f) {
   ir::Builder& b = c.b;
   Slot r;
   switch (cc >> 1) {
-    case 0: r = z; break;                                             // EQ / NE
-    case 1: r = cf; break;                                            // CS / CC
-    case 2: r = n; break;                                             // MI / PL
-    case 3: r = v; break;                                             // VS / VC
-    case 4: r = b.binop(Op::and_, cf, not1(c, z)); break;             // HI / LS
-    case 5: r = b.binop(Op::eq, n, v); break;                         // GE / LT
-    case 6: r = b.binop(Op::and_, not1(c, z), b.binop(Op::eq, n, v)); break;  // GT / LE
-    default: return i1(c, true);                                      // AL / NV
+    case 0: r = f.z(); break;                                                  // EQ / NE
+    case 1: r = f.c(); break;                                                  // CS / CC
+    case 2: r = f.n(); break;                                                  // MI / PL
+    case 3: r = f.v(); break;                                                  // VS / VC
+    case 4: r = b.binop(Op::and_, f.c(), not1(c, f.z())); break;               // HI / LS
+    case 5: r = b.binop(Op::eq, f.n(), f.v()); break;                          // GE / LT
+    case 6: r = b.binop(Op::and_, not1(c, f.z()), b.binop(Op::eq, f.n(), f.v())); break;  // GT / LE
+    default: return i1(c, true);                                               // AL / NV
   }
   return cc & 1 ? not1(c, r) : r;
-}
-
-// The four flags of a known descriptor (not Unknown, no guard) as I1s.
-void flag_bits(Ctx& c, const Flags& f, Slot& n, Slot& z, Slot& cf, Slot& v) {
-  ir::Builder& b = c.b;
-  switch (f.kind) {
-    case Flags::Add:
-    case Flags::Sub: {
-      Slot zero = zero_of(c, f.r);
-      n = b.binop(Op::lts, f.r, zero);
-      z = b.binop(Op::eq, f.r, zero);
-      Slot ar = b.binop(Op::xor_, f.a, f.r), ab = b.binop(Op::xor_, f.a, f.b);
-      if (f.kind == Flags::Add) {
-        cf = b.binop(Op::ltu, f.r, f.a);
-        v = b.binop(Op::lts, b.binop(Op::andn, ar, ab), zero);
-      } else {
-        cf = b.binop(Op::geu, f.a, f.b);
-        v = b.binop(Op::lts, b.binop(Op::and_, ar, ab), zero);
-      }
-      return;
-    }
-    case Flags::Logic: {
-      Slot zero = zero_of(c, f.r);
-      n = b.binop(Op::lts, f.r, zero);
-      z = b.binop(Op::eq, f.r, zero);
-      cf = v = i1(c, false);
-      return;
-    }
-    default: {  // Raw
-      auto flag = [&](unsigned bitno) {
-        return b.binop(Op::ne, b.binop(Op::and_, f.a, c.c32(1u << bitno)), c.c32(0));
-      };
-      n = flag(31), z = flag(30), cf = flag(29), v = flag(28);
-      return;
-    }
-  }
 }
 
 // Condition cc of a known descriptor without a guard: for a compare, straight from its operands.
@@ -110,6 +103,10 @@ Slot cond_of(Ctx& c, const Flags& f, unsigned cc) {
     bool n = raw >> 31 & 1, z = raw >> 30 & 1, cf = raw >> 29 & 1, v = raw >> 28 & 1;
     bool r[] = {z, cf, n, v, cf && !z, n == v, !z && n == v};
     return i1(c, r[cc >> 1] != (cc & 1));
+  }
+  if (f.kind == Flags::Raw && cc < HI) {  // one flag: test its bit
+    static constexpr uint32_t kBit[] = {1u << 30, 1u << 29, 1u << 31, 1u << 28};  // Z C N V
+    return b.binop(cc & 1 ? Op::eq : Op::ne, b.binop(Op::and_, f.a, c.c32(kBit[cc >> 1])), c.c32(0));
   }
   if (f.kind == Flags::Sub) {
     switch (cc) {
@@ -152,21 +149,19 @@ Slot cond_of(Ctx& c, const Flags& f, unsigned cc) {
       default: break;
     }
   }
-  Slot n, z, cf, v;
-  flag_bits(c, f, n, z, cf, v);
-  return from_flags(c, cc, n, z, cf, v);
+  FlagBits bits(c, f);
+  return from_flags(c, cc, bits);
 }
 
 // NZCV (bits 31..28 of an I32) of a known descriptor without a guard.
 Slot raw_of(Ctx& c, const Flags& f) {
   if (f.kind == Flags::Raw) return f.a;
   ir::Builder& b = c.b;
-  Slot n, z, cf, v;
-  flag_bits(c, f, n, z, cf, v);
+  FlagBits bits(c, f);
+  const Slot flag[4] = {bits.n(), bits.z(), bits.c(), bits.v()};
   Slot out = c.c32(0);
-  const Slot bits[4] = {n, z, cf, v};
   for (unsigned k = 0; k < 4; ++k)
-    out = b.binop(Op::or_, out, b.binop(Op::shl, b.convert(Op::zext, Type::I32, bits[k]), c.c32(31 - k)));
+    out = b.binop(Op::or_, out, b.binop(Op::shl, b.convert(Op::zext, Type::I32, flag[k]), c.c32(31 - k)));
   return out;
 }
 

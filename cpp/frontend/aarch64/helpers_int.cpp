@@ -58,8 +58,10 @@ uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint
   return 0;
 }
 
-// Store-exclusive (stxr, stlxr, stxp, stlxp), as qemu-aarch64 does it: without a reservation of
-// exactly this address and size it fails without touching memory; otherwise it succeeds iff
+// Store-exclusive (stxr, stlxr, stxp, stlxp), much as qemu-aarch64 does it: without a reservation
+// of exactly this address and size it fails without touching memory (qemu checks the address
+// only; a size that differs from the load-exclusive's is CONSTRAINED UNPREDICTABLE, and failing
+// is one of the allowed outcomes); otherwise it succeeds iff
 // memory still holds what the load-exclusive loaded, and stores (a compare-and-swap, so a
 // process sharing the memory sees one atomic store; a pair of 8-byte values is compared and
 // stored as two halves: guest threads run on one host thread, so none can run in between). The

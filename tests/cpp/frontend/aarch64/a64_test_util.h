@@ -76,6 +76,18 @@ struct A64Machine {
   }
 };
 
+// Runs a single word that must be unallocated or reserved: the stop is an illegal instruction at
+// kCode with the word in it, and the registers are untouched.
+inline void expect_illegal(uint32_t word) {
+  A64Machine m;
+  m.x(0) = 0x1234;
+  Stop s = m.run({word});
+  EXPECT_EQ(s.reason, StopReason::IllegalInsn) << std::hex << word;
+  EXPECT_EQ(s.pc, kCode) << std::hex << word;
+  EXPECT_EQ(s.insn, word);
+  EXPECT_EQ(m.x(0), 0x1234u) << std::hex << word;
+}
+
 // NZCV values (bits 31..28).
 constexpr uint32_t N = 1u << 31, Z = 1u << 30, C = 1u << 29, V = 1u << 28;
 
