@@ -1,24 +1,25 @@
 #!/usr/bin/env python3
-"""Guest workload benchmark: vmkit against qemu-riscv64 and native execution, in one run.
+"""Guest workload benchmark: vmkit against qemu-user (qemu-riscv64 or qemu-aarch64) and native
+execution, in one run.
 
-Workloads
+Workloads (for the guest architecture --arch: riscv64, the default, or aarch64)
   cpu     bench/workloads/cpu.c (lists, integer matmul, a tokenizer state machine, CRC/hash), built
-          for riscv64 (static, -O2) and for the host (-O2); native = the host build.
-  sha256  busybox sha256sum of a deterministic ~8 MiB file (Debian's riscv64 busybox-static);
+          for the guest (static, -O2) and for the host (-O2); native = the host build.
+  sha256  busybox sha256sum of a deterministic ~8 MiB file (Debian's busybox-static for the guest);
           native = the host's coreutils sha256sum (busybox is not installed for the host).
   gzip    busybox gzip -c of the same file; native = the host's gzip -c.
 
-Every workload runs N times (--runs, default 3) natively, under qemu-riscv64 and under vmkit; the
+Every workload runs N times (--runs, default 3) natively, under qemu and under vmkit; the
 table shows medians. vmkit runs as `vmkit run` does: its native runner vmkit-run (found through
-the Python package) in a fresh process, like qemu-riscv64, so both pay their start-up cost
+the Python package) in a fresh process, like qemu-user, so both pay their start-up cost
 (measured on its own with an empty program; the "w/o start" column compares the times with each
 runner's start-up taken out). --via-python runs `python -m vmkit run` instead, which adds
 Python's start-up. The guest outputs
 of qemu and vmkit must be byte-identical, and the native output must agree with them (same
 checksum / digest; for gzip, the decompressed output), else the run is reported as a mismatch.
 
-Usage: python3 bench/run.py [--runs N] [--quick] [--only cpu|sha256|gzip] [--timeout S]
-                          [--engine interp|jit|auto] [--via-python]
+Usage: python3 bench/run.py [--arch riscv64|aarch64] [--runs N] [--quick] [--only cpu|sha256|gzip]
+                          [--timeout S] [--engine interp|jit|auto] [--via-python]
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from typing import Callable, List, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOADS = REPO / "bench" / "workloads"
-CROSS_CC = "riscv64-linux-gnu-gcc"
-QEMU = "qemu-riscv64"
+# Per guest architecture: its cross compiler and its qemu-user.
+TOOLS = {"riscv64": ("riscv64-linux-gnu-gcc", "qemu-riscv64"), "aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64")}
 
 
 class BenchError(Exception):
@@ -50,7 +51,7 @@ class BenchError(Exception):
 class Workload:
     name: str
     native: List[str]  # command for the native column
-    guest: List[str]  # riscv64 program and its arguments (for qemu and vmkit)
+    guest: List[str]  # the guest program and its arguments (for qemu and vmkit)
     native_note: str = ""
     # Turns an output into what must agree across native/qemu/vmkit (identity by default).
     normalize_native: Callable[[bytes], bytes] = lambda b: b
@@ -75,12 +76,12 @@ def require(tool: str) -> str:
     return path
 
 
-def compile_cpu(work: Path) -> tuple:
+def compile_cpu(work: Path, cross_cc: str) -> tuple:
     src = WORKLOADS / "cpu.c"
-    rv = work / "cpu-riscv64"
+    rv = work / "cpu-guest"
     host = work / "cpu-host"
     for cmd in (
-        [require(CROSS_CC), "-O2", "-static", "-o", str(rv), str(src)],
+        [require(cross_cc), "-O2", "-static", "-o", str(rv), str(src)],
         [require("cc"), "-O2", "-o", str(host), str(src)],
     ):
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -89,10 +90,10 @@ def compile_cpu(work: Path) -> tuple:
     return rv, host
 
 
-def find_busybox(work: Path) -> Optional[Path]:
-    """Debian's riscv64 busybox-static, through scripts/guest_busybox.sh (../shared/guests or the
+def find_busybox(arch: str) -> Optional[Path]:
+    """Debian's busybox-static for arch, through scripts/guest_busybox.sh (../shared/guests or the
     Debian mirror); None, with the reason on stderr, if neither has it."""
-    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh")], capture_output=True, text=True)
+    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh"), arch], capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         return None
@@ -150,6 +151,7 @@ def fmt_ratio(a: Optional[float], b: Optional[float], pct: bool = False) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arch", choices=sorted(TOOLS), default="riscv64", help="guest architecture")
     ap.add_argument("--runs", type=int, default=3, help="runs per workload and runner (median is shown)")
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     ap.add_argument("--only", choices=["cpu", "sha256", "gzip"], help="run one workload")
@@ -162,8 +164,9 @@ def main(argv=None) -> int:
     if args.runs < 1:
         ap.error("--runs must be at least 1")
 
+    cross_cc, qemu_name = TOOLS[args.arch]
     try:
-        qemu = require(QEMU)
+        qemu = require(qemu_name)
         probe = subprocess.run([args.python, "-c", "import vmkit.linux, vmkit.cli; print(vmkit.cli.runner_path())"],
                                capture_output=True, text=True)
         if probe.returncode:
@@ -176,12 +179,12 @@ def main(argv=None) -> int:
         workloads: List[Workload] = []
         cpu_iters = "20" if args.quick else "200"
         if args.only in (None, "cpu"):
-            rv, host = compile_cpu(work)
+            rv, host = compile_cpu(work, cross_cc)
             workloads.append(Workload("cpu", [str(host), cpu_iters], [str(rv), cpu_iters], "host build of cpu.c"))
         if args.only in (None, "sha256", "gzip"):
-            bb = find_busybox(work)
+            bb = find_busybox(args.arch)
             if bb is None:
-                print("busybox-static for riscv64 not found (../shared/guests or apt-get download): skipping sha256, gzip")
+                print(f"busybox-static for {args.arch} not found (../shared/guests or apt-get download): skipping sha256, gzip")
             else:
                 data = work / "data.bin"
                 make_data(data, (1 << 20) if args.quick else (8 << 20))
@@ -197,13 +200,14 @@ def main(argv=None) -> int:
         print(f"bench: {e}", file=sys.stderr)
         return 1
 
-    print(f"vmkit benchmark: {args.runs} run(s) each, median wall-clock seconds; vmkit via `{' '.join(vmkit_cmd)}`")
+    print(f"vmkit benchmark, {args.arch} guests against {qemu_name}: {args.runs} run(s) each, median wall-clock "
+          f"seconds; vmkit via `{' '.join(vmkit_cmd)}`")
     # Start-up: an empty static program under both. vmkit pays for starting Python and importing
     # vmkit; the last column takes each runner's start-up out of its time.
-    empty = work / "empty.rv64"
+    empty = work / "empty.guest"
     empty_src = work / "empty.c"
     empty_src.write_text("int main(void) { return 0; }\n")
-    subprocess.run([require(CROSS_CC), "-O2", "-static", "-o", str(empty), str(empty_src)], check=True)
+    subprocess.run([require(cross_cc), "-O2", "-static", "-o", str(empty), str(empty_src)], check=True)
     q0 = measure([qemu, str(empty)], max(args.runs, 5), args.timeout).median
     v0 = measure([*vmkit_cmd, str(empty)], max(args.runs, 5), args.timeout).median
     print(f"start-up (an empty program): qemu {fmt_s(q0)} s, vmkit {fmt_s(v0)} s")

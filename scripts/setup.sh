@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything vmkit's build, demo and tests need on a fresh Debian (bookworm) machine, as
-# root: compilers, the RISC-V cross toolchain, qemu-user (the reference the tests compare against),
-# GoogleTest, clang (libFuzzer, sanitizers), then builds and installs the vmkit package itself.
+# root: compilers, the RISC-V and AArch64 cross toolchains, qemu-user (the reference the tests
+# compare against), GoogleTest, clang (libFuzzer, sanitizers), then builds and installs the vmkit
+# package itself.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pip
       gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
+      gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev
       clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev libxbyak-dev)
 missing=()

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/hook_host.h"
+#include "bindings/registers.h"
 #include "core/errors.h"
 #include "core/cpu.h"
 #include "core/hooks.h"
@@ -23,8 +24,17 @@ struct HookSetHolder {
   vmkit::HookSet hooks;
 };
 
+// The guest architecture of a program: its ELF's (or its #! interpreter's). A file vmkit cannot
+// run gets the first architecture's registers; running it reports what is wrong with it.
+std::string arch_of(const std::string& path, const std::string& sysroot) {
+  std::string arch = lu::program_arch(path, sysroot);
+  return arch.empty() ? vmkit::guest_archs().front() : arch;
+}
+
 struct PyProcess : HookSetHolder, vmkit::bindings::HookHost {
-  PyProcess() : HookHost(hooks), frontend(vmkit::make_frontend("riscv64")) {}
+  PyProcess(const std::string& path, const std::string& sysroot)
+      : HookHost(hooks), arch(arch_of(path, sysroot)), frontend(vmkit::make_frontend(arch)) {}
+  std::string arch;
   std::unique_ptr<vmkit::Frontend> frontend;  // for register names before the process runs
 
   vmkit::Cpu& cpu() {
@@ -46,20 +56,20 @@ void bind_linux(py::module_& mod) {
 
   py::class_<PyProcess> cls(mod, "LinuxProcess", vmkit::bindings::gc_visible_hooks<PyProcess>());
   vmkit::bindings::def_hook_methods(cls);
-  cls.def(py::init<>())
-      .def_property_readonly("arch", [](PyProcess&) { return std::string("riscv64"); })
+  cls.def(py::init<const std::string&, const std::string&>(), py::arg("path"), py::arg("sysroot") = "")
+      .def_property_readonly("arch", [](PyProcess& p) { return p.arch; })
       .def("registers", [](PyProcess& p) {
         py::list out;
-        for (const auto& r : p.frontend->registers()) out.append(py::make_tuple(r.name, vmkit::ir::type_name(r.type)));
+        for (const auto& r : p.frontend->registers()) out.append(py::make_tuple(r.name, r.kind()));
         return out;
       })
       .def("reg_read", [](PyProcess& p, const std::string& name) {
         vmkit::Cpu& c = p.cpu();
-        return c.read_register(c.register_named(name));
+        return vmkit::bindings::read_register(c, c.register_named(name));
       })
-      .def("reg_write", [](PyProcess& p, const std::string& name, uint64_t v) {
+      .def("reg_write", [](PyProcess& p, const std::string& name, py::int_ v) {
         vmkit::Cpu& c = p.cpu();
-        c.write_register(c.register_named(name), v);
+        vmkit::bindings::write_register(c, c.register_named(name), v);
       })
       .def("mem_read", [](PyProcess& p, uint64_t a, uint64_t n) {
         std::string buf(n, '\0');

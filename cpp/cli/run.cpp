@@ -4,9 +4,10 @@
 //   vmkit-run [-L SYSROOT] [-0 ARGV0] [-E NAME=VALUE]... [-U NAME]... [--strict]
 //             [--engine interp|jit|auto] [--strace] PROGRAM [ARGS...]
 //
-// Behaves like qemu-riscv64: the guest's stdin/stdout/stderr are this process's, the exit status
-// is the guest's, and a guest killed by a signal kills this process with the same signal. The
-// Python command line (`vmkit run`, python/vmkit/cli.py) runs this program.
+// Behaves like qemu-riscv64 or qemu-aarch64 (by the program's ELF machine): the guest's
+// stdin/stdout/stderr are this process's, the exit status is the guest's, and a guest killed by
+// a signal kills this process with the same signal. The Python command line (`vmkit run`,
+// python/vmkit/cli.py) runs this program.
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -40,7 +41,8 @@ constexpr const char* kHelp =
     "options:\n"
     "  -h, --help            show this help message and exit\n"
     "  -L SYSROOT            where the guest's dynamic linker and libraries live\n"
-    "                        (e.g. /usr/riscv64-linux-gnu; default: $QEMU_LD_PREFIX)\n"
+    "                        (e.g. /usr/aarch64-linux-gnu; default: $QEMU_LD_PREFIX,\n"
+    "                        else /usr/ARCH-linux-gnu for the program's ARCH)\n"
     "  -0 ARGV0              argv[0] to pass to the program\n"
     "  -E NAME=VALUE         set an environment variable for the guest (repeatable),\n"
     "                        like qemu-user's -E\n"

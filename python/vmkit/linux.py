@@ -1,4 +1,5 @@
-"""Linux user mode: run a Linux program built for another architecture, like qemu-user.
+"""Linux user mode: run a Linux program built for another architecture (riscv64 or aarch64, chosen
+by the program's ELF machine), like qemu-user.
 
     r = vmkit.linux.run("prog", ["prog", "arg"])             # run it, capture its output
 
@@ -98,7 +99,9 @@ class Process(_Hookable):
     ``Process(path, argv, env, sysroot, stdin, stdout, stderr, strict, strace)`` takes the
     arguments of :func:`run`; add hooks with the ``hook_*`` methods, then call :meth:`run`. While it
     runs (in hooks), ``regs`` and ``mem`` are the registers and memory of the running guest thread.
-    ``stop()`` from a hook ends the program (``RunResult.stopped``).
+    ``stop()`` from a hook ends the program (``RunResult.stopped``). ``arch`` is the program's
+    architecture ("riscv64" or "aarch64"; for a ``#!`` script, its interpreter's), which names the
+    registers.
     """
 
     def __init__(
@@ -135,7 +138,7 @@ class Process(_Hookable):
         if engine not in ENGINES:
             raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
         self.engine = engine
-        self._core = _core.LinuxProcess()
+        self._core = _core.LinuxProcess(path, sysroot)
         self._core._set_owner(self)
         self._hooks: dict = {}
         self.arch = self._core.arch
@@ -143,9 +146,10 @@ class Process(_Hookable):
         self.mem = ProcessMemory(self._core)
 
     def hook_syscall(self, callback: Callable, *, user_data: int = 0) -> Hook:
-        """``callback(process, number) -> None | int`` before each syscall (pc at the ecall; the
-        arguments in ``regs.a0``..``regs.a5``, which the hook may change). Return None to let the
-        syscall run, or an int to skip it and make that its result."""
+        """``callback(process, number) -> None | int`` before each syscall (pc at the ecall or svc;
+        the arguments in ``regs.a0``..``regs.a5`` on riscv64, ``regs.x0``..``regs.x5`` on aarch64,
+        which the hook may change). Return None to let the syscall run, or an int to skip it and
+        make that its result."""
         if callable(callback) and not isinstance(callback, int) and not _is_c_function(callback):
             user = callback
             ret = _RETURN_REGISTER[self.arch]
@@ -201,7 +205,7 @@ class ProcessMemory:
     regions = Memory.regions
 
 
-_RETURN_REGISTER = {"riscv64": "a0"}
+_RETURN_REGISTER = {"riscv64": "a0", "aarch64": "x0"}
 #: The execution engines (see vmkit.Machine.engine).
 ENGINES = ("interp", "jit", "auto")
 
@@ -222,7 +226,8 @@ def run(
 
     argv defaults to ``[path]``; env to a minimal environment (PATH only); sysroot is where the
     dynamic linker and shared libraries of the guest are looked up (like qemu-user's -L), e.g.
-    ``/usr/riscv64-linux-gnu``. stdout/stderr are captured by default (PIPE); pass None to
+    ``/usr/riscv64-linux-gnu`` (the default, when installed, is the Debian cross sysroot of the
+    program's architecture: ``/usr/riscv64-linux-gnu`` or ``/usr/aarch64-linux-gnu``). stdout/stderr are captured by default (PIPE); pass None to
     inherit this process's, DEVNULL, a file descriptor, or a file object. stdin may be bytes.
     strict=True turns an unsupported syscall into an UnsupportedSyscallError. strace=True writes a
     line per syscall (``pid name(args) = result``) with vmkit's diagnostics, like qemu's -strace.

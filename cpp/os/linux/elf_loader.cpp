@@ -21,7 +21,6 @@ std::string machine_name(uint16_t m) {
   switch (m) {
     case EM_X86_64: return "x86-64 (EM_X86_64)";
     case EM_386: return "i386 (EM_386)";
-    case EM_AARCH64: return "aarch64 (EM_AARCH64)";
     case EM_ARM: return "arm (EM_ARM)";
     case EM_PPC64: return "ppc64 (EM_PPC64)";
     case EM_PPC: return "ppc (EM_PPC)";
@@ -86,18 +85,20 @@ ElfImage parse_elf(const std::string& path) {
 ElfImage parse_elf_bytes(const std::string& path, std::vector<uint8_t> data) {
   const std::string q = "'" + path + "'";
   if (data.size() < 4 || std::memcmp(data.data(), ELFMAG, SELFMAG) != 0)
-    throw ElfError(q + " is not an ELF file (it starts with " + printable_prefix(data) + "); vmkit runs riscv64 Linux ELF programs");
+    throw ElfError(q + " is not an ELF file (it starts with " + printable_prefix(data) + "); vmkit runs " + supported_arch_names() + " Linux ELF programs");
   if (data.size() < EI_NIDENT) throw ElfError(q + " is truncated: the ELF identification is incomplete");
   if (data[EI_CLASS] != ELFCLASS64)
     throw ElfError(q + " is a " + (data[EI_CLASS] == ELFCLASS32 ? "32-bit" : "malformed-class") +
-                   " ELF; vmkit runs 64-bit riscv64 programs (ELFCLASS64)");
+                   " ELF; vmkit runs 64-bit " + supported_arch_names() + " programs (ELFCLASS64)");
   if (data[EI_DATA] != ELFDATA2LSB)
-    throw ElfError(q + " is a big-endian ELF; vmkit runs little-endian riscv64 programs");
+    throw ElfError(q + " is a big-endian ELF; vmkit runs little-endian " + supported_arch_names() + " programs");
   if (data.size() < sizeof(Elf64_Ehdr)) throw ElfError(q + " is truncated: the ELF header needs 64 bytes, the file has " + std::to_string(data.size()));
   Elf64_Ehdr eh;
   std::memcpy(&eh, data.data(), sizeof eh);
-  if (eh.e_machine != EM_RISCV)
-    throw ElfError(q + " is an ELF for " + machine_name(eh.e_machine) + ", vmkit runs riscv64 programs (EM_RISCV)");
+  const LinuxArch* arch = linux_arch_for_machine(eh.e_machine);
+  if (!arch)
+    throw ElfError(q + " is an ELF for " + machine_name(eh.e_machine) + ", vmkit runs " + supported_arch_names() +
+                   " programs (" + supported_machine_names() + ")");
   if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
     throw ElfError(q + " is not an executable (ELF type " + std::to_string(eh.e_type) +
                    (eh.e_type == ET_REL ? ", a relocatable object: link it first" : eh.e_type == ET_CORE ? ", a core dump" : "") + ")");
@@ -112,6 +113,7 @@ ElfImage parse_elf_bytes(const std::string& path, std::vector<uint8_t> data) {
   ElfImage img;
   img.path = path;
   img.type = eh.e_type;
+  img.arch = arch;
   img.entry = eh.e_entry;
   img.phoff = eh.e_phoff;
   img.phentsize = eh.e_phentsize;
@@ -205,13 +207,13 @@ LoadedImage load_elf(const ElfImage& img, GuestMemory& mem, uint64_t base) {
   return out;
 }
 
-std::string find_interpreter(const std::string& interp, const std::string& sysroot) {
+std::string find_interpreter(const std::string& interp, const std::string& sysroot, const LinuxArch& arch) {
   std::vector<std::string> roots;
   if (!sysroot.empty()) {
     roots.push_back(sysroot);
   } else {
     if (const char* e = std::getenv("QEMU_LD_PREFIX"); e && *e) roots.push_back(e);
-    roots.push_back("/usr/riscv64-linux-gnu");
+    roots.push_back(arch.default_sysroot);
     roots.push_back("");  // the host path itself
   }
   std::string tried;
@@ -221,7 +223,7 @@ std::string find_interpreter(const std::string& interp, const std::string& sysro
     tried += (tried.empty() ? "" : ", ") + (r.empty() ? std::string("/") : r);
   }
   throw ElfError("the program needs interpreter " + interp + ", not found under sysroot " + tried +
-                 "; install it (e.g. libc6-riscv64-cross) or pass -L/path/to/sysroot");
+                 "; install it (e.g. " + arch.sysroot_package + ") or pass -L/path/to/sysroot");
 }
 
 }  // namespace vmkit::linux_user

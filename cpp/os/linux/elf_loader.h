@@ -1,5 +1,6 @@
-// Loads a RISC-V64 Linux ELF program (and its PT_INTERP dynamic linker) into guest memory the way
-// the kernel's binfmt_elf does, so the initial stack can describe it with the same auxv values.
+// Loads a Linux ELF program (riscv64 or aarch64: os/linux/arch.h) and its PT_INTERP dynamic
+// linker into guest memory the way the kernel's binfmt_elf does, so the initial stack can
+// describe it with the same auxv values.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "mmu/guest_memory.h"
+#include "os/linux/arch.h"
 
 namespace vmkit::linux_user {
 
@@ -19,6 +21,7 @@ struct ElfImage {
   std::string path;
   std::vector<uint8_t> data;  // the whole file (programs are small; this keeps parsing bounds-checked)
   uint16_t type = 0;          // ET_EXEC / ET_DYN
+  const LinuxArch* arch = nullptr;  // from e_machine (only supported machines get this far)
   uint64_t entry = 0;
   uint64_t phoff = 0;
   uint16_t phentsize = 0, phnum = 0;
@@ -47,8 +50,8 @@ struct LoadedImage {
 LoadedImage load_elf(const ElfImage& img, GuestMemory& mem, uint64_t base);
 
 // Finds the interpreter file for `interp` (an absolute guest path) under sysroot, falling back
-// to $QEMU_LD_PREFIX, /usr/riscv64-linux-gnu and the host path. Throws ElfError naming what was
-// tried if none exists.
-std::string find_interpreter(const std::string& interp, const std::string& sysroot);
+// to $QEMU_LD_PREFIX, the arch's cross sysroot (/usr/riscv64-linux-gnu, ...) and the host path.
+// Throws ElfError naming what was tried if none exists.
+std::string find_interpreter(const std::string& interp, const std::string& sysroot, const LinuxArch& arch);
 
 }  // namespace vmkit::linux_user

@@ -1,6 +1,7 @@
 // Event fds: epoll, eventfd and timerfd pass through to the host's, with the guest fd table in
-// front. struct itimerspec has the same layout on riscv64 and x86-64; struct epoll_event does
-// not (x86-64 packs it into 12 bytes, riscv64 has {u32 events; 4 bytes padding; u64 data}), so
+// front. struct itimerspec has the same layout on the guests (riscv64, aarch64) and x86-64;
+// struct epoll_event does not (x86-64 packs it into 12 bytes, the asm-generic guests have
+// {u32 events; 4 bytes padding; u64 data}), so
 // it is translated both ways. The guest's data field is opaque and kept as is.
 //
 // signalfd4 is not implemented: its reads must return the guest's pending signals (which live in

@@ -16,8 +16,8 @@
 
 #include "core/cpu.h"
 #include "frontend/frontend.h"
-#include "frontend/riscv64/state.h"
 #include "mmu/guest_memory.h"
+#include "os/linux/arch.h"
 #include "os/linux/fd_table.h"
 #include "os/linux/process.h"
 
@@ -26,13 +26,14 @@ namespace vmkit::linux_user {
 constexpr int kNumSignals = 64;  // signals 1..64
 
 
-// The guest's `struct sigaction` as rt_sigaction passes it on riscv64 (asm-generic, no restorer).
+// A signal's action, as rt_sigaction sets it (the guest's struct sigaction is 24 bytes on riscv64,
+// 32 with sa_restorer on aarch64: LinuxArch::sigaction_size).
 struct GuestSigaction {
   uint64_t handler = 0;  // SIG_DFL = 0, SIG_IGN = 1, else a guest address
   uint64_t flags = 0;
+  uint64_t restorer = 0;  // with SA_RESTORER (aarch64): where the handler returns to
   uint64_t mask = 0;
 };
-static_assert(sizeof(GuestSigaction) == 24);
 
 // A signal waiting for delivery with the siginfo fields that matter.
 struct PendingSignal {
@@ -70,7 +71,7 @@ enum class WaitKind {
   Sleep,       // nanosleep while other threads run: until its deadline or a signal
   Sigsuspend,  // rt_sigsuspend while other threads run: until a deliverable signal
   Io,          // a blocking host call while other threads run: until one of wait_fds is ready, a
-               // child to wait for has changed state, the deadline or a signal; then the ecall
+               // child to wait for has changed state, the deadline or a signal; then the syscall
                // runs again (GuestThread::resumed tells the handler it is a retry)
 };
 
@@ -82,19 +83,19 @@ struct GuestThread {
   ThreadSignals sig;
   uint64_t clear_child_tid = 0;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
   std::string name;              // prctl(PR_SET_NAME)
-  bool after_syscall = false;    // its last stop was an ecall (pc is past it)
+  bool after_syscall = false;    // its last stop was a syscall (pc is past it)
   bool dead = false;             // exited; removed by the scheduler
-  rv64::State regs{};            // registers while off the Cpu (the GuestCommon header unused)
+  StateBuffer regs;              // registers while off the Cpu (the GuestCommon header unused)
 
   WaitKind wait = WaitKind::None;
   uint64_t wait_seq = 0;          // FIFO order among futex waiters
   uint64_t futex_addr = 0;
   uint32_t futex_bitset = 0;
   int64_t deadline_ns = -1;       // CLOCK_MONOTONIC deadline of the wait, -1 = none
-  int64_t timeout_result = 0;     // a0 when the deadline passes (-ETIMEDOUT, or 0)
-  bool restart_on_signal = false; // an interrupting handler with SA_RESTART re-runs the ecall
+  int64_t timeout_result = 0;     // the result when the deadline passes (-ETIMEDOUT, or 0)
+  bool restart_on_signal = false; // an interrupting handler with SA_RESTART re-runs the syscall
   uint64_t sleep_rem_addr = 0;    // nanosleep: where the unslept time goes when interrupted
-  uint64_t ecall_pc = 0;          // the blocking ecall
+  uint64_t syscall_pc = 0;          // the blocking syscall
   // WaitKind::Io: the host fds and events that end the wait, and the children a wait4 waits for
   // (child_wait set: waitid(child_idtype, child_id, child_options | WNOHANG | WNOWAIT)).
   std::vector<struct pollfd> wait_fds;
@@ -102,7 +103,7 @@ struct GuestThread {
   idtype_t child_idtype = P_ALL;
   id_t child_id = 0;
   int child_options = 0;
-  // Set while the ecall runs again after an Io wait ended (ready fd, child or deadline); cleared
+  // Set while the syscall runs again after an Io wait ended (ready fd, child or deadline); cleared
   // when the syscall returns. resume_deadline_ns is the deadline the first attempt computed, so a
   // timed poll does not start its timeout again.
   bool resumed = false;
@@ -111,6 +112,7 @@ struct GuestThread {
 
 struct Process {
   ProcessOptions opts;
+  const LinuxArch* arch = nullptr;  // the running image's (set by exec_image)
   std::unique_ptr<Frontend> fe;
   std::unique_ptr<GuestMemory> mem;
   std::unique_ptr<Cpu> cpu;
@@ -128,6 +130,7 @@ struct Process {
 
   std::string exe_path;        // the running program (for /proc/self/exe)
   std::string sysroot;         // where absolute guest paths are looked up first (empty: nowhere)
+  bool sysroot_from_arch = false;  // none was given: sysroot is the running arch's default
   int vfork_release_fd = -1;   // vfork child: closing it lets the waiting parent continue
   uint64_t brk_start = 0, brk_cur = 0;
   uint64_t mmap_base = 0;      // mmaps without a hint are placed below this
@@ -142,8 +145,8 @@ struct Process {
   std::set<uint64_t> reported_syscalls;
   std::string diagnostics;
 
-  rv64::State& st() { return cpu->state_as<rv64::State>(); }
-  uint64_t& x(unsigned i) { return st().x[i]; }
+  // The registers of the thread on the Cpu.
+  GuestRegs regs() { return GuestRegs(*arch, cpu->state()); }
   ThreadSignals& ts() { return cur->sig; }
   // Writes one line of vmkit's own report to diag_fd and keeps it for ProcessResult.
   void diag(const std::string& line);
@@ -182,7 +185,7 @@ bool is_host_program(const std::string& path);
 int64_t exec_host_program(Process& p, const std::string& path, const std::vector<std::string>& argv,
                           const std::vector<std::string>& env);
 
-// Handles the ecall at the current pc (advances pc past it).
+// Handles the syscall instruction before the current pc (the caller advanced pc past it).
 void handle_syscall(Process& p);
 // Turns a Cpu stop of the current thread into a syscall or a signal (process.cpp).
 void handle_stop(Process& p, const Stop& s);
@@ -238,7 +241,7 @@ constexpr int64_t kNoResult = INT64_MIN;
 // Makes the initial thread (tid = host pid) the current one.
 void init_main_thread(Process& p);
 // The registers of t, wherever they are now.
-rv64::State& thread_regs(Process& p, GuestThread& t);
+GuestRegs thread_regs(Process& p, GuestThread& t);
 GuestThread* find_thread(Process& p, int tid);
 // clone/clone3 with CLONE_VM|CLONE_THREAD: returns the new tid or -errno.
 int64_t clone_thread(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint64_t ctid, uint64_t tls);
@@ -260,11 +263,11 @@ void signal_wakes_thread(Process& p, GuestThread& t);
 // instead of blocking the one host thread (threads.cpp).
 // Returns 0 when the caller may make its host call now (the only thread: it blocks the host as
 // always; or host_fd is ready for `events`, or is in non-blocking mode), -EINTR when a signal is
-// deliverable, or kNoResult after parking the thread until host_fd is ready (the ecall then runs
+// deliverable, or kNoResult after parking the thread until host_fd is ready (the syscall then runs
 // again). `restartable`: an SA_RESTART handler re-runs the call instead of -EINTR.
 int64_t wait_fd_ready(Process& p, int host_fd, short events, bool restartable);
 // Parks the current thread until one of `fds` is ready, `deadline_ns` (CLOCK_MONOTONIC, -1 none)
-// passes, or a signal interrupts it (-EINTR); returns kNoResult. The ecall runs again with
+// passes, or a signal interrupts it (-EINTR); returns kNoResult. The syscall runs again with
 // GuestThread::resumed and resume_deadline_ns = deadline_ns.
 int64_t park_on_fds(Process& p, std::vector<struct pollfd> fds, int64_t deadline_ns, bool restartable);
 // Parks the current thread until a child matching (idtype, id) can be reaped with `options`.

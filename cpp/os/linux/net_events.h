@@ -9,7 +9,7 @@
 
 namespace vmkit::linux_user {
 
-// riscv64 (asm-generic) numbers of the calls these files implement.
+// The asm-generic numbers (riscv64 and aarch64) of the calls these files implement.
 namespace nr_net {
 enum : uint64_t {
   eventfd2 = 19, epoll_create1 = 20, epoll_ctl = 21, epoll_pwait = 22, timerfd_create = 85,
@@ -20,7 +20,7 @@ enum : uint64_t {
 };
 }  // namespace nr_net
 
-// Handles `number` if it is a socket call: stores the a0 result (or kNoResult) in `result` and
+// Handles `number` if it is a socket call: stores the result (or kNoResult) in `result` and
 // returns true; returns false for any other number.
 bool handle_socket_syscall(Process& p, uint64_t number, const uint64_t (&a)[6], int64_t& result);
 // The same for epoll, eventfd and timerfd.

@@ -17,7 +17,6 @@
 
 #include "core/errors.h"
 #include "core/hooks.h"
-#include "frontend/riscv64/frontend.h"
 #include "os/linux/elf_loader.h"
 #include "os/linux/guest_process.h"
 #include "os/linux/signals.h"
@@ -76,17 +75,18 @@ constexpr uint64_t kStackSize = 8ull << 20;
 constexpr uint64_t kStackGap = 128ull << 20;
 constexpr int kMaxScriptDepth = 4;
 
+// The arch's Debian cross sysroot if it is installed, else none.
+std::string default_sysroot(const LinuxArch& arch) {
+  return ::access((std::string(arch.default_sysroot) + "/lib").c_str(), R_OK) == 0 ? arch.default_sysroot : "";
+}
+
 // AT_* values (include/uapi/linux/auxvec.h) that <elf.h> may lack.
-constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23;
-
-constexpr uint64_t hwcap_bit(char ext) { return 1ull << (ext - 'A'); }
-constexpr uint64_t kHwcap = hwcap_bit('I') | hwcap_bit('M') | hwcap_bit('A') | hwcap_bit('F') |
-                            hwcap_bit('D') | hwcap_bit('C');
-
+constexpr uint64_t kAT_RANDOM = 25, kAT_EXECFN = 31, kAT_HWCAP2 = 26, kAT_SECURE = 23, kAT_PLATFORM = 15,
+                   kAT_MINSIGSTKSZ = 51;
 
 // Builds the initial stack: argc, argv[], 0, envp[], 0, auxv pairs, AT_NULL, with the strings and
 // AT_RANDOM bytes above them, as fs/binfmt_elf.c create_elf_tables does. Returns sp.
-uint64_t build_stack(GuestMemory& mem, uint64_t top, const std::vector<std::string>& argv,
+uint64_t build_stack(GuestMemory& mem, uint64_t top, const LinuxArch& arch, const std::vector<std::string>& argv,
                      const std::vector<std::string>& env, const std::string& execfn,
                      const LoadedImage& main, uint64_t interp_base) {
   uint64_t sp = top - 8;
@@ -99,6 +99,7 @@ uint64_t build_stack(GuestMemory& mem, uint64_t top, const std::vector<std::stri
   std::vector<uint64_t> env_ptrs, arg_ptrs;
   for (auto it = env.rbegin(); it != env.rend(); ++it) env_ptrs.insert(env_ptrs.begin(), push_str(*it));
   for (auto it = argv.rbegin(); it != argv.rend(); ++it) arg_ptrs.insert(arg_ptrs.begin(), push_str(*it));
+  const uint64_t platform_addr = arch.platform ? push_str(arch.platform) : 0;
   uint8_t rnd[16];
   if (::getrandom(rnd, sizeof rnd, 0) != ssize_t(sizeof rnd))
     for (auto& b : rnd) b = uint8_t(std::rand());
@@ -110,8 +111,11 @@ uint64_t build_stack(GuestMemory& mem, uint64_t top, const std::vector<std::stri
       AT_PHDR, main.phdr, AT_PHENT, main.phent, AT_PHNUM, main.phnum, AT_PAGESZ, GuestMemory::kPageSize,
       AT_BASE, interp_base, AT_FLAGS, 0, AT_ENTRY, main.entry, AT_UID, uint64_t(::getuid()),
       AT_EUID, uint64_t(::geteuid()), AT_GID, uint64_t(::getgid()), AT_EGID, uint64_t(::getegid()),
-      kAT_SECURE, 0, kAT_RANDOM, random_addr, AT_HWCAP, kHwcap, kAT_HWCAP2, 0, AT_CLKTCK, 100,
-      kAT_EXECFN, execfn_addr, AT_NULL, 0};
+      kAT_SECURE, 0, kAT_RANDOM, random_addr, AT_HWCAP, arch.hwcap, kAT_HWCAP2, arch.hwcap2, AT_CLKTCK, 100,
+      kAT_EXECFN, execfn_addr};
+  if (arch.platform) auxv.insert(auxv.end(), {kAT_PLATFORM, platform_addr});
+  if (arch.aux_minsigstksz) auxv.insert(auxv.end(), {kAT_MINSIGSTKSZ, arch.aux_minsigstksz});
+  auxv.insert(auxv.end(), {AT_NULL, 0});
   std::vector<uint64_t> words;
   words.push_back(argv.size());
   words.insert(words.end(), arg_ptrs.begin(), arg_ptrs.end());
@@ -127,10 +131,14 @@ uint64_t build_stack(GuestMemory& mem, uint64_t top, const std::vector<std::stri
 void exec_elf(Process& p, const std::string& path, const std::vector<std::string>& argv,
               const std::vector<std::string>& env, const std::string& execfn) {
   ElfImage img = parse_elf(path);
+  const LinuxArch& arch = *img.arch;
   ElfImage interp;
   if (!img.interp.empty()) {
-    interp = parse_elf(find_interpreter(img.interp, p.opts.sysroot));
+    interp = parse_elf(find_interpreter(img.interp, p.opts.sysroot, arch));
     if (!interp.interp.empty()) throw ElfError("interpreter '" + interp.path + "' itself asks for an interpreter; it is not a dynamic linker");
+    if (interp.arch != img.arch)
+      throw ElfError("interpreter '" + interp.path + "' is for " + interp.arch->name + ", but '" + path + "' is for " +
+                     arch.name);
   }
   auto mem = std::make_unique<GuestMemory>();
   LoadedImage main = load_elf(img, *mem, kPieBase);
@@ -139,13 +147,12 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
   mem->map(stack_bottom, kStackSize, kRead | kWrite | (img.exec_stack ? kExec : 0), "[stack]");
   const uint64_t mmap_base = stack_bottom - kStackGap;
 
-  // The signal return trampoline, standing in for the vDSO's __vdso_rt_sigreturn:
-  // li a7, 139 (rt_sigreturn); ecall.
+  // The signal return trampoline, standing in for the vDSO's __vdso_rt_sigreturn (riscv64:
+  // li a7, 139; ecall. aarch64: mov x8, #139; svc #0).
   uint64_t tramp = mem->find_free(GuestMemory::kPageSize, mmap_base);
   if (!tramp) throw ElfError("no room in the guest address space for the signal trampoline");
   mem->map(tramp, GuestMemory::kPageSize, kRead | kWrite, "[vdso]");
-  const uint32_t tramp_code[2] = {0x08b00893u, 0x00000073u};
-  mem->write(tramp, tramp_code, sizeof tramp_code);
+  mem->write(tramp, arch.trampoline, sizeof arch.trampoline);
   mem->protect(tramp, GuestMemory::kPageSize, kRead | kExec);
 
   uint64_t entry = main.entry, interp_base = 0;
@@ -157,19 +164,23 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
     interp_base = li.load_bias + interp.min_vaddr;
     entry = li.entry;
   }
-  uint64_t sp = build_stack(*mem, top, argv, env, execfn, main, interp_base);
+  uint64_t sp = build_stack(*mem, top, arch, argv, env, execfn, main, interp_base);
 
   // Commit: nothing below can fail, so a failed execve leaves the old image running.
   if (p.cpu) p.insns_before_exec += p.cpu->stats().insns_executed;
   p.cpu.reset();
   p.mem = std::move(mem);
+  // An execve may start a program of another architecture (as binfmt_misc and qemu-user would):
+  // only the calling thread survives, and its registers are made anew below.
+  if (p.arch != &arch) {
+    p.fe = arch.make_frontend();
+    p.arch = &arch;
+    if (p.sysroot_from_arch) p.sysroot = default_sysroot(arch);
+  }
   p.cpu = std::make_unique<Cpu>(*p.fe, *p.mem);
   p.cpu->engine = parse_engine(p.opts.engine);
   if (p.opts.hooks) p.opts.hooks->attach(*p.cpu);
-  rv64::State& st = p.st();
-  st.res_addr = rv64::kNoReservation;
-  st.x[2] = sp;
-  st.pc = entry;
+  arch.init_registers(p.cpu->state(), entry, sp);
   p.brk_start = p.brk_cur = page_up(main.end);
   p.mmap_base = tramp;
   p.sigreturn_trampoline = tramp;
@@ -189,6 +200,35 @@ void exec_elf(Process& p, const std::string& path, const std::vector<std::string
 }
 
 }  // namespace
+
+namespace {
+
+// The LinuxArch of the program at path (through #! lines), nullptr if vmkit does not run it.
+const LinuxArch* program_linux_arch(const std::string& path, const std::string& sysroot) {
+  std::string root = sysroot;
+  if (root.empty())
+    if (const char* e = std::getenv("QEMU_LD_PREFIX")) root = e;
+  std::string file = path;
+  for (int depth = 0; depth <= kMaxScriptDepth; ++depth) {
+    std::string interp, arg;
+    if (!read_shebang(file, interp, arg)) break;
+    file = !root.empty() && ::access((root + interp).c_str(), R_OK) == 0 ? root + interp : interp;
+  }
+  Elf64_Ehdr eh;
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  const bool complete = ::read(fd, &eh, sizeof eh) == ssize_t(sizeof eh);
+  ::close(fd);
+  if (!complete || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) return nullptr;
+  return linux_arch_for_machine(eh.e_machine);
+}
+
+}  // namespace
+
+std::string program_arch(const std::string& path, const std::string& sysroot) {
+  const LinuxArch* arch = program_linux_arch(path, sysroot);
+  return arch ? arch->name : "";
+}
 
 void exec_image(Process& p, const std::string& path, const std::vector<std::string>& argv,
                 const std::vector<std::string>& env) {
@@ -255,18 +295,18 @@ void handle_stop(Process& p, const Stop& s) {
       return;
     case StopReason::Syscall:
       if (hooks && (hooks->types() & kHookSyscall)) {
-        // The hook sees pc at the ecall and the syscall's registers; it may change them, or do
-        // the syscall itself (its result already in a0).
-        int done = hooks->call(kHookSyscall, s.pc, 0, p.st().x[17], s.pc);
+        // The hook sees pc at the syscall and the syscall's registers; it may change them, or do
+        // the syscall itself (its result already in the result register).
+        int done = hooks->call(kHookSyscall, s.pc, 0, p.regs().syscall_nr(), s.pc);
         if (stopped_by_hooks(p)) return;
         if (done) {
           p.cur->after_syscall = false;
-          if (p.st().pc == s.pc) p.st().pc = s.pc + 4;
+          if (p.regs().pc() == s.pc) p.regs().set_pc(s.pc + p.arch->syscall_insn_len);
           return;
         }
-        if (p.st().pc != s.pc) return;  // the hook moved pc: no syscall
+        if (p.regs().pc() != s.pc) return;  // the hook moved pc: no syscall
       }
-      p.st().pc = s.pc + 4;
+      p.regs().set_pc(s.pc + p.arch->syscall_insn_len);
       handle_syscall(p);
       return;
     case StopReason::IllegalInsn:
@@ -326,15 +366,18 @@ ProcessResult run_process(const ProcessOptions& opts) {
   } detach_hooks{opts.hooks};
   Process p;
   p.opts = opts;
-  p.fe = rv64::make_frontend();
   // Absolute guest paths are looked up here first (like qemu -L), so a dynamic program finds its
-  // riscv64 libraries; the Debian cross sysroot is the default when it is installed.
+  // libraries; the Debian cross sysroot of the program's architecture is the default when it is
+  // installed.
   if (!opts.sysroot.empty()) {
     p.sysroot = opts.sysroot;
   } else if (const char* e = std::getenv("QEMU_LD_PREFIX"); e && *e) {
     p.sysroot = e;
-  } else if (::access("/usr/riscv64-linux-gnu/lib", R_OK) == 0) {
-    p.sysroot = "/usr/riscv64-linux-gnu";
+  } else {
+    // Set now so that a script's #! interpreter is looked up there too; exec_image then keeps it
+    // following the architecture of the ELF it loads (an execve may change it).
+    p.sysroot_from_arch = true;
+    if (const LinuxArch* arch = program_linux_arch(opts.path, "")) p.sysroot = default_sysroot(*arch);
   }
   const int std_fds[3] = {opts.stdin_fd, opts.stdout_fd, opts.stderr_fd};
   for (int i = 0; i < 3; ++i) {

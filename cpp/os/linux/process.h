@@ -1,4 +1,5 @@
-// Linux user mode for RISC-V64: run one guest program (like qemu-riscv64) to completion.
+// Linux user mode: run one guest program (riscv64 or aarch64, like qemu-riscv64 and qemu-aarch64)
+// to completion.
 #pragma once
 
 #include <cstdint>
@@ -38,5 +39,10 @@ struct ProcessResult {
 // Throws ElfError / UsageError for a program that cannot be loaded, UnsupportedSyscallError in
 // strict mode. A forked guest child never returns from here: it ends the host child process.
 ProcessResult run_process(const ProcessOptions& opts);
+
+// The architecture ("riscv64", "aarch64") of the program at `path` - for a #! script, of its
+// interpreter, looked up under `sysroot` (or $QEMU_LD_PREFIX) first, as a run would - or "" if
+// it is not a program vmkit runs (run_process then reports why).
+std::string program_arch(const std::string& path, const std::string& sysroot = "");
 
 }  // namespace vmkit::linux_user

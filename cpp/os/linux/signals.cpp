@@ -1,5 +1,7 @@
-// Signal delivery: builds the riscv64 rt_sigframe the kernel builds (so handlers that inspect
-// their ucontext, or longjmp out, behave as on real Linux) and restores it in rt_sigreturn.
+// Signal delivery: builds the rt_sigframe the kernel builds (so handlers that inspect their
+// ucontext, or longjmp out, behave as on real Linux) and restores it in rt_sigreturn. The parts
+// every arch shares (siginfo, uc_stack, uc_sigmask, masks and actions) are here; the machine
+// context is the arch's (LinuxArch::save_context / restore_context).
 #include "os/linux/signals.h"
 
 #include <poll.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "core/errors.h"
 #include "os/linux/guest_process.h"
@@ -45,7 +48,8 @@ void fetch_insn(Process& p, uint64_t pc, uint32_t& insn, uint8_t& len) {
   insn = 0;
   len = 0;
   if (!p.mem->fetch(pc, &lo, 2)) return;
-  if ((lo & 3) != 3) {
+  const unsigned n = p.arch->insn_length(lo);
+  if (n == 2) {
     insn = lo;
     len = 2;
     return;
@@ -55,6 +59,10 @@ void fetch_insn(Process& p, uint64_t pc, uint32_t& insn, uint8_t& len) {
     insn = w;
     len = 4;
   }
+}
+
+bool is_fault(const PendingSignal& s) {
+  return s.code > 0 && (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGILL || s.signo == kSIGFPE || s.signo == kSIGTRAP);
 }
 
 void kill_process(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uint8_t len) {
@@ -81,24 +89,27 @@ bool default_ignored(int signo) { return signo <= 64 && (kDefaultIgnored & bit(s
 bool setup_frame(Process& p, const PendingSignal& s) {
   GuestSigaction& act = p.sig.actions[s.signo];
   ThreadSignals& ts = p.ts();
-  rv64::State& st = p.st();
-  uint64_t sp = st.x[2];
+  const LinuxArch& arch = *p.arch;
+  GuestRegs regs = p.regs();
+  uint64_t sp = regs.sp();
   bool on_alt = ts.altstack_size && sp - ts.altstack_sp <= ts.altstack_size;
   if ((act.flags & kSA_ONSTACK) && ts.altstack_size && !(ts.altstack_flags & kSS_DISABLE) && !on_alt)
     sp = ts.altstack_sp + ts.altstack_size;
-  uint64_t frame = (sp - kFrameSize) & ~uint64_t(15);
+  const uint64_t frame = arch.sigframe_address(sp);
+  const uint64_t frame_bytes = arch.sigframe_size + arch.frame_record_size;
   // (guest_buf prepares the frame's pages for the write: translated code, snapshot pages)
-  void* frame_host = guest_buf(p, frame, kFrameSize, kWrite);
+  void* frame_host = guest_buf(p, frame, frame_bytes, kWrite);
   if (!frame_host) return false;
 
-  uint8_t buf[kFrameSize];
-  std::memset(buf, 0, sizeof buf);
-  auto put32 = [&](uint64_t off, uint32_t v) { std::memcpy(buf + off, &v, 4); };
-  auto put64 = [&](uint64_t off, uint64_t v) { std::memcpy(buf + off, &v, 8); };
+  std::vector<uint8_t> frame_buf(frame_bytes, 0);
+  uint8_t* buf = frame_buf.data();
+  auto put32 = [&](uint64_t off, uint32_t v) { store32(buf + off, v); };
+  auto put64 = [&](uint64_t off, uint64_t v) { store64(buf + off, v); };
   // siginfo_t: si_signo, si_errno, si_code, then the union at 16.
   put32(kFrameInfo + 0, uint32_t(s.signo));
   put32(kFrameInfo + 8, uint32_t(s.code));
-  if (s.code > 0 && (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGILL || s.signo == kSIGFPE || s.signo == kSIGTRAP)) {
+  const bool fault = is_fault(s);
+  if (fault) {
     put64(kFrameInfo + 16, s.addr);
   } else {
     put32(kFrameInfo + 16, uint32_t(s.pid));
@@ -112,21 +123,15 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   // After rt_sigsuspend the frame keeps the mask from before the call, so sigreturn restores it.
   put64(uc + kUcSigmask, ts.restore_mask ? ts.saved_mask : ts.blocked);
   ts.restore_mask = false;
-  const uint64_t mc = uc + kUcMcontext;
-  put64(mc + kMcRegs, st.pc);
-  for (unsigned i = 1; i < 32; ++i) put64(mc + kMcRegs + 8 * i, st.x[i]);
-  for (unsigned i = 0; i < 32; ++i) put64(mc + kMcFp + 8 * i, st.f[i]);
-  put32(mc + kMcFcsr, (st.frm << 5) | (st.fflags & 0x1f));
-  std::memcpy(frame_host, buf, sizeof buf);
+  arch.save_context(regs.data(), buf, fault && (s.signo == kSIGSEGV || s.signo == kSIGBUS) ? s.addr : 0);
+  std::memcpy(frame_host, buf, frame_bytes);
 
-  st.x[1] = p.sigreturn_trampoline;
-  st.x[2] = frame;
-  st.x[10] = uint64_t(s.signo);
-  st.x[11] = frame + kFrameInfo;
-  st.x[12] = frame + kFrameUc;
-  st.pc = act.handler;
-  // An LR reservation does not survive a trap into the kernel.
-  st.res_addr = rv64::kNoReservation;
+  // Where the handler returns: its own sa_restorer where the arch has one (aarch64's glibc sets
+  // none, so the vDSO's trampoline - here vmkit's - is the usual one).
+  const uint64_t restorer = arch.has_sa_restorer && (act.flags & kSA_RESTORER) ? act.restorer : p.sigreturn_trampoline;
+  arch.enter_handler(regs.data(), frame, s.signo, act.handler, restorer);
+  // A reservation (LR, load-exclusive) does not survive a trap into the kernel.
+  regs.clear_reservation();
   ts.blocked |= act.mask;
   if (!(act.flags & kSA_NODEFER)) ts.blocked |= bit(s.signo);
   ts.blocked &= ~kUnblockable;
@@ -219,9 +224,10 @@ void deliver_pending(Process& p) {
     queue->erase(it);
     uint32_t insn;
     uint8_t len;
-    // A signal arriving as a syscall returns is reported at that ecall; otherwise at the next
+    // A signal arriving as a syscall returns is reported at that syscall; otherwise at the next
     // instruction the guest would have run.
-    uint64_t pc = t.after_syscall && p.st().pc >= 4 ? p.st().pc - 4 : p.st().pc;
+    const uint64_t next = p.regs().pc(), back = p.arch->syscall_insn_len;
+    uint64_t pc = t.after_syscall && next >= back ? next - back : next;
     fetch_insn(p, pc, insn, len);
     deliver(p, s, pc, insn, len);
   }
@@ -344,29 +350,23 @@ int64_t sigsuspend(Process& p, uint64_t mask) {
 }
 
 void sigreturn(Process& p) {
-  rv64::State& st = p.st();
-  uint64_t frame = st.x[2];
-  uint8_t buf[kFrameSize];
-  if (!p.mem->accessible(frame, kFrameSize, kRead)) {
+  const LinuxArch& arch = *p.arch;
+  GuestRegs regs = p.regs();
+  const uint64_t frame = regs.sp();
+  std::vector<uint8_t> buf(arch.sigframe_size);
+  // The kernel's badframe: an unreadable or malformed frame is a SIGSEGV at the sigreturn.
+  const bool readable = p.mem->accessible(frame, buf.size(), kRead);
+  if (readable) std::memcpy(buf.data(), p.mem->host(frame), buf.size());
+  if (!readable || !arch.restore_context(regs.data(), buf.data(), frame)) {
     uint32_t insn;
     uint8_t len;
-    fetch_insn(p, st.pc, insn, len);
-    force_signal(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, st.pc, insn, len);
+    fetch_insn(p, regs.pc(), insn, len);
+    force_signal(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, regs.pc(), insn, len);
     return;
   }
-  std::memcpy(buf, p.mem->host(frame), sizeof buf);
-  auto get32 = [&](uint64_t off) { uint32_t v; std::memcpy(&v, buf + off, 4); return v; };
-  auto get64 = [&](uint64_t off) { uint64_t v; std::memcpy(&v, buf + off, 8); return v; };
-  const uint64_t mc = kFrameUc + kUcMcontext;
-  p.ts().blocked = get64(kFrameUc + kUcSigmask) & ~kUnblockable;
-  st.pc = get64(mc + kMcRegs);
-  for (unsigned i = 1; i < 32; ++i) st.x[i] = get64(mc + kMcRegs + 8 * i);
-  for (unsigned i = 0; i < 32; ++i) st.f[i] = get64(mc + kMcFp + 8 * i);
-  uint32_t fcsr = get32(mc + kMcFcsr);
-  st.fflags = fcsr & 0x1f;
-  st.frm = (fcsr >> 5) & 7;
-  st.res_addr = rv64::kNoReservation;
-  p.cur->after_syscall = false;  // pc is the interrupted instruction now, not one past an ecall
+  p.ts().blocked = load64(buf.data() + kFrameUc + kUcSigmask) & ~kUnblockable;
+  regs.clear_reservation();
+  p.cur->after_syscall = false;  // pc is the interrupted instruction now, not one past a syscall
 }
 
 }  // namespace vmkit::linux_user

@@ -1,5 +1,5 @@
-// Guest signal numbers, flags and frame layout for riscv64 (asm-generic values), shared by the
-// syscall layer and the delivery code in signals.cpp.
+// Guest signal numbers and flags (asm-generic values, the same on riscv64 and aarch64), shared by
+// the syscall layer and the delivery code in signals.cpp. The frame layout is per arch (arch.h).
 #pragma once
 
 #include <cstdint>
@@ -16,23 +16,14 @@ enum : int {
 };
 
 constexpr uint64_t kSA_SIGINFO = 0x4, kSA_ONSTACK = 0x08000000, kSA_RESTART = 0x10000000,
-                   kSA_NODEFER = 0x40000000, kSA_RESETHAND = 0x80000000;
+                   kSA_NODEFER = 0x40000000, kSA_RESETHAND = 0x80000000,
+                   kSA_RESTORER = 0x04000000;  // aarch64 only (struct sigaction has sa_restorer)
 constexpr uint64_t kSIG_DFL = 0, kSIG_IGN = 1;
 constexpr int kSS_ONSTACK = 1, kSS_DISABLE = 2;
 
 // si_code values.
 constexpr int kSI_USER = 0, kSI_TKILL = -6, kSEGV_MAPERR = 1, kSEGV_ACCERR = 2, kILL_ILLOPC = 1,
               kTRAP_BRKPT = 1, kBUS_ADRERR = 2;
-
-// struct rt_sigframe (arch/riscv/kernel/signal.c): siginfo_t, then struct ucontext whose
-// uc_mcontext (struct sigcontext) is 16-byte aligned at offset 176.
-constexpr uint64_t kFrameSize = 1088;
-constexpr uint64_t kFrameInfo = 0;
-constexpr uint64_t kFrameUc = 128;
-constexpr uint64_t kUcFlags = 0, kUcLink = 8, kUcStack = 16, kUcSigmask = 40, kUcMcontext = 176;
-constexpr uint64_t kMcRegs = 0;    // sc_regs: pc, x1..x31
-constexpr uint64_t kMcFp = 256;    // __riscv_d_ext_state: f[32], fcsr
-constexpr uint64_t kMcFcsr = 256 + 256;
 
 constexpr uint64_t bit(int signo) { return 1ull << (signo - 1); }
 // Signals whose default action is to ignore them (stop/continue count as ignore here: a

@@ -1,10 +1,10 @@
 // Sockets: every call passes through to the host with guest fds translated by the FdTable (new
 // host fds enter it; SOCK_CLOEXEC / MSG_CMSG_CLOEXEC set the table's close-on-exec flag, host fds
-// are always close-on-exec so that vmkit's own children never inherit them). riscv64 and x86-64
-// share the layouts of struct sockaddr*, msghdr, mmsghdr, iovec, cmsghdr, ucred, linger and
-// timeval, so buffers pass as they are, except for SCM_RIGHTS control messages, whose fd
-// numbers are translated guest->host when sending and host->guest (entering the table) when
-// receiving. Every guest pointer is checked first: a bad one is -EFAULT.
+// are always close-on-exec so that vmkit's own children never inherit them). The guests
+// (riscv64, aarch64) and x86-64 share the layouts of struct sockaddr*, msghdr, mmsghdr, iovec,
+// cmsghdr, ucred, linger and timeval, so buffers pass as they are, except for SCM_RIGHTS control
+// messages, whose fd numbers are translated guest->host when sending and host->guest (entering
+// the table) when receiving. Every guest pointer is checked first: a bad one is -EFAULT.
 //
 // While other guest threads exist, a call that would block (accept, connect in progress, recv*,
 // send*) parks the thread in the scheduler (threads.cpp) instead of blocking the host thread.

@@ -1,11 +1,14 @@
-// The riscv64 Linux syscall layer. Guest pointers are checked against the guest's mappings
-// (a bad one gives -EFAULT, never a host fault); guest fds are translated through the FdTable;
-// structures whose riscv64 layout differs from the x86-64 host's (struct stat) are translated
-// field by field, the others (timespec, iovec, statx, dirent64, termios, rusage, ...) have the
-// same layout on both and are passed through.
+// The Linux syscall layer of riscv64 and aarch64 guests, which share the asm-generic numbers and
+// structures (their differences - registers, struct sigaction, open flags, MINSIGSTKSZ - come
+// from the LinuxArch). Guest pointers are checked against the guest's mappings (a bad one gives
+// -EFAULT, never a host fault); guest fds are translated through the FdTable; structures whose
+// asm-generic layout differs from the x86-64 host's (struct stat) are translated field by field,
+// the others (timespec, iovec, statx, dirent64, termios, rusage, ...) have the same layout on
+// both and are passed through.
 #include "os/linux/syscalls.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -43,12 +46,17 @@
 
 namespace vmkit::linux_user {
 
-const char* syscall_name(uint64_t number) {
+const char* syscall_name(uint64_t number, const LinuxArch& arch) {
   static const std::unordered_map<uint64_t, const char*> names = {
 #define SYSCALL_NAME(n, name) {n, #name},
 #include "os/linux/syscall_names_riscv64.def"
 #undef SYSCALL_NAME
   };
+  // aarch64's table is the same asm-generic one, plus renameat and without the riscv calls.
+  if (arch.elf_machine != EM_RISCV) {
+    if (number == nr::renameat) return "renameat";
+    if (number == nr::riscv_hwprobe || number == nr::riscv_flush_icache) return "unknown";
+  }
   auto it = names.find(number);
   return it == names.end() ? "unknown" : it->second;
 }
@@ -56,8 +64,9 @@ const char* syscall_name(uint64_t number) {
 namespace {
 
 using Args = const uint64_t (&)[6];
-// A handler's result is the value for a0, or kNoResult (guest_process.h) when the handler set
-// the registers itself (rt_sigreturn, a successful execve) or blocked the thread.
+// A handler's result is the value for the result register (a0, x0), or kNoResult
+// (guest_process.h) when the handler set the registers itself (rt_sigreturn, a successful
+// execve) or blocked the thread.
 
 int64_t host_result(long r) { return r < 0 ? -int64_t(errno) : int64_t(r); }
 
@@ -103,7 +112,7 @@ std::string guest_str(Process& p, uint64_t addr) { return p.mem->read_cstr(addr,
 
 // ---- struct translation -------------------------------------------------------------------------
 
-// riscv64's struct stat (asm-generic, 128 bytes).
+// The guest's struct stat (asm-generic, 128 bytes: riscv64 and aarch64).
 void put_stat(Process& p, uint64_t addr, const struct stat& s) {
   uint8_t b[128] = {};
   auto u32 = [&](size_t off, uint32_t v) { std::memcpy(b + off, &v, 4); };
@@ -313,7 +322,8 @@ int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint
   if (flags & kCLONE_THREAD) return clone_thread(p, flags, stack, ptid, ctid, tls);
   if ((flags & kCLONE_VM) && !(flags & kCLONE_VFORK)) {
     // A separate process sharing this one's memory cannot be a host fork.
-    p.diag("vmkit: clone with CLONE_VM but without CLONE_THREAD or CLONE_VFORK is not supported at pc=" + hex(p.st().pc - 4));
+    p.diag("vmkit: clone with CLONE_VM but without CLONE_THREAD or CLONE_VFORK is not supported at pc=" +
+           hex(p.regs().pc() - p.arch->syscall_insn_len));
     return -ENOSYS;
   }
   int vfork_pipe[2] = {-1, -1};
@@ -334,8 +344,8 @@ int64_t do_clone(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, uint
       ::close(vfork_pipe[0]);
       p.vfork_release_fd = vfork_pipe[1];
     }
-    if (stack) p.x(2) = stack;
-    if (flags & kCLONE_SETTLS) p.x(4) = tls;
+    if (stack) p.regs().set_sp(stack);
+    if (flags & kCLONE_SETTLS) p.regs().set_tls(tls);
     int32_t tid = int32_t(::getpid());
     if ((flags & kCLONE_CHILD_SETTID) && p.mem->accessible(ctid, 4, kWrite)) p.mem->write_val(ctid, tid);
     if (flags & kCLONE_CHILD_CLEARTID) p.cur->clear_child_tid = ctid;
@@ -388,7 +398,7 @@ int64_t sys_wait4(Process& p, Args a) {
   pid_t r = pid_t(retry_eintr(p, [&] { return long(::wait4(pid_t(int(a[0])), &status, int(a[2]), a[3] ? &ru : nullptr)); }));
   if (r < 0) return -errno;
   if (r > 0 && a[1]) p.mem->write_val(a[1], int32_t(status));
-  if (r > 0 && a[3]) p.mem->write(a[3], &ru, sizeof ru);  // struct rusage: same layout on riscv64
+  if (r > 0 && a[3]) p.mem->write(a[3], &ru, sizeof ru);  // struct rusage: same layout on riscv64 and aarch64
   return r;
 }
 
@@ -449,15 +459,39 @@ int64_t sys_kill_like(Process& p, int64_t target_pid, int64_t tid, int sig, bool
 
 // ---- signals ---------------------------------------------------------------------------------
 
+// The guest's struct sigaction: {handler, flags, mask}, or {handler, flags, restorer, mask}
+// where the arch has sa_restorer.
+GuestSigaction read_sigaction(Process& p, uint64_t addr) {
+  uint8_t raw[32];
+  const size_t n = p.arch->sigaction_size();
+  p.mem->read(addr, raw, n);
+  GuestSigaction act;
+  act.handler = load64(raw);
+  act.flags = load64(raw + 8);
+  act.restorer = p.arch->has_sa_restorer ? load64(raw + 16) : 0;
+  act.mask = load64(raw + n - 8);
+  return act;
+}
+
+void write_sigaction(Process& p, uint64_t addr, const GuestSigaction& act) {
+  uint8_t raw[32];
+  const size_t n = p.arch->sigaction_size();
+  store64(raw, act.handler);
+  store64(raw + 8, act.flags);
+  if (p.arch->has_sa_restorer) store64(raw + 16, act.restorer);
+  store64(raw + n - 8, act.mask);
+  p.mem->write(addr, raw, n);
+}
+
 int64_t sys_rt_sigaction(Process& p, Args a) {
   int sig = int(a[0]);
   if (a[3] != 8 || sig < 1 || sig > kNumSignals) return -EINVAL;
   GuestSigaction nact{};
   if (a[1]) {
     if (sig == gsig::kSIGKILL || sig == gsig::kSIGSTOP) return -EINVAL;
-    p.mem->read(a[1], &nact, sizeof nact);
+    nact = read_sigaction(p, a[1]);
   }
-  if (a[2]) p.mem->write(a[2], &p.sig.actions[sig], sizeof(GuestSigaction));
+  if (a[2]) write_sigaction(p, a[2], p.sig.actions[sig]);
   if (a[1]) {
     nact.mask &= ~gsig::kUnblockable;
     p.sig.actions[sig] = nact;
@@ -492,7 +526,7 @@ int64_t sys_rt_sigprocmask(Process& p, Args a) {
 
 int64_t sys_sigaltstack(Process& p, Args a) {
   ThreadSignals& ts = p.ts();
-  uint64_t sp = p.x(2);
+  uint64_t sp = p.regs().sp();
   bool on = ts.altstack_size && sp - ts.altstack_sp <= ts.altstack_size;
   if (a[1]) {
     uint8_t old[24] = {};
@@ -516,7 +550,7 @@ int64_t sys_sigaltstack(Process& p, Args a) {
       ts.altstack_flags = gsig::kSS_DISABLE;
     } else {
       if (fl & ~(gsig::kSS_ONSTACK | int32_t(0x80000000))) return -EINVAL;  // SS_AUTODISARM allowed
-      if (ss_size < 2048) return -ENOMEM;                                   // MINSIGSTKSZ
+      if (ss_size < p.arch->minsigstksz) return -ENOMEM;
       ts.altstack_sp = ss_sp;
       ts.altstack_size = ss_size;
       ts.altstack_flags = 0;
@@ -531,7 +565,7 @@ int64_t sys_openat(Process& p, Args a) {
   int dfd = hdirfd(p, a[0]);
   if (dfd < 0 && dfd != AT_FDCWD) return dfd;
   std::string path = host_path(p, guest_str(p, a[1]), true);
-  int flags = int(a[2]);
+  int flags = int(p.arch->open_flags_to_host(uint32_t(a[2])));
   int h = int(retry_eintr(p, [&] { return long(::openat(dfd, path.c_str(), flags | O_CLOEXEC, mode_t(a[3]))); }));
   if (h < 0) return -errno;
   return p.fds.add(h, flags & O_CLOEXEC);
@@ -648,11 +682,16 @@ int64_t sys_fcntl(Process& p, Args a) {
     }
     case F_GETFD: return p.fds.cloexec(g) ? FD_CLOEXEC : 0;
     case F_SETFD: p.fds.set_cloexec(g, a[2] & FD_CLOEXEC); return 0;
-    case F_GETFL: case F_SETFL: case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GETOWN: case F_SETOWN:
+    case F_GETFL: {
+      int fl = ::fcntl(h, F_GETFL);
+      return fl < 0 ? -errno : int64_t(p.arch->open_flags_to_guest(uint32_t(fl)));
+    }
+    case F_SETFL: return host_result(::fcntl(h, F_SETFL, int(p.arch->open_flags_to_host(uint32_t(a[2])))));
+    case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GETOWN: case F_SETOWN:
       return host_result(::fcntl(h, cmd, int(a[2])));
     case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW: {
       void* buf = guest_buf(p, a[2], sizeof(struct flock), kRead | (cmd == F_GETLK || cmd == F_OFD_GETLK ? kWrite : 0));
-      if (!buf) return -EFAULT;  // struct flock: same 32-byte layout on riscv64
+      if (!buf) return -EFAULT;  // struct flock: same 32-byte layout on riscv64 and aarch64
       return host_result(::fcntl(h, cmd, buf));
     }
     default: return -EINVAL;
@@ -675,7 +714,8 @@ int64_t sys_dup3(Process& p, Args a) {
 int64_t sys_pipe2(Process& p, Args a) {
   if (!p.mem->accessible(a[0], 8, kWrite)) return -EFAULT;
   int hp[2];
-  if (::pipe2(hp, int(a[1]) | O_CLOEXEC) != 0) return -errno;
+  // (O_DIRECT, a packet-mode pipe, is one of the flags whose value is arch-specific)
+  if (::pipe2(hp, int(p.arch->open_flags_to_host(uint32_t(a[1]))) | O_CLOEXEC) != 0) return -errno;
   bool ce = a[1] & O_CLOEXEC;
   int g0 = p.fds.add(hp[0], ce);
   if (g0 < 0) {
@@ -852,7 +892,7 @@ int64_t sys_uname(Process& p, Args a) {
   struct utsname u;
   if (::uname(&u) != 0) return -errno;
   std::memset(u.machine, 0, sizeof u.machine);
-  std::strcpy(u.machine, "riscv64");
+  std::strncpy(u.machine, p.arch->uname_machine, sizeof u.machine - 1);
   if (!p.mem->accessible(a[0], sizeof u, kWrite)) return -EFAULT;
   p.mem->write(a[0], &u, sizeof u);  // 6 fields of 65 bytes, same everywhere
   return 0;
@@ -929,7 +969,7 @@ int path_argument(uint64_t number) {
 }
 
 std::string trace_call(Process& p, uint64_t number, const uint64_t* a) {
-  std::string line = std::to_string(::getpid()) + " " + syscall_name(number) + "(";
+  std::string line = std::to_string(::getpid()) + " " + syscall_name(number, *p.arch) + "(";
   int path = path_argument(number);
   for (int i = 0; i < 6; ++i) {
     if (i) line += ",";
@@ -954,10 +994,12 @@ std::string trace_result(int64_t r) {
 }  // namespace
 
 void handle_syscall(Process& p) {
-  rv64::State& st = p.st();
-  const uint64_t number = st.x[17];
-  const uint64_t a[6] = {st.x[10], st.x[11], st.x[12], st.x[13], st.x[14], st.x[15]};
-  const uint64_t ecall_pc = st.pc - 4;
+  GuestRegs regs = p.regs();
+  const uint64_t number = regs.syscall_nr();
+  const uint64_t a[6] = {regs.arg(0), regs.arg(1), regs.arg(2), regs.arg(3), regs.arg(4), regs.arg(5)};
+  const uint64_t syscall_pc = regs.pc() - p.arch->syscall_insn_len;
+  // The riscv-specific calls (asm-generic leaves 244..259 to each arch) exist on riscv64 only.
+  const bool riscv = p.arch->elf_machine == EM_RISCV;
   int64_t r = -ENOSYS;
   bool known = true;
   std::string trace;
@@ -1068,7 +1110,11 @@ void handle_syscall(Process& p) {
       case nr::mprotect: r = sys_mprotect(p, a); break;
       case nr::mremap: r = sys_mremap(p, a); break;
       case nr::madvise: r = 0; break;  // advice only; MADV_DONTNEED on private anon is not emulated
-      case nr::riscv_flush_icache: p.cpu->invalidate(); r = 0; break;
+      case nr::riscv_flush_icache:
+        if (!riscv) { known = false; break; }
+        p.cpu->invalidate();
+        r = 0;
+        break;
       case nr::membarrier: r = a[0] == 0 ? 0 : -EINVAL; break;  // MEMBARRIER_CMD_QUERY: none needed
 
       case nr::exit:
@@ -1172,7 +1218,7 @@ void handle_syscall(Process& p) {
         break;
       }
 
-      // riscv64 passes (flags, newsp, parent_tid, tls, child_tid).
+      // riscv64 and aarch64 pass (flags, newsp, parent_tid, tls, child_tid).
       case nr::clone: r = do_clone(p, a[0], a[1], a[2], a[4], a[3]); break;
       case nr::clone3: r = sys_clone3(p, a); break;
       case nr::wait4: r = sys_wait4(p, a); break;
@@ -1200,10 +1246,8 @@ void handle_syscall(Process& p) {
       case nr::tgkill: r = sys_kill_like(p, int64_t(int32_t(a[0])), int64_t(int32_t(a[1])), int(a[2]), true); break;
 
       // Not provided by this kernel model; the C library falls back quietly (qemu answers the same).
-      case nr::rseq:
-      case nr::riscv_hwprobe:
-        r = -ENOSYS;
-        break;
+      case nr::rseq: r = -ENOSYS; break;
+      case nr::riscv_hwprobe: known = riscv; break;
       default:
         known = handle_socket_syscall(p, number, a, r) || handle_event_syscall(p, number, a, r);
         break;
@@ -1217,18 +1261,18 @@ void handle_syscall(Process& p) {
     p.diag_write(trace + trace_result(r));
   if (r == kNoResult) return;
   // Interrupted by a signal whose handler asked for SA_RESTART (or by one that needs no handler):
-  // re-execute the ecall once the handler returns, as the kernel's -ERESTARTSYS does.
+  // re-execute the syscall once the handler returns, as the kernel's -ERESTARTSYS does.
   if (r == -EINTR && restartable(number) && deliverable_signal_restarts(p)) {
-    p.st().pc = ecall_pc;
+    p.regs().set_pc(syscall_pc);
     return;
   }
   if (!known) {
-    std::string msg = "vmkit: unsupported syscall " + std::to_string(number) + " (" + syscall_name(number) +
-                      ") at pc=" + hex(ecall_pc);
+    std::string msg = "vmkit: unsupported syscall " + std::to_string(number) + " (" + syscall_name(number, *p.arch) +
+                      ") at pc=" + hex(syscall_pc);
     if (p.opts.strict) throw UnsupportedSyscallError(msg);
     if (p.reported_syscalls.insert(number).second) p.diag(msg);
   }
-  if (!p.exited) p.st().x[10] = uint64_t(r);
+  if (!p.exited) p.regs().set_result(uint64_t(r));
 }
 
 }  // namespace vmkit::linux_user

@@ -1,14 +1,17 @@
-// The riscv64 Linux syscall layer: numbers, names and the dispatcher (syscalls.cpp).
+// The Linux syscall layer: numbers, names and the dispatcher (syscalls.cpp).
 #pragma once
 
 #include <cstdint>
 
+#include "os/linux/arch.h"
+
 namespace vmkit::linux_user {
 
-// The syscall's name for diagnostics ("syscall_123" if the number is unknown).
-const char* syscall_name(uint64_t nr);
+// The syscall's name on `arch` for diagnostics ("unknown" if the number is unknown).
+const char* syscall_name(uint64_t nr, const LinuxArch& arch);
 
-// riscv64 syscall numbers vmkit implements (asm-generic numbering).
+// The syscall numbers vmkit implements (asm-generic numbering: riscv64 and aarch64 share it; the
+// riscv_* ones exist on riscv64 only).
 namespace nr {
 enum : uint64_t {
   getcwd = 17, dup = 23, dup3 = 24, fcntl = 25, ioctl = 29, mkdirat = 34, unlinkat = 35,

@@ -20,7 +20,7 @@
 // ppoll/pselect/epoll_pwait) first check readiness with a zero-timeout poll; a call that would
 // block parks its thread in an Io wait on the host fds (or the child) it needs. Each time the
 // scheduler runs it polls those fds without waiting and, when every thread waits, poll()s them
-// together with the earliest deadline; a thread whose fd became ready runs its ecall again, so
+// together with the earliest deadline; a thread whose fd became ready runs its syscall again, so
 // every syscall keeps one straightforward implementation.
 #include <fcntl.h>
 #include <time.h>
@@ -31,6 +31,7 @@
 #include <stdexcept>
 
 #include "core/errors.h"
+#include "core/guest_common.h"
 #include "os/linux/guest_process.h"
 #include "os/linux/signals.h"
 
@@ -87,19 +88,20 @@ int64_t monotonic_deadline(const struct timespec& ts, bool absolute, clockid_t c
   return now + (t - clock_now);
 }
 
-constexpr size_t kRegsOffset = sizeof(GuestCommon);
-constexpr size_t kRegsSize = sizeof(rv64::State) - sizeof(GuestCommon);
-static_assert(offsetof(rv64::State, common) == 0);
+// Every State starts with its GuestCommon header (the Cpu's, not a thread's): a switch copies
+// the registers after it.
+constexpr size_t kRegsOffset = sizeof(vmkit::GuestCommon);
 
 void save_regs(Process& p, GuestThread& t) {
-  std::memcpy(reinterpret_cast<uint8_t*>(&t.regs) + kRegsOffset, p.cpu->state() + kRegsOffset, kRegsSize);
-  // An LR reservation does not survive a switch (the kernel clears it on every trap return), so
-  // an SC of the interrupted thread fails and retries instead of missing another thread's store.
-  t.regs.res_addr = rv64::kNoReservation;
+  t.regs.assign(p.cpu->state(), p.arch->state_size);
+  // A reservation does not survive a switch (the kernel clears it on every trap return), so a
+  // store-conditional of the interrupted thread fails and retries instead of missing another
+  // thread's store.
+  p.arch->clear_reservation(t.regs.data());
 }
 
 void load_regs(Process& p, const GuestThread& t) {
-  std::memcpy(p.cpu->state() + kRegsOffset, reinterpret_cast<const uint8_t*>(&t.regs) + kRegsOffset, kRegsSize);
+  std::memcpy(p.cpu->state() + kRegsOffset, t.regs.data() + kRegsOffset, p.arch->state_size - kRegsOffset);
 }
 
 bool runnable(const GuestThread& t) { return !t.dead && t.wait == WaitKind::None; }
@@ -108,19 +110,19 @@ size_t live_threads(const Process& p) {
   return size_t(std::count_if(p.threads.begin(), p.threads.end(), [](const auto& t) { return !t->dead; }));
 }
 
-// Ends a wait with `result` in a0.
+// Ends a wait with `result` as the syscall's result.
 void end_wait(Process& p, GuestThread& t, int64_t result) {
-  thread_regs(p, t).x[10] = uint64_t(result);
+  thread_regs(p, t).set_result(uint64_t(result));
   t.wait = WaitKind::None;
   t.deadline_ns = -1;
   t.wait_fds.clear();
   t.child_wait = false;
 }
 
-// Ends an Io wait by running the blocked ecall again (a0 still holds its first argument: a
-// parked handler returned kNoResult without touching it).
+// Ends an Io wait by running the blocked syscall again (its result register still holds its
+// first argument: a parked handler returned kNoResult without touching it).
 void resume_blocked_call(Process& p, GuestThread& t) {
-  thread_regs(p, t).pc = t.ecall_pc;
+  thread_regs(p, t).set_pc(t.syscall_pc);
   t.after_syscall = false;
   t.wait = WaitKind::None;
   t.deadline_ns = -1;
@@ -138,7 +140,7 @@ void begin_wait(Process& p, WaitKind kind, int64_t deadline, int64_t timeout_res
   t.timeout_result = timeout_result;
   t.restart_on_signal = false;
   t.sleep_rem_addr = 0;
-  t.ecall_pc = p.st().pc - 4;
+  t.syscall_pc = p.regs().pc() - p.arch->syscall_insn_len;
   t.wait_fds.clear();
   t.child_wait = false;
 }
@@ -332,7 +334,7 @@ void report_deadlock(Process& p) {
   for (const auto& t : p.threads)
     if (!t->dead) live.push_back(t.get());
   std::string pcs;
-  for (const GuestThread* t : live) pcs += (pcs.empty() ? "" : ", ") + hex(t->ecall_pc);
+  for (const GuestThread* t : live) pcs += (pcs.empty() ? "" : ", ") + hex(t->syscall_pc);
   if (live.size() == 1)
     p.diag("vmkit: the guest's only thread is blocked forever (deadlock) at pc=" + pcs);
   else
@@ -396,8 +398,6 @@ void schedule(Process& p) {
 }  // namespace
 
 void init_main_thread(Process& p) {
-  if (p.fe->arch().state_size != sizeof(rv64::State))
-    throw std::logic_error("Linux user mode threads expect the riscv64 register state");
   p.threads.clear();
   auto t = std::make_unique<GuestThread>();
   t->tid = int(::getpid());
@@ -405,7 +405,7 @@ void init_main_thread(Process& p) {
   p.threads.push_back(std::move(t));
 }
 
-rv64::State& thread_regs(Process& p, GuestThread& t) { return &t == p.cur ? p.st() : t.regs; }
+GuestRegs thread_regs(Process& p, GuestThread& t) { return &t == p.cur ? p.regs() : GuestRegs(*p.arch, t.regs.data()); }
 
 GuestThread* find_thread(Process& p, int tid) {
   for (auto& t : p.threads)
@@ -419,13 +419,13 @@ int64_t clone_thread(Process& p, uint64_t flags, uint64_t stack, uint64_t ptid, 
   auto t = std::make_unique<GuestThread>();
   // Host pid + a counter: never the process id, so a tid cannot be mistaken for it.
   t->tid = int(::getpid()) + ++p.tid_counter;
-  // The new thread returns from the same ecall with a0 = 0, on its own stack and TLS.
-  t->regs = p.st();
-  t->regs.common = GuestCommon{};
-  if (stack) t->regs.x[2] = stack;
-  if (flags & kCLONE_SETTLS) t->regs.x[4] = tls;
-  t->regs.x[10] = 0;
-  t->regs.res_addr = rv64::kNoReservation;
+  // The new thread returns from the same syscall with result 0, on its own stack and TLS.
+  t->regs.assign(p.cpu->state(), p.arch->state_size);
+  GuestRegs regs(*p.arch, t->regs.data());
+  if (stack) regs.set_sp(stack);
+  if (flags & kCLONE_SETTLS) regs.set_tls(tls);
+  regs.set_result(0);
+  regs.clear_reservation();
   // The signal mask is inherited; pending signals and the alternate stack are not.
   t->sig.blocked = p.ts().blocked;
   t->name = p.cur->name;
@@ -540,10 +540,10 @@ int64_t sigsuspend_thread(Process& p, uint64_t mask) {
 
 void signal_wakes_thread(Process& p, GuestThread& t) {
   if (t.dead || t.wait == WaitKind::None || !thread_signal_deliverable(p, t)) return;
-  rv64::State& regs = thread_regs(p, t);
+  GuestRegs regs = thread_regs(p, t);
   if ((t.wait == WaitKind::Futex || t.wait == WaitKind::Io) && t.restart_on_signal && thread_signal_restarts(p, t)) {
-    // -ERESTARTSYS: the handler runs, then the ecall again (a0 still holds its first argument).
-    regs.pc = t.ecall_pc;
+    // -ERESTARTSYS: the handler runs, then the syscall again (its first argument is still there).
+    regs.set_pc(t.syscall_pc);
     t.after_syscall = false;
     t.wait = WaitKind::None;
     t.deadline_ns = -1;

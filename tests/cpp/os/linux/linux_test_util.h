@@ -1,5 +1,6 @@
-// Helpers shared by the Linux user-mode end-to-end tests: compiling riscv64 guest programs at test
-// time, running them under vmkit with stdout captured, and under qemu-riscv64 for reference.
+// Helpers shared by the Linux user-mode end-to-end tests: compiling guest programs at test time
+// (riscv64 by default; aarch64 with kAarch64Tools), running them under vmkit with stdout
+// captured, and under qemu-user for reference.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -29,6 +30,18 @@ bool have_tool(const char* name) {
   return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
 }
 
+// A guest architecture's cross compiler and qemu-user command.
+struct GuestTools {
+  const char* gcc;
+  const char* qemu;       // the program (have_tool checks it)
+  const char* qemu_args;  // its options
+};
+constexpr GuestTools kRiscv64Tools{"riscv64-linux-gnu-gcc", "qemu-riscv64", ""};
+// A plain Cortex-A72 (FP and AdvSIMD), so glibc takes the same paths under qemu as under vmkit,
+// which advertises no SVE, MTE or LSE.
+constexpr GuestTools kAarch64Tools{"aarch64-linux-gnu-gcc", "qemu-aarch64",
+                                   "-cpu cortex-a72 -L /usr/aarch64-linux-gnu"};
+
 // One temp directory per test binary run; programs are compiled once per source.
 class GuestPrograms {
  public:
@@ -42,12 +55,12 @@ class GuestPrograms {
 
   // Compiles `source` statically; returns the binary path ("" with the compiler output in err).
   std::string compile(const std::string& name, const std::string& source, std::string& err,
-                      const std::string& flags = "-static -O2") {
+                      const std::string& flags = "-static -O2", const GuestTools& tools = kRiscv64Tools) {
     auto it = built_.find(name);
     if (it != built_.end()) return it->second;
     std::string src = dir_ + "/" + name + ".c", bin = dir_ + "/" + name, log = dir_ + "/" + name + ".log";
     std::ofstream(src) << source;
-    std::string cmd = "riscv64-linux-gnu-gcc " + flags + " -o " + bin + " " + src + " >" + log + " 2>&1";
+    std::string cmd = std::string(tools.gcc) + " " + flags + " -o " + bin + " " + src + " >" + log + " 2>&1";
     if (std::system(cmd.c_str()) != 0) {
       std::ifstream in(log);
       std::stringstream ss;
@@ -125,9 +138,10 @@ struct QemuRun {
   std::string out;
 };
 
-QemuRun run_qemu(const std::string& bin, const std::vector<std::string>& args = {}, const std::string& env = "") {
+QemuRun run_qemu(const std::string& bin, const std::vector<std::string>& args = {}, const std::string& env = "",
+                 const GuestTools& tools = kRiscv64Tools) {
   std::string outfile = GuestPrograms::get().dir() + "/qemu.out";
-  std::string cmd = "env -i " + env + " qemu-riscv64 " + bin;
+  std::string cmd = "env -i " + env + " " + tools.qemu + " " + tools.qemu_args + " " + bin;
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " >" + outfile + " 2>/dev/null";
   QemuRun q;
@@ -140,9 +154,10 @@ QemuRun run_qemu(const std::string& bin, const std::vector<std::string>& args = 
   return q;
 }
 
-std::string build(const std::string& name, const std::string& src, const std::string& flags = "-static -O2") {
+std::string build(const std::string& name, const std::string& src, const std::string& flags = "-static -O2",
+                  const GuestTools& tools = kRiscv64Tools) {
   std::string err;
-  std::string bin = GuestPrograms::get().compile(name, src, err, flags);
+  std::string bin = GuestPrograms::get().compile(name, src, err, flags, tools);
   EXPECT_FALSE(bin.empty()) << "cross compilation of " << name << " failed:\n" << err;
   return bin;
 }

@@ -84,8 +84,9 @@ TEST(ElfLoader, RejectsWrongClassEndianMachine) {
   be[EI_DATA] = ELFDATA2MSB;
   EXPECT_NE(elf_error(be).find("big-endian"), std::string::npos);
   std::string m = elf_error(make_elf(good_segments(), EM_X86_64));
-  EXPECT_NE(m.find("x86-64 (EM_X86_64), vmkit runs riscv64 programs"), std::string::npos) << m;
-  EXPECT_NE(elf_error(make_elf(good_segments(), EM_AARCH64)).find("aarch64"), std::string::npos);
+  EXPECT_NE(m.find("x86-64 (EM_X86_64), vmkit runs riscv64 or aarch64 programs (EM_RISCV or EM_AARCH64)"), std::string::npos) << m;
+  m = elf_error(make_elf(good_segments(), EM_PPC64));
+  EXPECT_NE(m.find("'prog' is an ELF for ppc64 (EM_PPC64)"), std::string::npos) << m;
   EXPECT_NE(elf_error(make_elf(good_segments(), EM_RISCV, ELFCLASS64, 0x2000, ET_REL)).find("relocatable"), std::string::npos);
 }
 
@@ -170,13 +171,37 @@ TEST(ElfLoader, PieIsLoadedAtTheBase) {
 
 TEST(ElfLoader, MissingInterpreterNamesItAndTheSysroot) {
   try {
-    find_interpreter("/lib/ld-linux-riscv64-lp64d.so.1", "/nonexistent-sysroot");
+    find_interpreter("/lib/ld-linux-riscv64-lp64d.so.1", "/nonexistent-sysroot", riscv64_linux());
     FAIL() << "expected ElfError";
   } catch (const ElfError& e) {
     std::string m = e.what();
     EXPECT_NE(m.find("needs interpreter /lib/ld-linux-riscv64-lp64d.so.1"), std::string::npos) << m;
     EXPECT_NE(m.find("/nonexistent-sysroot"), std::string::npos) << m;
     EXPECT_NE(m.find("-L"), std::string::npos) << m;
+  }
+}
+
+TEST(ElfLoader, AcceptsRiscv64AndAarch64ByMachine) {
+  EXPECT_EQ(parse_elf_bytes("rv", make_elf(good_segments(), EM_RISCV)).arch, &riscv64_linux());
+  ElfImage a64 = parse_elf_bytes("a64", make_elf(good_segments(), EM_AARCH64));
+  EXPECT_EQ(a64.arch, &aarch64_linux());
+  EXPECT_STREQ(a64.arch->name, "aarch64");
+  EXPECT_EQ(a64.entry, 0x10000u);
+}
+
+TEST(ElfLoader, MissingAarch64InterpreterSuggestsTheArm64Sysroot) {
+  try {
+    find_interpreter("/lib/ld-linux-aarch64.so.1", "", aarch64_linux());
+    // Found: the cross sysroot (or $QEMU_LD_PREFIX) is installed, which is also right.
+  } catch (const ElfError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("/usr/aarch64-linux-gnu"), std::string::npos) << m;
+    EXPECT_NE(m.find("libc6-arm64-cross"), std::string::npos) << m;
+  }
+  const char* prefix = std::getenv("QEMU_LD_PREFIX");
+  if ((!prefix || !*prefix) && ::access("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", R_OK) == 0) {
+    EXPECT_EQ(find_interpreter("/lib/ld-linux-aarch64.so.1", "", aarch64_linux()),
+              "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1");
   }
 }
 
