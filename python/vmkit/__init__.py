@@ -1,12 +1,12 @@
 """vmkit: a Python-scriptable, multi-architecture emulation toolkit.
 
-Run a foreign Linux program::
+Run a foreign Linux program (riscv64 or aarch64: the architecture is the program's)::
 
     import vmkit.linux
     r = vmkit.linux.run("hello", ["hello"], sysroot="/usr/riscv64-linux-gnu")
     print(r.exit_status, r.stdout)
 
-Script a bare machine (what Unicorn users do)::
+Script a bare machine (what Unicorn users do; ``vmkit.Machine("aarch64")`` for A64)::
 
     m = vmkit.Machine("riscv64")
     m.mem.map(0x10000, 0x1000, "rwx")

@@ -1,7 +1,9 @@
-/* Atomic memory operations (the A extension): C11 stdatomic and __atomic builtins on 8/16/32/64-bit
- * objects. 32/64-bit operations become AMO instructions or LR/SC loops; 8/16-bit ones become masked
- * LR/SC loops on the containing word (via libatomic with GCC 12), which exercises neighbouring-byte
- * preservation. Single-threaded, so every result is deterministic. */
+/* Atomic memory operations: C11 stdatomic and __atomic builtins on 8/16/32/64-bit objects.
+ * On RISC-V (the A extension) 32/64-bit operations become AMO instructions or LR/SC loops; 8/16-bit
+ * ones become masked LR/SC loops on the containing word (via libatomic with GCC 12), which exercises
+ * neighbouring-byte preservation. On A64 they become calls to libgcc's outline atomics, which use the
+ * LSE instructions when HWCAP says the CPU has them and LDXR/STXR loops otherwise. Single-threaded,
+ * so every result is deterministic. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -134,21 +136,74 @@ static void builtins(void) {
          __atomic_always_lock_free(4, 0), __atomic_always_lock_free(8, 0));
 }
 
-/* amomin/amomax have no C11 spelling: use the instructions directly, signed and unsigned. */
+/* Atomic min/max have no C11 spelling: use the instructions directly, signed and unsigned, 64-bit
+ * and 32-bit. Each helper returns the old value as the instruction leaves it in its 64-bit register
+ * (RISC-V sign-extends the old value of a word operation, A64 zero-extends it). */
+#if defined(__riscv)
+#define MINMAX_TITLE "amomin/amomax"
+static inline int64_t fetch_min_i64(int64_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amomin.d %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+static inline int64_t fetch_max_i64(int64_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amomax.d %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+static inline int64_t fetch_min_u64(int64_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amominu.d %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+static inline int64_t fetch_max_u64(int64_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amomaxu.d %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+static inline int64_t fetch_min_i32(int32_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amomin.w %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+static inline int64_t fetch_max_u32(int32_t *mem, int64_t v) {
+  int64_t old;
+  __asm__ volatile("amomaxu.w %0, %2, (%1)" : "=r"(old) : "r"(mem), "r"(v) : "memory");
+  return old;
+}
+#elif defined(__aarch64__)
+/* The LSE atomics (Armv8.1): LD<op> Rs, Rt, [Xn] stores op(mem, Rs) and returns the old value in Rt.
+ * The default target is Armv8.0, so the helpers enable LSE themselves. */
+#define MINMAX_TITLE "ldsmin/ldsmax/ldumin/ldumax (LSE)"
+#define LSE_FETCH(name, mem_t, insn)                                                  \
+  __attribute__((target("+lse"))) static inline int64_t name(mem_t *mem, int64_t v) { \
+    int64_t old;                                                                      \
+    __asm__ volatile(insn : "=r"(old) : "r"(mem), "r"(v) : "memory");                 \
+    return old;                                                                       \
+  }
+LSE_FETCH(fetch_min_i64, int64_t, "ldsmin %x2, %x0, [%1]")
+LSE_FETCH(fetch_max_i64, int64_t, "ldsmax %x2, %x0, [%1]")
+LSE_FETCH(fetch_min_u64, int64_t, "ldumin %x2, %x0, [%1]")
+LSE_FETCH(fetch_max_u64, int64_t, "ldumax %x2, %x0, [%1]")
+LSE_FETCH(fetch_min_i32, int32_t, "ldsmin %w2, %w0, [%1]")
+LSE_FETCH(fetch_max_u32, int32_t, "ldumax %w2, %w0, [%1]")
+#else
+#error "atomics.c: no atomic min/max instructions for this architecture"
+#endif
+
 static void amo_minmax(void) {
-  printf("== amomin/amomax\n");
+  printf("== " MINMAX_TITLE "\n");
   static const int64_t vals[] = {5, -3, 0x7fffffffffffffffLL, -0x7fffffffffffffffLL - 1, 17, -1};
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
-    int64_t mem_min = 0, mem_max = 0, mem_minu = 0x100, mem_maxu = 0x100, old;
+    int64_t mem_min = 0, mem_max = 0, mem_minu = 0x100, mem_maxu = 0x100;
     int64_t v = vals[i];
-    __asm__ volatile("amomin.d %0, %2, (%1)" : "=r"(old) : "r"(&mem_min), "r"(v) : "memory");
-    __asm__ volatile("amomax.d %0, %2, (%1)" : "=r"(old) : "r"(&mem_max), "r"(v) : "memory");
-    __asm__ volatile("amominu.d %0, %2, (%1)" : "=r"(old) : "r"(&mem_minu), "r"(v) : "memory");
-    __asm__ volatile("amomaxu.d %0, %2, (%1)" : "=r"(old) : "r"(&mem_maxu), "r"(v) : "memory");
+    fetch_min_i64(&mem_min, v);
+    fetch_max_i64(&mem_max, v);
+    fetch_min_u64(&mem_minu, v);
+    fetch_max_u64(&mem_maxu, v);
     int32_t w_min = 0, w_maxu = 0x100;
-    int64_t oldw;
-    __asm__ volatile("amomin.w %0, %2, (%1)" : "=r"(oldw) : "r"(&w_min), "r"(v) : "memory");
-    __asm__ volatile("amomaxu.w %0, %2, (%1)" : "=r"(oldw) : "r"(&w_maxu), "r"(v) : "memory");
+    fetch_min_i32(&w_min, v);
+    int64_t oldw = fetch_max_u32(&w_maxu, v);
     printf("%" PRId64 ": min %" PRId64 " max %" PRId64 " minu %" PRIx64 " maxu %" PRIx64 " min.w %d maxu.w %08x old.w %"
            PRId64 "\n",
            v, mem_min, mem_max, (uint64_t)mem_minu, (uint64_t)mem_maxu, w_min, (uint32_t)w_maxu, oldw);

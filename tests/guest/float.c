@@ -1,7 +1,8 @@
-/* Floating point as a RISC-V guest sees it (F and D extensions): printf of doubles in every format,
- * libm, fused multiply-add, the dynamic rounding mode (fesetround -> frm), exception flags, float <-> int
- * conversions including RISC-V's saturating out-of-range and NaN results, NaN boxing of floats, and
- * min/max/classify. Inputs are volatile so the guest CPU computes them, not gcc. */
+/* Floating point as the guest sees it (RISC-V F and D extensions, A64 scalar FP): printf of doubles in
+ * every format, libm, fused multiply-add, the dynamic rounding mode (fesetround -> frm / FPCR.RMode),
+ * exception flags (fflags / FPSR), float <-> int conversions including the architecture's saturating
+ * out-of-range and NaN results, NaN boxing of floats (RISC-V), and min/max/classify. Inputs are
+ * volatile so the guest CPU computes them, not gcc. */
 #include <fenv.h>
 #include <float.h>
 #include <inttypes.h>
@@ -121,8 +122,11 @@ static void flags(void) {
   printf("sqrt(-1) = %g invalid %d\n", r, !!fetestexcept(FE_INVALID));
 }
 
-/* RISC-V fcvt saturates out-of-range values and maps NaN to the maximum; C leaves them undefined,
- * so the conversions are done with explicit instructions. */
+/* C leaves out-of-range and NaN float -> int conversions undefined, so they are done with explicit
+ * instructions, rounding toward zero, and each result is the whole 64-bit register the instruction
+ * wrote. */
+#if defined(__riscv)
+/* RISC-V fcvt saturates out-of-range values and maps NaN to the maximum; the W forms sign-extend. */
 #define CVT(name, insn, outt, in_t)                        \
   __attribute__((noinline)) static outt name(in_t x) {                   \
     outt r;                                                              \
@@ -135,6 +139,23 @@ CVT(cvt_w_d, "fcvt.w.d", int64_t, double)
 CVT(cvt_wu_d, "fcvt.wu.d", int64_t, double)
 CVT(cvt_l_s, "fcvt.l.s", int64_t, float)
 CVT(cvt_w_s, "fcvt.w.s", int64_t, float)
+#elif defined(__aarch64__)
+/* A64 fcvtzs/fcvtzu saturate out-of-range values and map NaN to 0; the W forms zero-extend. */
+#define CVT(name, insn, outt, in_t)                    \
+  __attribute__((noinline)) static outt name(in_t x) { \
+    outt r;                                            \
+    __asm__(insn : "=r"(r) : "w"(x));                  \
+    return r;                                          \
+  }
+CVT(cvt_l_d, "fcvtzs %x0, %d1", int64_t, double)
+CVT(cvt_lu_d, "fcvtzu %x0, %d1", uint64_t, double)
+CVT(cvt_w_d, "fcvtzs %w0, %d1", int64_t, double)
+CVT(cvt_wu_d, "fcvtzu %w0, %d1", int64_t, double)
+CVT(cvt_l_s, "fcvtzs %x0, %s1", int64_t, float)
+CVT(cvt_w_s, "fcvtzs %w0, %s1", int64_t, float)
+#else
+#error "float.c: no float -> int conversion instructions for this architecture"
+#endif
 
 static void conversions(void) {
   printf("== float <-> int conversions\n");

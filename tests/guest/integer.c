@@ -1,6 +1,8 @@
-/* Integer behaviour a RISC-V core must get exactly right: 64-bit and 32-bit (W-suffixed)
- * arithmetic, multiply-high, division edge cases (x/0, INT_MIN/-1, which RISC-V defines instead of
- * trapping), shifts, bit tricks, hashes, qsort and recursion. Every value printed is deterministic. */
+/* Integer behaviour a RISC-V or A64 core must get exactly right: 64-bit and 32-bit (W-suffixed /
+ * W-register) arithmetic, multiply-high, division edge cases (x/0, INT_MIN/-1, which both define
+ * instead of trapping, differently), shifts, bit tricks, hashes, qsort and recursion. Every value
+ * printed is deterministic; the division edge cases (and so the checksum and exit status) depend
+ * on the architecture. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
@@ -64,7 +66,10 @@ static void arith64(void) {
 }
 
 /* Real division by the guest CPU (including the /0 and overflow cases), through noinline
- * functions with volatile operands: gcc cannot know the values, so it emits div/rem. */
+ * functions with volatile operands: gcc cannot know the values, so it emits div/rem. Each result is
+ * the whole 64-bit register the instructions wrote, so 32-bit forms show how they extend. */
+#if defined(__riscv)
+/* RISC-V: x/0 = -1, x%0 = x, INT_MIN/-1 = INT_MIN remainder 0; the W forms sign-extend. */
 __attribute__((noinline)) static int64_t div_rt(int64_t a, int64_t b) {
   int64_t r;
   __asm__("div %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
@@ -110,6 +115,27 @@ __attribute__((noinline)) static int64_t mulw_rt(int64_t a, int64_t b) {
   __asm__("mulw %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
+#elif defined(__aarch64__)
+/* A64: x/0 = 0 (no trap), INT_MIN/-1 = INT_MIN; the remainder is a - (a/b)*b with msub, so x%0 = x;
+ * the W forms zero-extend. The result is early-clobber: msub reads the operands after sdiv wrote it. */
+#define A64_BINOP(name, type, insns)                          \
+  __attribute__((noinline)) static type name(type a, type b) { \
+    type r;                                                   \
+    __asm__(insns : "=&r"(r) : "r"(a), "r"(b));               \
+    return r;                                                 \
+  }
+A64_BINOP(div_rt, int64_t, "sdiv %x0, %x1, %x2")
+A64_BINOP(rem_rt, int64_t, "sdiv %x0, %x1, %x2\n\tmsub %x0, %x0, %x2, %x1")
+A64_BINOP(divu_rt, uint64_t, "udiv %x0, %x1, %x2")
+A64_BINOP(remu_rt, uint64_t, "udiv %x0, %x1, %x2\n\tmsub %x0, %x0, %x2, %x1")
+A64_BINOP(divw_rt, int64_t, "sdiv %w0, %w1, %w2")
+A64_BINOP(remw_rt, int64_t, "sdiv %w0, %w1, %w2\n\tmsub %w0, %w0, %w2, %w1")
+A64_BINOP(divuw_rt, int64_t, "udiv %w0, %w1, %w2")
+A64_BINOP(remuw_rt, int64_t, "udiv %w0, %w1, %w2\n\tmsub %w0, %w0, %w2, %w1")
+A64_BINOP(mulw_rt, int64_t, "mul %w0, %w1, %w2")
+#else
+#error "integer.c: no division instructions for this architecture"
+#endif
 
 static void division_edges(void) {
   printf("== division edge cases (hardware semantics)\n");

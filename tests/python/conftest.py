@@ -1,8 +1,9 @@
 """Shared fixtures for vmkit's pytest suite.
 
-Guest programs (tests/guest/*.c) are compiled with Debian's riscv64 cross compiler into a per-session
-cache in four variants (static/dynamic x -O0/-O2). Every guest test runs the same binary with the same
-arguments under qemu-riscv64 (the reference) and under vmkit, and compares what they did.
+Guest programs (tests/guest/*.c) are compiled with Debian's cross compilers (riscv64 and aarch64)
+into a per-session cache in four variants (static/dynamic x -O0/-O2). Every guest test runs the
+same binary with the same arguments under qemu-user (qemu-riscv64 or qemu-aarch64: the reference)
+and under vmkit, and compares what they did.
 
 vmkit runs in a child Python process (calling ``vmkit.linux.run`` there) so that a guest that makes
 vmkit hang is stopped by a timeout instead of hanging the whole suite.
@@ -27,9 +28,44 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 GUEST_DIR = REPO / "tests" / "guest"
 FAULT_DIR = GUEST_DIR / "faults"
-SYSROOT = "/usr/riscv64-linux-gnu"
-CROSS_CC = "riscv64-linux-gnu-gcc"
-QEMU = "qemu-riscv64"
+
+
+@dataclass(frozen=True)
+class GuestArch:
+    """A guest architecture's tools: its cross compiler, its qemu-user command (the reference) and
+    its sysroot for dynamically linked programs."""
+
+    name: str
+    cross_cc: str
+    qemu: tuple
+    sysroot: str
+    nm: str
+    e_machine: int  # the ELF header's machine number
+
+
+GUEST_ARCHES = {
+    "riscv64": GuestArch("riscv64", "riscv64-linux-gnu-gcc", ("qemu-riscv64",), "/usr/riscv64-linux-gnu",
+                         "riscv64-linux-gnu-nm", 243),
+    # A Cortex-A76 is what vmkit presents to programs (FP, AdvSIMD, LSE atomics; no SVE or MTE): with
+    # qemu's default "max" CPU glibc would take other code paths (same output, but less comparable).
+    "aarch64": GuestArch("aarch64", "aarch64-linux-gnu-gcc", ("qemu-aarch64", "-cpu", "cortex-a76"),
+                         "/usr/aarch64-linux-gnu", "aarch64-linux-gnu-nm", 183),
+}
+RISCV64 = GUEST_ARCHES["riscv64"]
+AARCH64 = GUEST_ARCHES["aarch64"]
+# The riscv64 names the tests that are not about architectures use.
+SYSROOT = RISCV64.sysroot
+CROSS_CC = RISCV64.cross_cc
+QEMU = RISCV64.qemu[0]
+
+
+def arch_of(prog: Path) -> GuestArch:
+    """The guest architecture of an ELF file, from its header."""
+    (machine,) = struct.unpack_from("<H", Path(prog).read_bytes()[:20], 18)
+    for arch in GUEST_ARCHES.values():
+        if arch.e_machine == machine:
+            return arch
+    raise AssertionError(f"{prog} is not a riscv64 or aarch64 ELF file (e_machine {machine})")
 
 # Minimal, fixed environment for guests, so output never depends on the host's environment.
 GUEST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/nonexistent"}
@@ -50,10 +86,9 @@ class Variant:
     def id(self) -> str:
         return f"{self.link}-{self.opt}"
 
-    @property
-    def sysroot(self) -> Optional[str]:
+    def sysroot(self, arch: GuestArch = RISCV64) -> Optional[str]:
         """Where the dynamic linker and libraries come from; static programs need none."""
-        return SYSROOT if self.link == "dynamic" else None
+        return arch.sysroot if self.link == "dynamic" else None
 
 
 VARIANTS = [Variant(link, opt) for link in ("static", "dynamic") for opt in ("O0", "O2")]
@@ -108,19 +143,27 @@ def qemu() -> str:
     return _require_tool(QEMU)
 
 
-class GuestBuilder:
-    """Compiles riscv64 guest programs once per session and hands out the cached binaries."""
+@pytest.fixture(params=list(GUEST_ARCHES))
+def guest_arch(request) -> GuestArch:
+    """Each guest architecture in turn, with its cross compiler and qemu (skips if they are missing)."""
+    arch = GUEST_ARCHES[request.param]
+    _require_tool(arch.cross_cc)
+    _require_tool(arch.qemu[0])
+    return arch
 
-    def __init__(self, cc: str, cache: Path):
-        self.cc = cc
+
+class GuestBuilder:
+    """Compiles guest programs once per session and architecture and hands out the cached binaries."""
+
+    def __init__(self, cache: Path):
         self.cache = cache
 
-    def build(self, source: Path, variant: Variant = STATIC_O2) -> Path:
+    def build(self, source: Path, variant: Variant = STATIC_O2, arch: GuestArch = RISCV64) -> Path:
         source = Path(source)
-        out = self.cache / f"{source.stem}-{variant.id}"
+        out = self.cache / f"{source.stem}-{arch.name}-{variant.id}"
         if out.exists():
             return out
-        cmd = [self.cc, f"-{variant.opt}", "-g0", "-Wall", "-Wextra", "-o", str(out) + ".tmp", str(source)]
+        cmd = [_require_tool(arch.cross_cc), f"-{variant.opt}", "-g0", "-Wall", "-Wextra", "-o", str(out) + ".tmp", str(source)]
         if variant.link == "static":
             cmd.insert(1, "-static")
         # --as-needed keeps the dynamic binaries from depending on libraries they do not use.
@@ -133,8 +176,8 @@ class GuestBuilder:
 
 
 @pytest.fixture(scope="session")
-def guest_builder(cross_cc, tmp_path_factory) -> GuestBuilder:
-    return GuestBuilder(cross_cc, tmp_path_factory.mktemp("guest-bin"))
+def guest_builder(tmp_path_factory) -> GuestBuilder:
+    return GuestBuilder(tmp_path_factory.mktemp("guest-bin"))
 
 
 def run_qemu(
@@ -146,9 +189,10 @@ def run_qemu(
     cwd: Optional[Path] = None,
     timeout: float = QEMU_TIMEOUT,
 ) -> Outcome:
-    """Runs ``prog`` under qemu-riscv64 (-L SYSROOT, harmless for static programs)."""
+    """Runs ``prog`` under its architecture's qemu-user (-L its sysroot, harmless for static programs)."""
+    arch = arch_of(prog)
     r = subprocess.run(
-        [QEMU, "-L", SYSROOT, str(prog), *args],
+        [*arch.qemu, "-L", arch.sysroot, str(prog), *args],
         input=stdin if stdin is not None else b"",
         capture_output=True,
         env=dict(env if env is not None else GUEST_ENV),
@@ -238,11 +282,11 @@ def run_vmkit(
     )
 
 
-def _first_difference(expected: bytes, got: bytes) -> str:
+def _first_difference(expected: bytes, got: bytes, reference: str) -> str:
     """A short unified diff of two outputs, for assertion messages."""
     a = expected.decode(errors="replace").splitlines()
     b = got.decode(errors="replace").splitlines()
-    diff = list(difflib.unified_diff(a, b, "qemu-riscv64", "vmkit", n=2, lineterm=""))
+    diff = list(difflib.unified_diff(a, b, reference, "vmkit", n=2, lineterm=""))
     return "\n".join(diff[:40]) if diff else "(outputs differ only in bytes that do not show as lines)"
 
 
@@ -257,31 +301,39 @@ def compare_with_qemu(
     vmkit_timeout: float = VMKIT_TIMEOUT,
     engine: str = "auto",
 ) -> tuple:
-    """Runs ``prog args`` under both qemu-riscv64 and vmkit and asserts that stdout is byte-identical
-    and the exit status (or killing signal) is the same. Returns (qemu Outcome, vmkit Outcome)."""
+    """Runs ``prog args`` under both qemu-user (of the program's architecture) and vmkit and asserts
+    that stdout is byte-identical and the exit status (or killing signal) is the same. Returns (qemu
+    Outcome, vmkit Outcome)."""
     ref = run_qemu(prog, args, stdin=stdin, env=env, cwd=cwd)
     got = run_vmkit(prog, args, sysroot=sysroot, stdin=stdin, env=env, cwd=cwd, timeout=vmkit_timeout, engine=engine)
     label = f"{prog.name} {' '.join(args)}".strip()
+    reference = arch_of(prog).qemu[0]
     assert got.stdout == ref.stdout, (
-        f"{label}: stdout differs from qemu-riscv64 ({len(ref.stdout)} vs {len(got.stdout)} bytes)\n"
-        f"{_first_difference(ref.stdout, got.stdout)}\nvmkit stderr: {got.stderr[-2000:]!r}\n"
+        f"{label}: stdout differs from {reference} ({len(ref.stdout)} vs {len(got.stdout)} bytes)\n"
+        f"{_first_difference(ref.stdout, got.stdout, reference)}\nvmkit stderr: {got.stderr[-2000:]!r}\n"
         f"diagnostics: {got.diagnostics}"
     )
     assert got.returncode == ref.returncode, (
-        f"{label}: exit status {got.returncode} under vmkit, {ref.returncode} under qemu-riscv64\n"
+        f"{label}: exit status {got.returncode} under vmkit, {ref.returncode} under {reference}\n"
         f"vmkit stderr: {got.stderr[-2000:]!r}\ndiagnostics: {got.diagnostics}"
     )
     return ref, got
 
 
+def busybox_for(arch: GuestArch) -> Path:
+    """Path to Debian's statically linked busybox for arch, from scripts/guest_busybox.sh (which
+    takes it from ../shared/guests, or downloads it from the Debian mirror)."""
+    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh"), arch.name], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        pytest.fail(f"scripts/guest_busybox.sh could not provide busybox for {arch.name}:\n{r.stderr}")
+    return Path(r.stdout.strip())
+
+
 @pytest.fixture(scope="session")
 def busybox(qemu) -> Path:
-    """Path to Debian's statically linked riscv64 busybox, from scripts/guest_busybox.sh (which
-    takes it from ../shared/guests, or downloads it from the Debian mirror)."""
-    r = subprocess.run(["bash", str(REPO / "scripts" / "guest_busybox.sh")], capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        pytest.fail(f"scripts/guest_busybox.sh could not provide busybox:\n{r.stderr}")
-    return Path(r.stdout.strip())
+    """Debian's riscv64 busybox-static (see busybox_for)."""
+    return busybox_for(RISCV64)
 
 
 @pytest.fixture(scope="session")
@@ -296,8 +348,8 @@ def vmkit_module():
 
 
 def elf_symbol_address(prog: Path, name: str) -> int:
-    """Address of symbol ``name`` in a guest binary (via the cross nm, which reads riscv64 ELF)."""
-    nm = shutil.which("riscv64-linux-gnu-nm") or shutil.which("nm")
+    """Address of symbol ``name`` in a guest binary (via its architecture's cross nm)."""
+    nm = shutil.which(arch_of(prog).nm) or shutil.which("nm")
     out = subprocess.run([nm, str(prog)], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         parts = line.split()
@@ -307,7 +359,8 @@ def elf_symbol_address(prog: Path, name: str) -> int:
 
 
 def elf_code_at(prog: Path, vaddr: int) -> tuple:
-    """The RISC-V instruction at ``vaddr`` in an ELF64 file, as (value, length in bytes)."""
+    """The instruction at ``vaddr`` in an ELF64 file, as (value, length in bytes): 4 bytes for A64,
+    2 or 4 for RISC-V (compressed or not)."""
     data = prog.read_bytes()
     (phoff,) = struct.unpack_from("<Q", data, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
@@ -316,7 +369,7 @@ def elf_code_at(prog: Path, vaddr: int) -> tuple:
         if p_type == 1 and p_vaddr <= vaddr < p_vaddr + p_filesz:  # PT_LOAD
             off = p_offset + vaddr - p_vaddr
             (lo,) = struct.unpack_from("<H", data, off)
-            if lo & 3 != 3:  # compressed: 16 bits
+            if lo & 3 != 3 and arch_of(prog) is RISCV64:  # compressed: 16 bits
                 return lo, 2
             return struct.unpack_from("<I", data, off)[0], 4
     raise AssertionError(f"{vaddr:#x} is not in a loaded segment of {prog}")

@@ -130,9 +130,10 @@ FAULTS = {
 
 @pytest.mark.parametrize("engine", ["interp", "jit"])
 @pytest.mark.parametrize("name", sorted(FAULTS))
-def test_faulting_guest(name, engine, guest_builder, qemu, vmkit_module):
-    """A fault is delivered with the exact guest pc, interpreted or inside compiled code."""
-    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2)
+def test_faulting_guest(name, engine, guest_arch, guest_builder, vmkit_module):
+    """A fault is delivered with the exact guest pc, interpreted or inside compiled code; an
+    undefined instruction's diagnostic shows its pc and its bytes (the 32-bit word on A64)."""
+    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2, guest_arch)
     ref, got = compare_with_qemu(prog, vmkit_timeout=60, engine=engine)
     signal, where = FAULTS[name]
     assert ref.returncode == signal
@@ -150,10 +151,10 @@ def test_faulting_guest(name, engine, guest_builder, qemu, vmkit_module):
 
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
-def test_faulting_guest_via_cli(name, guest_builder, qemu, vmkit_module):
-    """The CLI dies of the guest's signal, exactly like qemu-riscv64 does under subprocess."""
-    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2)
-    q = subprocess.run([qemu, str(prog)], capture_output=True, timeout=60)
+def test_faulting_guest_via_cli(name, guest_arch, guest_builder, vmkit_module):
+    """The CLI dies of the guest's signal, exactly like qemu-user does under subprocess."""
+    prog = guest_builder.build(FAULT_DIR / f"{name}.c", STATIC_O2, guest_arch)
+    q = subprocess.run([*guest_arch.qemu, str(prog)], capture_output=True, timeout=60)
     v = run_cli(prog)
     assert v.returncode == q.returncode == FAULTS[name][0], (v, q)
     assert v.stdout == q.stdout

@@ -1,18 +1,29 @@
-"""Debian's statically linked riscv64 busybox, run under vmkit and under qemu-riscv64 on the same
-inputs: stdout must be byte-identical (including compressed output) and the exit status the same."""
+"""Debian's statically linked busybox for every guest architecture (riscv64 from forky, arm64 from
+bookworm), run under vmkit and under qemu-user on the same inputs: stdout must be byte-identical
+(including compressed output) and the exit status the same."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import random
+import shutil
 
 import pytest
 
-from conftest import EngineChoice, compare_with_qemu
+from conftest import GUEST_ARCHES, EngineChoice, busybox_for, compare_with_qemu
 
-# Every test runs once per engine (interpreter, JIT).
+# Every test runs once per engine (interpreter, JIT) and guest architecture.
 pytestmark = pytest.mark.usefixtures("each_engine")
+
+
+@pytest.fixture(scope="module", params=list(GUEST_ARCHES))
+def busybox(request) -> object:
+    """This module's busybox: each guest architecture's in turn."""
+    arch = GUEST_ARCHES[request.param]
+    if not shutil.which(arch.qemu[0]):
+        pytest.skip(f"{arch.qemu[0]} is not installed (scripts/setup.sh installs it)")
+    return busybox_for(arch)
 
 # Small enough that vmkit's interpreter takes seconds, big enough to run many blocks of the hashes.
 HASH_INPUT_SIZE = 1 << 20

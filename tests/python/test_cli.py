@@ -76,11 +76,13 @@ def test_return_status(cmd, guest_builder, vmkit_module):
     assert r.stdout.startswith(b"0 squared is 0\n")
 
 
-def test_sysroot_option_runs_dynamic_program(guest_builder, qemu, vmkit_module):
-    prog = guest_builder.build(GUEST_DIR / "env_argv.c", DYNAMIC_O2)
+def test_sysroot_option_runs_dynamic_program(guest_arch, guest_builder, vmkit_module):
+    """Each architecture's dynamically linked program: the runner follows the program's ELF."""
+    prog = guest_builder.build(GUEST_DIR / "env_argv.c", DYNAMIC_O2, guest_arch)
     env = dict(GUEST_ENV, VMKIT_T_GREETING="cli")
-    q = subprocess.run([QEMU, "-L", SYSROOT, str(prog), "x", "y"], capture_output=True, env=env, timeout=TIMEOUT)
-    v = vmkit_cli(PY_RUN, "-L", SYSROOT, prog, "x", "y", env=dict(os.environ, **env))
+    q = subprocess.run([*guest_arch.qemu, "-L", guest_arch.sysroot, str(prog), "x", "y"], capture_output=True, env=env,
+                       timeout=TIMEOUT)
+    v = vmkit_cli(PY_RUN, "-L", guest_arch.sysroot, prog, "x", "y", env=dict(os.environ, **env))
     assert v.stdout == q.stdout
     assert v.returncode == q.returncode == 3
     assert b"getenv(VMKIT_T_GREETING) = cli\n" in v.stdout

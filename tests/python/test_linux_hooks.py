@@ -1,6 +1,7 @@
 """Hooks on Linux programs (vmkit.linux.Process): syscall hooks that inspect, change or replace a
 syscall, code hooks on a function found in the ELF symbol table, memory-fault hooks, stop, and
-exceptions from hooks. The guest is tests/guest/hooked.c built by Debian's riscv64 cross gcc."""
+exceptions from hooks. The guest is tests/guest/hooked.c built by Debian's cross gcc for each guest
+architecture (riscv64, aarch64)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ import pytest
 import vmkit
 import vmkit.linux
 
-from conftest import GUEST_DIR, elf_symbol_address
+from conftest import GUEST_ARCHES, GUEST_DIR, STATIC_O2, elf_symbol_address
 
+# (the same numbers on both architectures: asm-generic)
 SYS_write, SYS_getpid, SYS_getuid, SYS_exit_group = 64, 172, 174, 94
+# The syscall argument and result registers, by architecture.
+ARG_REGS = {"riscv64": ("a0", "a1", "a2"), "aarch64": ("x0", "x1", "x2")}
+
+
+@pytest.fixture(scope="module", params=list(GUEST_ARCHES))
+def arch(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def hooked(guest_builder) -> Path:
-    return guest_builder.build(GUEST_DIR / "hooked.c")
+def hooked(guest_builder, arch) -> Path:
+    return guest_builder.build(GUEST_DIR / "hooked.c", STATIC_O2, GUEST_ARCHES[arch])
 
 
 def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked):
@@ -39,13 +48,14 @@ def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked):
     assert seen.count(SYS_write) == 2
 
 
-def test_syscall_hook_changes_arguments(hooked):
+def test_syscall_hook_changes_arguments(hooked, arch):
     p = vmkit.linux.Process(hooked)
+    fd, buf, count = ARG_REGS[arch]
 
     def redirect_done(proc, number):
-        if number == SYS_write and proc.mem.read(proc.regs.a1, proc.regs.a2) == b"done\n":
-            proc.regs.a0 = 2   # to stderr
-            proc.regs.a2 = 4   # without the newline
+        if number == SYS_write and proc.mem.read(proc.regs[buf], proc.regs[count]) == b"done\n":
+            proc.regs[fd] = 2     # to stderr
+            proc.regs[count] = 4  # without the newline
         return None
 
     p.hook_syscall(redirect_done)
@@ -53,11 +63,12 @@ def test_syscall_hook_changes_arguments(hooked):
     assert r.stdout.endswith(b"work=1499500\n") and r.stderr == b"done" and r.exit_status == 0
 
 
-def test_code_hook_on_a_function_and_stop(hooked):
+def test_code_hook_on_a_function_and_stop(hooked, arch):
     work = elf_symbol_address(hooked, "work")
     p = vmkit.linux.Process(hooked)
     calls = []
-    p.hook_code(lambda proc, address, size: calls.append(proc.regs.a0), begin=work, end=work + 1)
+    first_arg = ARG_REGS[arch][0]
+    p.hook_code(lambda proc, address, size: calls.append(proc.regs[first_arg]), begin=work, end=work + 1)
     r = p.run()
     assert calls == [1000] and r.exit_status == 0
 
@@ -67,7 +78,7 @@ def test_code_hook_on_a_function_and_stop(hooked):
     assert r2.stopped and r2.stdout == b""  # stopped before it printed anything
 
 
-def test_exception_in_a_syscall_hook_propagates(hooked):
+def test_exception_in_a_syscall_hook_propagates(hooked, arch):
     p = vmkit.linux.Process(hooked)
 
     def fail(proc, number):
@@ -78,7 +89,7 @@ def test_exception_in_a_syscall_hook_propagates(hooked):
     with pytest.raises(RuntimeError, match="no uid for you"):
         p.run()
     with pytest.raises(vmkit.UsageError, match="not running"):
-        p.regs.a0
+        p.regs[ARG_REGS[arch][0]]
 
 
 def test_native_syscall_hook_and_bad_return(hooked):

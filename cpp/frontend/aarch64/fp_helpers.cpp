@@ -13,25 +13,23 @@
 //    normal is recomputed toward zero to tell;
 //  - comparisons, min/max, rounding to integral and the conversions to integers (saturating,
 //    NaN -> 0) are computed here without the host's flags.
-// Half precision exists for FCVT only (its conversions are done in software; FPCR.AHP, the
+// Half precision exists for FCVT, FCVTL and FCVTN only (their conversions are done in software; FPCR.AHP, the
 // alternative half-precision format, is not implemented: Linux leaves it clear).
 //
 // This file needs -frounding-math -fno-fast-math -ffp-contract=off (see CMakeLists.txt);
-// pinned() below additionally keeps each host operation between the mode switch and the flag
-// read.
+// pinned() (host_fp.h) additionally keeps each host operation between the mode switch and the
+// flag read.
 #include <bit>
 #include <cfenv>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
 
 #include "frontend/aarch64/helpers.h"
 #include "frontend/aarch64/lift_vec.h"
 #include "frontend/aarch64/state.h"
+#include "frontend/host_fp.h"
 
 namespace vmkit::a64 {
 
@@ -43,16 +41,12 @@ namespace {
 constexpr uint32_t kIOC = 1, kDZC = 2, kOFC = 4, kUFC = 8, kIXC = 16, kIDC = 128;
 constexpr uint32_t kFpcrFZ = 1u << 24, kFpcrDN = 1u << 25;
 
-template <class T>
-inline void pin(T& v) {
-  asm volatile("" : "+m"(v) : : "memory");
-}
-// v as a value the compiler cannot know (so cannot compute with) before this point.
-template <class T>
-inline T pinned(T v) {
-  pin(v);
-  return v;
-}
+using hostfp::HostFpScope;
+using hostfp::pin;
+using hostfp::pinned;
+// host_fp.h's exception bits are FPSR's cumulative ones, so HostFpScope::flags() is FPSR bits.
+static_assert(hostfp::kInvalid == kIOC && hostfp::kDivByZero == kDZC && hostfp::kOverflow == kOFC &&
+              hostfp::kUnderflow == kUFC && hostfp::kInexact == kIXC);
 
 int host_rounding(unsigned rounding) {
   switch (rounding) {
@@ -62,50 +56,6 @@ int host_rounding(unsigned rounding) {
     default: return FE_TONEAREST;
   }
 }
-
-#if defined(__x86_64__)
-// The host rounding mode and clear exception flags for one operation, in MXCSR (the operations
-// here are SSE ones); flush-to-zero and denormals-are-zero off, whatever the host process set.
-class HostFpScope {
- public:
-  explicit HostFpScope(int rounding) : saved_(_mm_getcsr()) {
-    unsigned rc = rounding == FE_TOWARDZERO ? 3u : rounding == FE_UPWARD ? 2u : rounding == FE_DOWNWARD ? 1u : 0u;
-    _mm_setcsr((saved_ & ~(kFlagBits | kRoundingBits | kFtz | kDaz)) | (rc << 13));
-  }
-  ~HostFpScope() { _mm_setcsr(saved_); }
-  HostFpScope(const HostFpScope&) = delete;
-  HostFpScope& operator=(const HostFpScope&) = delete;
-  // The raised host exceptions as FPSR bits.
-  static uint32_t flags() {
-    unsigned e = _mm_getcsr();
-    return ((e & 0x01) ? kIOC : 0) | ((e & 0x04) ? kDZC : 0) | ((e & 0x08) ? kOFC : 0) | ((e & 0x10) ? kUFC : 0) |
-           ((e & 0x20) ? kIXC : 0);
-  }
-
- private:
-  static constexpr unsigned kFlagBits = 0x3f, kRoundingBits = 0x6000, kFtz = 0x8000, kDaz = 0x40;
-  unsigned saved_;
-};
-#else
-class HostFpScope {
- public:
-  explicit HostFpScope(int rounding) : saved_(fegetround()) {
-    fesetround(rounding);
-    feclearexcept(FE_ALL_EXCEPT);
-  }
-  ~HostFpScope() { fesetround(saved_); }
-  HostFpScope(const HostFpScope&) = delete;
-  HostFpScope& operator=(const HostFpScope&) = delete;
-  static uint32_t flags() {
-    int e = fetestexcept(FE_ALL_EXCEPT);
-    return ((e & FE_INVALID) ? kIOC : 0) | ((e & FE_DIVBYZERO) ? kDZC : 0) | ((e & FE_OVERFLOW) ? kOFC : 0) |
-           ((e & FE_UNDERFLOW) ? kUFC : 0) | ((e & FE_INEXACT) ? kIXC : 0);
-  }
-
- private:
-  int saved_;
-};
-#endif
 
 // The per-call view of the FP environment: FPCR's controls, and the flags raised, which are
 // accumulated into FPSR when the helper returns.
@@ -416,59 +366,249 @@ F from_int(Env& e, uint64_t v, unsigned fbits, bool is_unsigned, bool from64) {
 
 // ---- Advanced SIMD floating point: the same operations lane by lane ----------------------------
 
-// Lane i (of 32 or 64 bits) of a V register image.
-uint64_t lane(const uint64_t (&v)[2], unsigned i, bool dbl) {
-  return dbl ? v[i & 1] : (v[i / 2] >> (32 * (i & 1))) & 0xffffffffu;
+// Lane i (of `ebits` bits) of a V register image.
+uint64_t lane(const uint64_t (&v)[2], unsigned i, unsigned ebits) {
+  if (ebits == 64) return v[i & 1];
+  const unsigned bit = i * ebits;
+  return (v[bit / 64] >> (bit % 64)) & ((1ull << ebits) - 1);
 }
-void set_lane(uint64_t (&v)[2], unsigned i, bool dbl, uint64_t x) {
-  if (dbl) {
+void set_lane(uint64_t (&v)[2], unsigned i, unsigned ebits, uint64_t x) {
+  if (ebits == 64) {
     v[i & 1] = x;
     return;
   }
-  const unsigned shift = 32 * (i & 1);
-  v[i / 2] = (v[i / 2] & ~(0xffffffffull << shift)) | (x & 0xffffffffu) << shift;
+  const unsigned bit = i * ebits, shift = bit % 64;
+  const uint64_t mask = ((1ull << ebits) - 1) << shift;
+  v[bit / 64] = (v[bit / 64] & ~mask) | ((x << shift) & mask);
+}
+
+template <class F>
+F fp_abs(F v) {  // FPAbs: the sign bit cleared, NaNs included
+  return std::bit_cast<F>(typename Fmt<F>::Bits(to_bits(v) & ~Fmt<F>::kSign));
+}
+
+// FPCompareEQ/GE/GT as an all-ones or zero lane: the ordered compares signal IOC for any NaN,
+// the equality only for a signalling one.
+enum class Cmp { kEq, kGe, kGt };
+template <class F>
+uint64_t compare_mask(Env& e, F a, F b, Cmp how) {
+  a = flush_in(e, a);
+  b = flush_in(e, b);
+  if (std::isnan(a) || std::isnan(b)) {
+    if (how != Cmp::kEq || is_snan(a) || is_snan(b)) e.flags |= kIOC;
+    return 0;
+  }
+  const bool holds = how == Cmp::kEq ? a == b : how == Cmp::kGe ? a >= b : a > b;
+  return holds ? (sizeof(F) == 8 ? ~0ull : 0xffffffffull) : 0;
+}
+
+// FPMulX: FMUL, except that infinity times zero is 2.0 (of the product's sign), without IOC.
+template <class F>
+F mul_x(Env& e, F a, F b) {
+  a = flush_in(e, a);
+  b = flush_in(e, b);
+  F nan;
+  if (process_nans(e, {a, b}, &nan)) return nan;
+  if ((std::isinf(a) && b == 0) || (a == 0 && std::isinf(b)))
+    return std::signbit(a) != std::signbit(b) ? F(-2) : F(2);
+  return arith(e, kMul, a, b);
+}
+
+// FPRecipStepFused (FRECPS: 2 - a * b) and FPRSqrtStepFused (FRSQRTS: (3 - a * b) / 2), each
+// with one rounding; infinity times zero gives 2.0 and 1.5.
+template <class F>
+F step_fused(Env& e, F a, F b, bool rsqrt) {
+  a = flush_in(e, negate(a));
+  b = flush_in(e, b);
+  F nan;
+  if (process_nans(e, {a, b}, &nan)) return nan;
+  if ((std::isinf(a) && b == 0) || (a == 0 && std::isinf(b))) return rsqrt ? F(1.5) : F(2);
+  if (!rsqrt) return host_compute<F>(e, [=] { return std::fma(pinned(a), pinned(b), pinned(F(2))); });
+  // (3 + a * b) / 2 as a * (b / 2) + 1.5, halving an operand that halves exactly; when neither
+  // does, the product is far below 1.5's precision and halving the rounded sum is exact.
+  constexpr F kHalvable = 2 * std::numeric_limits<F>::min();
+  if (std::fabs(b) >= kHalvable || std::fabs(a) >= kHalvable) {
+    const F x = std::fabs(b) >= kHalvable ? a : b, y = std::fabs(b) >= kHalvable ? b / 2 : a / 2;
+    return host_compute<F>(e, [=] { return std::fma(pinned(x), pinned(y), pinned(F(1.5))); });
+  }
+  return host_compute<F>(e, [=] { return std::fma(pinned(a), pinned(b), pinned(F(3))) / 2; });
 }
 
 // One lane of a three-same FP operation (op = U << 4 | a << 3 | opcode & 7; see the lifter).
 template <class F>
 uint64_t fp3_lane(Env& e, unsigned op, F a, F b, F d) {
-  const uint64_t ones = sizeof(F) == 8 ? ~0ull : 0xffffffffull;
-  auto compare = [&](bool signaling, auto holds) -> uint64_t {
-    a = flush_in(e, a);
-    b = flush_in(e, b);
-    if (std::isnan(a) || std::isnan(b)) {
-      if (signaling || is_snan(a) || is_snan(b)) e.flags |= kIOC;
-      return 0;
-    }
-    return holds(a, b) ? ones : 0;
-  };
   switch (op) {
     case 0x00: return to_bits(arith(e, kMaxNm, a, b));
     case 0x01: return to_bits(fused(e, a, b, d));          // FMLA
     case 0x02: return to_bits(arith(e, kAdd, a, b));
-    case 0x04: return compare(false, [](F x, F y) { return x == y; });  // FCMEQ
+    case 0x03: return to_bits(mul_x(e, a, b));             // FMULX
+    case 0x04: return compare_mask(e, a, b, Cmp::kEq);     // FCMEQ
     case 0x06: return to_bits(arith(e, kMax, a, b));
+    case 0x07: return to_bits(step_fused(e, a, b, false)); // FRECPS
     case 0x08: return to_bits(arith(e, kMinNm, a, b));
     case 0x09: return to_bits(fused(e, negate(a), b, d));  // FMLS
     case 0x0a: return to_bits(arith(e, kSub, a, b));
     case 0x0e: return to_bits(arith(e, kMin, a, b));
+    case 0x0f: return to_bits(step_fused(e, a, b, true));  // FRSQRTS
     case 0x10: return to_bits(arith(e, kMaxNm, a, b));     // FMAXNMP
     case 0x12: return to_bits(arith(e, kAdd, a, b));       // FADDP
     case 0x13: return to_bits(arith(e, kMul, a, b));
-    case 0x14: return compare(true, [](F x, F y) { return x >= y; });  // FCMGE
+    case 0x14: return compare_mask(e, a, b, Cmp::kGe);     // FCMGE
+    case 0x15: return compare_mask(e, fp_abs(a), fp_abs(b), Cmp::kGe);  // FACGE
     case 0x16: return to_bits(arith(e, kMax, a, b));       // FMAXP
     case 0x17: return to_bits(arith(e, kDiv, a, b));
     case 0x18: return to_bits(arith(e, kMinNm, a, b));     // FMINNMP
-    case 0x1a: {                                            // FABD: FPAbs(FPSub), NaNs included
-      const uint64_t r = to_bits(arith(e, kSub, a, b));
-      return r & ~uint64_t(Fmt<F>::kSign);
-    }
-    case 0x1c: return compare(true, [](F x, F y) { return x > y; });   // FCMGT
+    case 0x1a: return to_bits(fp_abs(arith(e, kSub, a, b)));  // FABD: FPAbs(FPSub), NaNs included
+    case 0x1c: return compare_mask(e, a, b, Cmp::kGt);     // FCMGT
+    case 0x1d: return compare_mask(e, fp_abs(a), fp_abs(b), Cmp::kGt);  // FACGT
     default: return to_bits(arith(e, kMin, a, b));         // 0x1e FMINP
   }
 }
 
 bool fp3_pairwise(unsigned op) { return op == 0x10 || op == 0x12 || op == 0x16 || op == 0x18 || op == 0x1e; }
+
+uint64_t fp3_lane_bits(Env& e, unsigned op, uint64_t a, uint64_t b, uint64_t d, bool dbl) {
+  return dbl ? fp3_lane(e, op, from_bits<double>(a), from_bits<double>(b), from_bits<double>(d))
+             : fp3_lane(e, op, from_bits<float>(a), from_bits<float>(b), from_bits<float>(d));
+}
+
+// ---- reciprocal estimates ------------------------------------------------------------------------
+
+// RecipEstimate and RecipSqrtEstimate of the Arm pseudocode: 8-bit table values (with the
+// leading one, 256..511) of fixed-point inputs a in [256, 512) and [128, 512).
+unsigned recip_table(unsigned a) {
+  a = a * 2 + 1;
+  const unsigned b = (1u << 19) / a;
+  return (b + 1) / 2;
+}
+unsigned rsqrt_table(unsigned a) {
+  if (a < 256) {
+    a = a * 2 + 1;
+  } else {
+    a = (a >> 1) << 1;
+    a = (a + 1) * 2;
+  }
+  // The largest b with a * b * b < 2^28 (the pseudocode counts up from 512); start just below.
+  unsigned b = unsigned(std::sqrt(double(1u << 28) / a));
+  b = b > 515 ? b - 3 : 512;
+  while (uint64_t(a) * (b + 1) * (b + 1) < (1ull << 28)) ++b;
+  return (b + 1) / 2;
+}
+
+template <class F>
+struct Layout {  // the IEEE fields of F
+  static constexpr unsigned kFracBits = sizeof(F) == 8 ? 52 : 23;
+  static constexpr int kBias = sizeof(F) == 8 ? 1023 : 127;
+  static constexpr uint64_t kExpMask = sizeof(F) == 8 ? 0x7ff : 0xff;
+};
+
+constexpr uint64_t kFrac52 = (1ull << 52) - 1;
+
+// The operands both estimates answer without the table: a NaN (processed) and a zero (the
+// infinity of its sign, DZC). False for the others.
+template <class F>
+bool estimate_special(Env& e, F x, uint64_t* out) {
+  if (std::isnan(x)) {
+    *out = to_bits(process_nan(e, x));
+    return true;
+  }
+  if (x == 0) {
+    e.flags |= kDZC;
+    *out = to_bits(std::copysign(std::numeric_limits<F>::infinity(), x));
+    return true;
+  }
+  return false;
+}
+
+// The operand's fraction as 52 bits and its biased exponent (FPRecipEstimate's view).
+template <class F>
+void fraction_exponent(F x, uint64_t* fraction, int* exp) {
+  using L = Layout<F>;
+  const uint64_t raw = to_bits(x);
+  *exp = int(raw >> L::kFracBits & L::kExpMask);
+  *fraction = (raw & ((1ull << L::kFracBits) - 1)) << (52 - L::kFracBits);
+}
+
+// FPRecipEstimate (FRECPE), bit-exact.
+template <class F>
+uint64_t recip_estimate(Env& e, F x) {
+  using L = Layout<F>;
+  x = flush_in(e, x);
+  if (uint64_t special; estimate_special(e, x, &special)) return special;
+  const bool neg = std::signbit(x);
+  const F inf = std::numeric_limits<F>::infinity();
+  if (std::isinf(x)) return to_bits(neg ? -F(0) : F(0));
+  if (std::fabs(x) < std::ldexp(F(1), -(L::kBias + 1))) {  // 1/x overflows
+    const unsigned r = e.rounding();
+    const bool to_inf = r == kTieEven || (r == kPosInf && !neg) || (r == kNegInf && neg);
+    e.flags |= kOFC | kIXC;
+    const F big = to_inf ? inf : std::numeric_limits<F>::max();
+    return to_bits(neg ? -big : big);
+  }
+  if (e.fz() && std::fabs(x) >= std::ldexp(F(1), L::kBias - 1)) {  // 1/x would be subnormal
+    e.flags |= kUFC;
+    return to_bits(neg ? -F(0) : F(0));
+  }
+  uint64_t fraction;
+  int exp;
+  fraction_exponent(x, &fraction, &exp);
+  if (exp == 0) {
+    if (!(fraction >> 51 & 1)) {
+      exp = -1;
+      fraction = fraction << 2 & kFrac52;
+    } else {
+      fraction = fraction << 1 & kFrac52;
+    }
+  }
+  int result_exp = 2 * L::kBias - 1 - exp;
+  fraction = uint64_t(recip_table(256 | unsigned(fraction >> 44)) & 0xff) << 44;
+  if (result_exp == 0) {
+    fraction = 1ull << 51 | fraction >> 1;
+  } else if (result_exp == -1) {
+    fraction = 1ull << 50 | fraction >> 2;
+    result_exp = 0;
+  }
+  return uint64_t(neg) << (sizeof(F) * 8 - 1) | uint64_t(result_exp) << L::kFracBits | fraction >> (52 - L::kFracBits);
+}
+
+// FPRSqrtEstimate (FRSQRTE), bit-exact.
+template <class F>
+uint64_t rsqrt_estimate(Env& e, F x) {
+  using L = Layout<F>;
+  x = flush_in(e, x);
+  if (uint64_t special; estimate_special(e, x, &special)) return special;
+  if (std::signbit(x)) {
+    e.flags |= kIOC;
+    return to_bits(default_nan<F>());
+  }
+  if (std::isinf(x)) return 0;
+  uint64_t fraction;
+  int exp;
+  fraction_exponent(x, &fraction, &exp);
+  if (exp == 0) {  // subnormal: normalised
+    while (!(fraction >> 51 & 1)) {
+      fraction = fraction << 1 & kFrac52;
+      --exp;
+    }
+    fraction = fraction << 1 & kFrac52;
+  }
+  const unsigned scaled = exp & 1 ? 128 | unsigned(fraction >> 45) : 256 | unsigned(fraction >> 44);
+  const int result_exp = (3 * L::kBias - 1 - exp) / 2;
+  const uint64_t estimate = rsqrt_table(scaled) & 0xff;
+  return uint64_t(result_exp) << L::kFracBits | estimate << (L::kFracBits - 8);
+}
+
+// FPRecpX (FRECPX): the sign, the exponent inverted (the largest finite one for zero and
+// subnormals), a zero fraction.
+template <class F>
+uint64_t recp_x(Env& e, F x) {
+  using L = Layout<F>;
+  x = flush_in(e, x);
+  if (std::isnan(x)) return to_bits(process_nan(e, x));
+  const uint64_t raw = to_bits(x), sign = raw & Fmt<F>::kSign;
+  const uint64_t exp = raw >> L::kFracBits & L::kExpMask;
+  return sign | (exp == 0 ? L::kExpMask - 1 : ~exp & L::kExpMask) << L::kFracBits;
+}
 
 // One lane of a two-register FP operation (op = U << 6 | a << 5 | opcode; see the lifter).
 template <class F>
@@ -483,10 +623,23 @@ uint64_t fp2_lane(Env& e, unsigned op, uint64_t raw) {
       if (std::isnan(v)) return to_bits(process_nan(e, v));
       return to_bits(host_compute<F>(e, [=] { return std::sqrt(pinned(v)); }));
     }
-    case 0x3b: case 0x7b:  // FCVTZS, FCVTZU
-      return to_int(e, double(flush_in(e, x)), 0, kZero, op & 0x40, dbl);
+    // FCVT{N,M,A,P,Z}{S,U}: opcode 0x1a N (P with a), 0x1b M (Z with a), 0x1c A.
+    case 0x1a: case 0x5a: return to_int(e, double(flush_in(e, x)), 0, kTieEven, op & 0x40, dbl);
+    case 0x1b: case 0x5b: return to_int(e, double(flush_in(e, x)), 0, kNegInf, op & 0x40, dbl);
+    case 0x1c: case 0x5c: return to_int(e, double(flush_in(e, x)), 0, kTieAway, op & 0x40, dbl);
+    case 0x3a: case 0x7a: return to_int(e, double(flush_in(e, x)), 0, kPosInf, op & 0x40, dbl);
+    case 0x3b: case 0x7b: return to_int(e, double(flush_in(e, x)), 0, kZero, op & 0x40, dbl);
     case 0x1d: case 0x5d:  // SCVTF, UCVTF
       return to_bits(from_int<F>(e, raw, 0, op & 0x40, dbl));
+    // The compares with zero: x > 0, x == 0, 0 > x, x >= 0, 0 >= x.
+    case 0x2c: return compare_mask(e, x, F(0), Cmp::kGt);
+    case 0x2d: return compare_mask(e, x, F(0), Cmp::kEq);
+    case 0x2e: return compare_mask(e, F(0), x, Cmp::kGt);
+    case 0x6c: return compare_mask(e, x, F(0), Cmp::kGe);
+    case 0x6d: return compare_mask(e, F(0), x, Cmp::kGe);
+    case 0x3d: return recip_estimate(e, x);  // FRECPE
+    case 0x7d: return rsqrt_estimate(e, x);  // FRSQRTE
+    case 0x3f: return recp_x(e, x);          // FRECPX
     // FRINT*, as the scalar 1-source opcodes' low bits: N 0, P 1, M 2, Z 3, A 4, X 6.
     case 0x18: return to_bits(round_to_integral(e, x, 0));  // FRINTN
     case 0x38: return to_bits(round_to_integral(e, x, 1));  // FRINTP
@@ -498,48 +651,123 @@ uint64_t fp2_lane(Env& e, unsigned op, uint64_t raw) {
   }
 }
 
+// FPConvert of raw bits between precisions (FCVT, FCVTL, FCVTN) in FPCR's rounding.
+uint64_t convert_precision(Env& e, uint64_t a, unsigned from, unsigned to) {
+  const double x = operand_as_double(e, a, from);
+  if (to == kHalf) return double_to_half(e, x, e.rounding());
+  if (std::isnan(x)) {
+    // FPConvertNaN: the payload's top bits carry over; quieted (IOC if signalling), or DN.
+    if (is_snan(x)) e.flags |= kIOC;
+    const uint64_t bits = to_bits(x);
+    if (to == kDouble) return e.dn() ? Fmt<double>::kDefaultNaN : bits | Fmt<double>::kQuiet;
+    if (e.dn()) return Fmt<float>::kDefaultNaN;
+    return uint32_t(bits >> 63 << 31) | 0x7fc00000u | uint32_t((bits >> 29) & 0x3fffff);
+  }
+  if (to == kDouble) return to_bits(x);  // exact
+  return to_bits(host_compute<float>(e, [=] { return float(pinned(x)); }));
+}
+
+// FCVTXN: double to single rounded to odd (truncated, then the lowest bit set if inexact), so
+// that a second rounding of the single to a narrower format is correct.
+uint64_t convert_to_odd(Env& e, uint64_t a) {
+  const uint32_t saved_fpcr = e.fpcr, saved_flags = e.flags;
+  e.fpcr = (e.fpcr & ~(3u << 22)) | kZero << 22;
+  e.flags = 0;
+  uint64_t r = convert_precision(e, a, kDouble, kSingle);
+  if (e.flags & kIXC) r |= 1;  // not after an FZ flush to zero, which clears IXC
+  e.fpcr = saved_fpcr;
+  e.flags |= saved_flags;
+  return r;
+}
+
+// FCVTN(2)/FCVTXN(2) (narrowing into the low half, or the high half keeping the low one) and
+// FCVTL(2) (widening the low or high half): o.size 3 is single/double, 2 half/single.
+void fp_resize(Env& e, const VecOperands& o, unsigned op) {
+  const unsigned wide_bits = o.size == 3 ? 64 : 32, narrow_bits = wide_bits / 2;
+  const unsigned wide_prec = o.size == 3 ? kDouble : kSingle, narrow_prec = o.size == 3 ? kSingle : kHalf;
+  const uint64_t n[2] = {e.s.v[o.n][0], e.s.v[o.n][1]};
+  uint64_t r[2] = {0, 0};
+  const unsigned lanes = o.scalar ? 1 : 128 / wide_bits;  // of the wide size
+  if (op == 0x17) {  // FCVTL: the narrow lanes of Vn's low (Q = 0) or high half
+    for (unsigned i = 0; i < lanes; ++i)
+      set_lane(r, i, wide_bits, convert_precision(e, lane(n, (o.q ? lanes : 0) + i, narrow_bits), narrow_prec, wide_prec));
+    e.s.v[o.d][0] = r[0];
+    e.s.v[o.d][1] = r[1];
+    return;
+  }
+  r[0] = o.q ? e.s.v[o.d][0] : 0;
+  for (unsigned i = 0; i < lanes; ++i) {
+    const uint64_t x = lane(n, i, wide_bits);
+    set_lane(r, (o.q ? lanes : 0) + i, narrow_bits, op == 0x56 ? convert_to_odd(e, x) : convert_precision(e, x, wide_prec, narrow_prec));
+  }
+  e.s.v[o.d][0] = r[0];
+  e.s.v[o.d][1] = r[1];
+}
+
+// Writes Vd: the high half only for Q = 1 (a scalar or 64-bit result clears it).
+void write_result(Env& e, const VecOperands& o, const uint64_t (&r)[2]) {
+  e.s.v[o.d][0] = r[0];
+  e.s.v[o.d][1] = o.q ? r[1] : 0;
+}
+
 }  // namespace
 
 // Three-same FP vector ops: a = VecOperands (size 2 single, 3 double), imm = U << 4 | a << 3 |
-// opcode & 7. Pairwise forms take the pairs of Vm:Vn.
+// opcode & 7. Pairwise forms take the pairs of Vm:Vn (the scalar pairwise ones Vn's two
+// lanes); the by-element forms (o.elem) take Vm's element o.index as every lane's b.
 uint64_t helper_simd_fp3(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   Env e(state);
   const VecOperands o = VecOperands::unpack(packed);
   const bool dbl = o.size == 3;
-  const unsigned lanes = o.scalar ? 1 : (o.q ? 2u : 1u) * (dbl ? 1 : 2);
+  const unsigned eb = dbl ? 64 : 32, lanes = o.scalar ? 1 : (o.q ? 128 : 64) / eb;
   const uint64_t n[2] = {e.s.v[o.n][0], e.s.v[o.n][1]}, m[2] = {e.s.v[o.m][0], e.s.v[o.m][1]};
   const uint64_t d[2] = {e.s.v[o.d][0], e.s.v[o.d][1]};
   uint64_t r[2] = {0, 0};
   for (unsigned i = 0; i < lanes; ++i) {
     uint64_t a, b;
-    if (fp3_pairwise(op)) {
+    if (fp3_pairwise(op) && o.scalar) {
+      a = lane(n, 0, eb), b = lane(n, 1, eb);
+    } else if (fp3_pairwise(op)) {
       const unsigned half = lanes / 2, j = 2 * (i % half);
       const uint64_t (&src)[2] = i < half ? n : m;
-      a = lane(src, j, dbl), b = lane(src, j + 1, dbl);
+      a = lane(src, j, eb), b = lane(src, j + 1, eb);
     } else {
-      a = lane(n, i, dbl), b = lane(m, i, dbl);
+      a = lane(n, i, eb), b = lane(m, o.elem ? o.index : i, eb);
     }
-    const uint64_t acc = lane(d, i, dbl);
-    set_lane(r, i, dbl, dbl ? fp3_lane(e, op, from_bits<double>(a), from_bits<double>(b), from_bits<double>(acc))
-                            : fp3_lane(e, op, from_bits<float>(a), from_bits<float>(b), from_bits<float>(acc)));
+    set_lane(r, i, eb, fp3_lane_bits(e, op, a, b, lane(d, i, eb), dbl));
   }
-  e.s.v[o.d][0] = r[0];
-  e.s.v[o.d][1] = o.q ? r[1] : 0;
+  write_result(e, o, r);
   return 0;
 }
 
-// Two-register FP vector ops: imm = U << 6 | a << 5 | opcode.
+// Two-register FP vector and scalar ops: imm = U << 6 | a << 5 | opcode.
 uint64_t helper_simd_fp2(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   Env e(state);
   const VecOperands o = VecOperands::unpack(packed);
+  if (op == 0x16 || op == 0x17 || op == 0x56) {
+    fp_resize(e, o, op);
+    return 0;
+  }
   const bool dbl = o.size == 3;
-  const unsigned lanes = (o.q ? 2u : 1u) * (dbl ? 1 : 2);
+  const unsigned eb = dbl ? 64 : 32, lanes = o.scalar ? 1 : (o.q ? 128 : 64) / eb;
   const uint64_t n[2] = {e.s.v[o.n][0], e.s.v[o.n][1]};
   uint64_t r[2] = {0, 0};
   for (unsigned i = 0; i < lanes; ++i)
-    set_lane(r, i, dbl, dbl ? fp2_lane<double>(e, op, lane(n, i, dbl)) : fp2_lane<float>(e, op, lane(n, i, dbl)));
-  e.s.v[o.d][0] = r[0];
-  e.s.v[o.d][1] = o.q ? r[1] : 0;
+    set_lane(r, i, eb, dbl ? fp2_lane<double>(e, op, lane(n, i, eb)) : fp2_lane<float>(e, op, lane(n, i, eb)));
+  write_result(e, o, r);
+  return 0;
+}
+
+// FMAXNMV/FMINNMV/FMAXV/FMINV of four single-precision lanes: imm is the pairwise op; Arm's
+// Reduce pairs (0, 1) and (2, 3), then the two results.
+uint64_t helper_simd_fp_across(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
+  Env e(state);
+  const VecOperands o = VecOperands::unpack(packed);
+  const uint64_t n[2] = {e.s.v[o.n][0], e.s.v[o.n][1]};
+  const uint64_t low = fp3_lane_bits(e, op, lane(n, 0, 32), lane(n, 1, 32), 0, false);
+  const uint64_t high = fp3_lane_bits(e, op, lane(n, 2, 32), lane(n, 3, 32), 0, false);
+  e.s.v[o.d][0] = fp3_lane_bits(e, op, low, high, 0, false);
+  e.s.v[o.d][1] = 0;
   return 0;
 }
 
@@ -580,19 +808,7 @@ uint64_t helper_fp_unary(void* s, uint64_t a, uint64_t, uint64_t, uint32_t imm) 
 // FCVT between half, single and double precision.
 uint64_t helper_fp_convert(void* s, uint64_t a, uint64_t, uint64_t, uint32_t imm) {
   Env e(s);
-  const unsigned from = prec(imm), to = prec(imm >> 2);
-  const double x = operand_as_double(e, a, from);
-  if (to == kHalf) return double_to_half(e, x, e.rounding());
-  if (std::isnan(x)) {
-    // FPConvertNaN: the payload's top bits carry over; quieted (IOC if signalling), or DN.
-    if (is_snan(x)) e.flags |= kIOC;
-    const uint64_t bits = to_bits(x);
-    if (to == kDouble) return e.dn() ? Fmt<double>::kDefaultNaN : bits | Fmt<double>::kQuiet;
-    if (e.dn()) return Fmt<float>::kDefaultNaN;
-    return uint32_t(bits >> 63 << 31) | 0x7fc00000u | uint32_t((bits >> 29) & 0x3fffff);
-  }
-  if (to == kDouble) return to_bits(x);  // exact
-  return to_bits(host_compute<float>(e, [=] { return float(pinned(x)); }));
+  return convert_precision(e, a, prec(imm), prec(imm >> 2));
 }
 
 // FCMP/FCMPE and FCCMP/FCCMPE: NZCV << 28 (unordered 0011, equal 0110, less 1000, greater

@@ -227,7 +227,11 @@ const InsnDesc kInsns[] = {
     {"fmadd/fmsub/fnmadd/fnmsub", 0xff000000, 0x1f000000, lift_fp_3src},
     {"fcvt*/scvtf/ucvtf/fmov (general)", 0x7f20fc00, 0x1e200000, lift_fp_int},
     {"fcvtzs/fcvtzu/scvtf/ucvtf (fixed point)", 0x7f200000, 0x1e000000, lift_fp_fixed},
-    {"fcvt*/scvtf/ucvtf (scalar, SIMD register)", 0xdf3f8c00, 0x5e218800, lift_fp_cvt_scalar_simd},
+    // Opcodes 1101x, 11100 and 11101 with bit 23 clear only: the rest of the scalar
+    // two-register FP group (FRECPE, FRSQRTE, FRECPX) is lift_simd.cpp's.
+    {"fcvt{n,m,p,z}{s,u} (scalar, SIMD register)", 0xdf3fec00, 0x5e21a800, lift_fp_cvt_scalar_simd},
+    {"fcvtas/fcvtau (scalar, SIMD register)", 0xdf3ffc00, 0x5e21c800, lift_fp_cvt_scalar_simd},
+    {"scvtf/ucvtf (scalar, SIMD register)", 0xdfbffc00, 0x5e21d800, lift_fp_cvt_scalar_simd},
 };
 
 }  // namespace

@@ -122,48 +122,109 @@ bool same_allowed(unsigned op, unsigned size, bool q) {
     case 0x00: case 0x02: case 0x04: case 0x0c: case 0x0d: case 0x0e: case 0x0f:
     case 0x12: case 0x14: case 0x15:
       return size != 3;  // HADD, RHADD, HSUB, MAX, MIN, ABD, ABA, MLA/MLS, MAXP, MINP
+    case 0x16: return size == 1 || size == 2;  // SQDMULH, SQRDMULH
   }
   return false;
 }
 
 // ---- floating point, lane by lane (helpers in fp_helpers.cpp) --------------------------------
 
-// Three-same FP (opcode 11xxx): a (bit 23) and sz (bit 22) replace the size field.
-bool lift_fp3(Ctx& c, uint32_t i) {
-  const bool q = q_bit(i), dbl = bit(i, 22);
-  const unsigned op = u_bit(i) << 4 | bit(i, 23) << 3 | (opcode5(i) & 7);
-  if (dbl && !q) return false;
+// Whether a three-same FP op (U << 4 | a << 3 | opcode & 7) exists; `scalar`: as a scalar
+// three-same instruction, which has only the compares, FABD, FMULX and the step operations.
+bool fp3_allowed(unsigned op, bool scalar) {
   switch (op) {
-    case 0x00: case 0x01: case 0x02: case 0x04: case 0x06:  // FMAXNM, FMLA, FADD, FCMEQ, FMAX
-    case 0x08: case 0x09: case 0x0a: case 0x0e:             // FMINNM, FMLS, FSUB, FMIN
-    case 0x10: case 0x12: case 0x13: case 0x14: case 0x16: case 0x17:  // FMAXNMP, FADDP, FMUL, FCMGE, FMAXP, FDIV
-    case 0x18: case 0x1a: case 0x1c: case 0x1e:             // FMINNMP, FABD, FCMGT, FMINP
-      break;
-    default: return false;  // FMULX, FRECPS, FRSQRTS, FACGE/FACGT are not lifted
+    case 0x03: case 0x04: case 0x07: case 0x0f:  // FMULX, FCMEQ, FRECPS, FRSQRTS
+    case 0x14: case 0x15: case 0x1a: case 0x1c: case 0x1d:  // FCMGE, FACGE, FABD, FCMGT, FACGT
+      return true;
+    case 0x00: case 0x01: case 0x02: case 0x06:  // FMAXNM, FMLA, FADD, FMAX
+    case 0x08: case 0x09: case 0x0a: case 0x0e:  // FMINNM, FMLS, FSUB, FMIN
+    case 0x10: case 0x12: case 0x13: case 0x16: case 0x17:  // FMAXNMP, FADDP, FMUL, FMAXP, FDIV
+    case 0x18: case 0x1e:                        // FMINNMP, FMINP
+      return !scalar;
   }
-  vec_call(c, H_simd_fp3, operands(i, dbl ? 3 : 2, q), op);
+  return false;
+}
+
+// Three-same FP (opcode 11xxx), vector and scalar: a (bit 23) and sz (bit 22) replace the size
+// field.
+bool lift_fp3(Ctx& c, uint32_t i, bool scalar) {
+  const bool q = q_bit(i) && !scalar, dbl = bit(i, 22);
+  const unsigned op = u_bit(i) << 4 | bit(i, 23) << 3 | (opcode5(i) & 7);
+  if (dbl && !q && !scalar) return false;
+  if (!fp3_allowed(op, scalar)) return false;
+  vec_call(c, H_simd_fp3, operands(i, dbl ? 3 : 2, q, scalar), op);
   return true;
 }
 
-// Two-register FP: FABS, FNEG, FSQRT, FCVTZS/FCVTZU, SCVTF/UCVTF, FRINT{N,M,P,Z,A,X,I}.
-bool lift_fp2(Ctx& c, uint32_t i) {
-  const bool q = q_bit(i), dbl = bit(i, 22);
-  const unsigned op = u_bit(i) << 6 | bit(i, 23) << 5 | bits(i, 16, 12);
-  if (dbl && !q) return false;
+// Whether a two-register FP op (U << 6 | a << 5 | opcode) exists as a vector (else scalar)
+// instruction. The scalar FCVT*, SCVTF and UCVTF are lifted by lift_fp.cpp.
+bool fp2_allowed(unsigned op, bool scalar) {
   switch (op) {
-    case 0x2f: case 0x6f: case 0x7f: case 0x3b: case 0x7b: case 0x1d: case 0x5d:
-    case 0x18: case 0x19: case 0x38: case 0x39: case 0x58: case 0x59: case 0x79:
+    case 0x2c: case 0x2d: case 0x2e: case 0x6c: case 0x6d:  // FCMGT, FCMEQ, FCMLT, FCMGE, FCMLE #0
+    case 0x3d: case 0x7d: case 0x56:                        // FRECPE, FRSQRTE, FCVTXN
+      return true;
+    case 0x3f: return scalar;                                // FRECPX
+    case 0x2f: case 0x6f: case 0x7f:                         // FABS, FNEG, FSQRT
+    case 0x1a: case 0x1b: case 0x1c: case 0x3a: case 0x3b:   // FCVT{N,M,A,P,Z}S
+    case 0x5a: case 0x5b: case 0x5c: case 0x7a: case 0x7b:   // FCVT{N,M,A,P,Z}U
+    case 0x1d: case 0x5d:                                    // SCVTF, UCVTF
+    case 0x18: case 0x19: case 0x38: case 0x39: case 0x58: case 0x59: case 0x79:  // FRINT*
+    case 0x16: case 0x17:                                    // FCVTN, FCVTL
+      return !scalar;
+  }
+  return false;
+}
+
+// The conversions between precisions, whose lanes change size (sz selects the pair).
+bool is_fp_resize(unsigned op) { return op == 0x16 || op == 0x17 || op == 0x56; }
+
+// Two-register FP, vector and scalar: the lane operations of fp2_allowed, and FCVTN(2)/FCVTL(2)/
+// FCVTXN(2), whose size is that of the wider lanes (sz 0: half/single, 1: single/double).
+bool lift_fp2(Ctx& c, uint32_t i, bool scalar) {
+  const bool q = q_bit(i) && !scalar, dbl = bit(i, 22);
+  const unsigned op = u_bit(i) << 6 | bit(i, 23) << 5 | bits(i, 16, 12);
+  if (!fp2_allowed(op, scalar)) return false;
+  if (is_fp_resize(op)) {
+    if (op == 0x56 && !dbl) return false;  // FCVTXN is double to single only
+    vec_call(c, H_simd_fp2, operands(i, dbl ? 3 : 2, q_bit(i) && !scalar, scalar), op);
+    return true;
+  }
+  if (dbl && !q && !scalar) return false;
+  vec_call(c, H_simd_fp2, operands(i, dbl ? 3 : 2, q, scalar), op);
+  return true;
+}
+
+// FMAXNMV, FMINNMV, FMAXV, FMINV of single-precision lanes (the half-precision forms, U = 0,
+// are not lifted): imm is the pairwise op each step performs.
+bool lift_fp_across(Ctx& c, uint32_t i) {
+  const unsigned opcode = bits(i, 16, 12);
+  if (!u_bit(i) || bit(i, 22) || !q_bit(i)) return false;
+  const unsigned op = 0x10 | bit(i, 23) << 3 | (opcode == 0x0c ? 0 : 6);
+  vec_call(c, H_simd_fp_across, operands(i, 2, true), op);
+  return true;
+}
+
+// FADDP, FMAXP, FMINP, FMAXNMP, FMINNMP (scalar): Vd = Vn[0] op Vn[1] (U = 1: single/double).
+bool lift_fp_pairwise_scalar(Ctx& c, uint32_t i) {
+  const unsigned opcode = bits(i, 16, 12);
+  unsigned step;
+  switch (opcode) {
+    case 0x0c: step = 0; break;  // FMAXNMP / FMINNMP
+    case 0x0d:                   // FADDP
+      if (bit(i, 23)) return false;
+      step = 2;
       break;
+    case 0x0f: step = 6; break;  // FMAXP / FMINP
     default: return false;
   }
-  vec_call(c, H_simd_fp2, operands(i, dbl ? 3 : 2, q), op);
+  vec_call(c, H_simd_fp3, operands(i, bit(i, 22) ? 3 : 2, false, true), 0x10 | bit(i, 23) << 3 | step);
   return true;
 }
 
 bool lift_3same(Ctx& c, uint32_t i) {
   const unsigned op = u_bit(i) << 5 | opcode5(i), size = size_field(i);
   const bool q = q_bit(i);
-  if (opcode5(i) >= 0x18) return lift_fp3(c, i);
+  if (opcode5(i) >= 0x18) return lift_fp3(c, i, false);
   if ((op & 31) == 0x03) return lift_logic3(c, i);
   if (!same_allowed(op, size, q)) return false;
   if ((op & 31) == 0x10 && size == 3) {  // ADD/SUB of 64-bit lanes
@@ -180,13 +241,18 @@ bool lift_3same(Ctx& c, uint32_t i) {
   return true;
 }
 
-// Scalar three-same: the 64-bit ADD/SUB/compares/shifts, and the saturating ops of any size.
+// Scalar three-same: the 64-bit ADD/SUB/compares/shifts, the saturating ops of any size, and
+// the FP ones.
 bool lift_3same_scalar(Ctx& c, uint32_t i) {
   const unsigned op = u_bit(i) << 5 | opcode5(i), size = size_field(i);
+  if (opcode5(i) >= 0x18) return lift_fp3(c, i, true);
   switch (op & 31) {
     case 0x01: case 0x05: break;
     case 0x06: case 0x07: case 0x08: case 0x10: case 0x11:
       if (size != 3) return false;
+      break;
+    case 0x16:  // SQDMULH, SQRDMULH
+      if (size != 1 && size != 2) return false;
       break;
     default: return false;
   }
@@ -211,6 +277,7 @@ bool misc_allowed(unsigned op, unsigned size, bool q) {
     case 0x07: case 0x27: case 0x08: case 0x28: case 0x09: case 0x29: case 0x0a: case 0x0b: case 0x2b:
       return size != 3 || q;  // SQABS/SQNEG, compares with zero, ABS/NEG
     case 0x12: case 0x32: case 0x14: case 0x34: return size != 3;  // XTN, SQXTUN, SQXTN, UQXTN
+    case 0x33: return size != 3;  // SHLL
   }
   return false;
 }
@@ -221,8 +288,12 @@ bool is_fp_misc(unsigned opcode) { return opcode >= 0x0c && (opcode < 0x12 || op
 bool lift_2misc(Ctx& c, uint32_t i) {
   const unsigned code = u_bit(i) << 5 | bits(i, 16, 12), size = size_field(i);
   const bool q = q_bit(i);
-  if (is_fp_misc(bits(i, 16, 12))) return lift_fp2(c, i);
+  if (is_fp_misc(bits(i, 16, 12))) return lift_fp2(c, i, false);
   if (!misc_allowed(code, size, q)) return false;
+  if (code == 0x33) {  // SHLL: the USHLL of the shift-by-immediate helper, by the element size
+    vec_call(c, H_simd_shift, operands(i, size, q), 0x34, c.c64(8u << size));
+    return true;
+  }
   if (code == 0x25 && size == 0) {  // NOT
     per_half(c, i, q, [&](unsigned h) { return c.b.unop(Op::not_, vhalf(c, rn(i), h)); });
     return true;
@@ -239,9 +310,11 @@ bool lift_2misc(Ctx& c, uint32_t i) {
   return true;
 }
 
-// Scalar two-register: compares with zero, ABS/NEG (D only), SQABS/SQNEG, SQXTN/UQXTN/SQXTUN.
+// Scalar two-register: compares with zero, ABS/NEG (D only), SQABS/SQNEG, SQXTN/UQXTN/SQXTUN,
+// and the FP ones.
 bool lift_2misc_scalar(Ctx& c, uint32_t i) {
   const unsigned code = u_bit(i) << 5 | bits(i, 16, 12), size = size_field(i);
+  if (is_fp_misc(bits(i, 16, 12))) return lift_fp2(c, i, true);
   switch (code) {
     case 0x07: case 0x27: break;
     case 0x08: case 0x28: case 0x09: case 0x29: case 0x0a: case 0x0b: case 0x2b:
@@ -261,22 +334,100 @@ bool lift_2misc_scalar(Ctx& c, uint32_t i) {
 bool lift_across(Ctx& c, uint32_t i) {
   const unsigned code = u_bit(i) << 5 | bits(i, 16, 12), size = size_field(i);
   const bool q = q_bit(i);
+  if ((code & 31) == 0x0c || (code & 31) == 0x0f) return lift_fp_across(c, i);
   if (code != 0x03 && code != 0x23 && (code & 31) != 0x0a && (code & 31) != 0x1a && code != 0x1b) return false;
   if (size == 3 || (size == 2 && !q)) return false;
   vec_call(c, H_simd_across, operands(i, size, q), code);
   return true;
 }
 
-bool lift_3diff(Ctx& c, uint32_t i) {
-  const unsigned opc = bits(i, 15, 12), size = size_field(i);
-  if (size == 3) return false;
-  switch (opc) {
-    case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 10: case 12: break;
-    default: return false;  // the saturating doubling forms and PMULL are not lifted
+// Whether a three-different op (U << 4 | opcode) exists at this (narrow) size.
+bool diff_allowed(unsigned op, unsigned size) {
+  switch (op) {
+    case 0x09: case 0x0b: case 0x0d: return size == 1 || size == 2;  // SQDMLAL, SQDMLSL, SQDMULL
+    case 0x0e: return size == 0 || size == 3;                        // PMULL (8-bit, 64-bit)
   }
-  vec_call(c, H_simd_3diff, operands(i, size, q_bit(i)), u_bit(i) << 4 | opc);
+  switch (op & 15) {
+    case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 10: case 12:
+      return size != 3;
+  }
+  return false;
+}
+
+bool lift_3diff(Ctx& c, uint32_t i) {
+  const unsigned op = u_bit(i) << 4 | bits(i, 15, 12), size = size_field(i);
+  if (!diff_allowed(op, size)) return false;
+  vec_call(c, H_simd_3diff, operands(i, size, q_bit(i)), op);
   return true;
 }
+
+// Scalar three-different: SQDMLAL, SQDMLSL, SQDMULL (Sd from Hn, Hm; Dd from Sn, Sm).
+bool lift_3diff_scalar(Ctx& c, uint32_t i) {
+  const unsigned op = u_bit(i) << 4 | bits(i, 15, 12), size = size_field(i);
+  if (op != 0x09 && op != 0x0b && op != 0x0d) return false;
+  if (!diff_allowed(op, size)) return false;
+  vec_call(c, H_simd_3diff, operands(i, size, false, true), op);
+  return true;
+}
+
+// ---- vector x indexed element ------------------------------------------------------------------
+
+// The element of a by-element form: H:L:M with a 4-bit Vm for 16-bit elements, H:L with a 5-bit
+// Vm for 32-bit ones, H for 64-bit ones (L = 1 is reserved there). False for size 0.
+bool elem_operands(uint32_t i, unsigned size, VecOperands& o) {
+  const unsigned h = bit(i, 11), l = bit(i, 21), m = bit(i, 20);
+  o.elem = true;
+  switch (size) {
+    case 1: o.index = h << 2 | l << 1 | m, o.m = bits(i, 19, 16); return true;
+    case 2: o.index = h << 1 | l, o.m = bits(i, 20, 16); return true;
+    case 3: o.index = h, o.m = bits(i, 20, 16); return !l;
+  }
+  return false;
+}
+
+// The three-different op (U << 4 | opcode) of a long by-element form (U << 4 | opcode): the
+// opcodes 2, 6, 10 of [SU]MLAL, [SU]MLSL, [SU]MULL are 8, 10, 12 there, and 3, 7, 11 of
+// SQDMLAL, SQDMLSL, SQDMULL are 9, 11, 13.
+unsigned long_op_of_elem(unsigned code) {
+  const unsigned opcode = code & 15;
+  return (code & 0x10) | (7 + opcode / 2 + (opcode & 1));
+}
+
+// The by-element forms, vector and scalar, through the helpers of the same operation on two
+// registers (helpers_fp.def: the VecOperands' elem flag makes Vm's element the second operand).
+bool lift_elem_common(Ctx& c, uint32_t i, bool scalar) {
+  const unsigned size = size_field(i), code = u_bit(i) << 4 | bits(i, 15, 12);
+  const bool q = q_bit(i) && !scalar;
+  VecOperands o = operands(i, size, q, scalar);
+  if (!elem_operands(i, size, o)) return false;
+  switch (code) {
+    case 0x01: case 0x05: case 0x09: case 0x19: {  // FMLA, FMLS, FMUL, FMULX
+      if (size < 2 || (size == 3 && !q && !scalar)) return false;  // the half-precision forms are not lifted
+      const unsigned op = code == 0x01 ? 0x01 : code == 0x05 ? 0x09 : code == 0x09 ? 0x13 : 0x03;
+      vec_call(c, H_simd_fp3, o, op);
+      return true;
+    }
+    case 0x08: case 0x10: case 0x14:  // MUL, MLA, MLS
+      if (scalar || size == 3) return false;
+      vec_call(c, H_simd_3same, o, code == 0x08 ? 0x13 : code == 0x10 ? 0x12 : 0x32);
+      return true;
+    case 0x0c: case 0x0d:  // SQDMULH, SQRDMULH
+      if (size == 3) return false;
+      vec_call(c, H_simd_3same, o, code == 0x0c ? 0x16 : 0x36);
+      return true;
+    case 0x02: case 0x12: case 0x06: case 0x16: case 0x0a: case 0x1a:  // [SU]MLAL, [SU]MLSL, [SU]MULL
+      if (scalar) return false;
+      [[fallthrough]];
+    case 0x03: case 0x07: case 0x0b:  // SQDMLAL, SQDMLSL, SQDMULL
+      if (size == 3) return false;
+      vec_call(c, H_simd_3diff, o, long_op_of_elem(code));
+      return true;
+  }
+  return false;
+}
+
+bool lift_elem(Ctx& c, uint32_t i) { return lift_elem_common(c, i, false); }
+bool lift_elem_scalar(Ctx& c, uint32_t i) { return lift_elem_common(c, i, true); }
 
 // ADDP (scalar): Dd = Vn.D[0] + Vn.D[1].
 bool lift_addp_scalar(Ctx& c, uint32_t i) {
@@ -524,30 +675,32 @@ bool lift_ldst_multiple(Ctx& c, uint32_t i) {
   return true;
 }
 
-// LD1/ST1 (single structure, one lane) and LD1R, with or without post-index. The LD2-LD4 and
-// ST2-ST4 single-structure forms are not lifted.
+// LD1-LD4/ST1-ST4 (single structure: one lane of 1-4 consecutive registers, wrapping at 31) and
+// LD1R-LD4R (one structure, each element replicated to every lane of its register), with or
+// without post-index. The register count is opcode<0>:R + 1.
 bool lift_ldst_single(Ctx& c, uint32_t i) {
   const unsigned opcode = bits(i, 15, 13), size = bits(i, 11, 10), rt = rd(i);
   const bool q = q_bit(i), load = bit(i, 22), s = bit(i, 12);
-  if (bit(i, 21)) return false;  // R: the two- and four-register forms
+  const unsigned regs = ((opcode & 1) << 1 | bit(i, 21)) + 1;
   if (!bit(i, 23) && rm(i) != 0) return false;
   Slot base = c.xsp(rn(i));
-  if (opcode == 6) {  // LD1R
+  Slot v[4];
+  if (opcode >> 1 == 3) {  // LD1R-LD4R
     if (!load || s) return false;
     const unsigned ebits = 8u << size;
-    Slot v = replicate(c, c.b.load(Type::I64, base, ebits), ebits);
-    set_v(c, rt, v, q ? v : ir::kNoSlot);
-    post_index(c, i, base, ebits / 8);
+    for (unsigned k = 0; k < regs; ++k) v[k] = replicate(c, c.b.load(Type::I64, plus(c, base, k * ebits / 8), ebits), ebits);
+    for (unsigned k = 0; k < regs; ++k) set_v(c, (rt + k) % 32, v[k], q ? v[k] : ir::kNoSlot);
+    post_index(c, i, base, regs * ebits / 8);
     return true;
   }
   unsigned ebits, index;
-  switch (opcode) {
+  switch (opcode >> 1) {
     case 0: ebits = 8, index = q << 3 | s << 2 | size; break;
-    case 2:
+    case 1:
       if (size & 1) return false;
       ebits = 16, index = q << 2 | s << 1 | size >> 1;
       break;
-    case 4:
+    case 2:
       if (size == 0) {
         ebits = 32, index = q << 1 | s;
       } else if (size == 1 && !s) {
@@ -558,12 +711,15 @@ bool lift_ldst_single(Ctx& c, uint32_t i) {
       break;
     default: return false;
   }
+  const unsigned bytes = ebits / 8;
   if (load) {
-    put_lane(c, rt, index, ebits, c.b.load(Type::I64, base, ebits));
+    for (unsigned k = 0; k < regs; ++k) v[k] = c.b.load(Type::I64, plus(c, base, k * bytes), ebits);
+    for (unsigned k = 0; k < regs; ++k) put_lane(c, (rt + k) % 32, index, ebits, v[k]);
   } else {
-    c.b.store(base, get_lane(c, rt, index, ebits), ebits);
+    for (unsigned k = 0; k < regs; ++k) v[k] = get_lane(c, (rt + k) % 32, index, ebits);
+    for (unsigned k = 0; k < regs; ++k) c.b.store(plus(c, base, k * bytes), v[k], ebits);
   }
-  post_index(c, i, base, ebits / 8);
+  post_index(c, i, base, regs * bytes);
   return true;
 }
 
@@ -580,13 +736,17 @@ const InsnDesc kInsns[] = {
     {"two-register misc (scalar)", 0xdf3e0c00, 0x5e200800, lift_2misc_scalar},
     {"addp (scalar)", 0xfffffc00, 0x5ef1b800, lift_addp_scalar},
     {"three different", 0x9f200c00, 0x0e200000, lift_3diff},
+    {"three different (scalar)", 0xdf200c00, 0x5e200000, lift_3diff_scalar},
+    {"vector x indexed element", 0x9f000400, 0x0f000000, lift_elem},
+    {"vector x indexed element (scalar)", 0xdf000400, 0x5f000000, lift_elem_scalar},
+    {"faddp/fmaxp/fminp/fmaxnmp/fminnmp (scalar)", 0xff3e0c00, 0x7e300800, lift_fp_pairwise_scalar},
     {"ext", 0xbfe08400, 0x2e000000, lift_ext},
     {"uzp/trn/zip", 0xbf208c00, 0x0e000800, lift_perm},
     {"tbl/tbx", 0xbfe08c00, 0x0e000000, lift_tbl},
     {"ld1-4/st1-4 (multiple structures)", 0xbfbf0000, 0x0c000000, lift_ldst_multiple},
     {"ld1-4/st1-4 (multiple structures, post-index)", 0xbfa00000, 0x0c800000, lift_ldst_multiple},
-    {"ld1/st1 (single structure), ld1r", 0xbf9f0000, 0x0d000000, lift_ldst_single},
-    {"ld1/st1 (single structure), ld1r (post-index)", 0xbf800000, 0x0d800000, lift_ldst_single},
+    {"ld1-4/st1-4 (single structure), ld1r-ld4r", 0xbf9f0000, 0x0d000000, lift_ldst_single},
+    {"ld1-4/st1-4 (single structure), ld1r-ld4r (post-index)", 0xbf800000, 0x0d800000, lift_ldst_single},
 };
 
 }  // namespace

@@ -40,9 +40,11 @@ struct VecOperands {
   unsigned size = 0;  // element size: 0 B, 1 H, 2 S, 3 D
   bool q = false;     // 128-bit vector (else 64-bit; the high half of the result is cleared)
   bool scalar = false;  // one element (the scalar forms): the rest of Vd is cleared
+  bool elem = false;    // the "by element" forms: every lane takes Vm's element `index`
+  unsigned index = 0;
   uint64_t pack() const {
     return uint64_t(d) | uint64_t(n) << 5 | uint64_t(m) << 10 | uint64_t(size) << 15 | uint64_t(q) << 17 |
-           uint64_t(scalar) << 18;
+           uint64_t(scalar) << 18 | uint64_t(elem) << 19 | uint64_t(index) << 20;
   }
   static VecOperands unpack(uint64_t p) {
     VecOperands o;
@@ -52,6 +54,8 @@ struct VecOperands {
     o.size = (p >> 15) & 3;
     o.q = (p >> 17) & 1;
     o.scalar = (p >> 18) & 1;
+    o.elem = (p >> 19) & 1;
+    o.index = (p >> 20) & 15;
     return o;
   }
 };

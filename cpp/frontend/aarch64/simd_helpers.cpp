@@ -53,6 +53,16 @@ void write_v(State& s, const VecOperands& o, Vec r, unsigned ebits) {
   s.v[o.d][1] = o.q ? r.w[1] : 0;
 }
 
+// Writes all 128 bits of Vd: the long forms, and the narrowing ones (see narrow_start).
+void write_full(State& s, unsigned d, const Vec& r) {
+  s.v[d][0] = r.w[0];
+  s.v[d][1] = r.w[1];
+}
+
+// The image a narrowing result starts from: the "2" forms (Q = 1) fill the high half and keep
+// Vd's low one; the others fill the low half and clear the high one.
+Vec narrow_start(const State& s, const VecOperands& o) { return Vec{{o.q ? s.v[o.d][0] : 0, 0}}; }
+
 unsigned ebits_of(const VecOperands& o) { return 8u << o.size; }
 unsigned lanes_of(const VecOperands& o) { return o.scalar ? 1 : (o.q ? 128 : 64) / ebits_of(o); }
 uint64_t mask_of(unsigned ebits) { return ebits == 64 ? ~0ull : (1ull << ebits) - 1; }
@@ -80,11 +90,20 @@ uint64_t shift_by(uint64_t v, int64_t amount, unsigned ebits, bool is_signed) {
   return right >= int64_t(ebits) ? 0 : v >> right;
 }
 
-uint64_t polymul8(uint64_t a, uint64_t b) {  // PMUL: carry-less, low 8 bits
-  uint64_t r = 0;
-  for (unsigned k = 0; k < 8; ++k)
-    if (b >> k & 1) r ^= a << k;
-  return r & 0xff;
+// The carry-less product of a and b (of `bits` bits each; PMUL keeps its low 8 bits, PMULL all).
+unsigned __int128 polymul(uint64_t a, uint64_t b, unsigned bits) {
+  unsigned __int128 r = 0;
+  for (unsigned k = 0; k < bits; ++k)
+    if (b >> k & 1) r ^= (unsigned __int128)a << k;
+  return r;
+}
+
+// SQDMULH / SQRDMULH: the high half of the doubled product (rounded), saturated (only
+// min * min overflows).
+uint64_t doubling_mul_high(int64_t a, int64_t b, unsigned ebits, bool round) {
+  __int128 p = 2 * __int128(a) * b;
+  if (round) p += __int128(1) << (ebits - 1);
+  return sat_signed(p >> ebits, ebits);
 }
 
 // One lane of a three-same operation (a from Vn, b from Vm, d the old Vd lane for accumulation);
@@ -109,9 +128,10 @@ uint64_t same_lane(unsigned op, uint64_t a, uint64_t b, uint64_t d, unsigned ebi
     case 0x10: return (u ? a - b : a + b) & m;                // SUB / ADD
     case 0x11: return ones_if(u ? a == b : (a & b) != 0, ebits);  // CMEQ / CMTST
     case 0x12: return (u ? d - a * b : d + a * b) & m;        // MLS / MLA
-    case 0x13: return u ? polymul8(a, b) : (a * b) & m;       // PMUL / MUL
+    case 0x13: return u ? uint64_t(polymul(a, b, 8)) & 0xff : (a * b) & m;  // PMUL / MUL
     case 0x14: return u ? (a > b ? a : b) : (sa > sb ? a : b);  // UMAXP / SMAXP
     case 0x15: return u ? (a < b ? a : b) : (sa < sb ? a : b);  // UMINP / SMINP
+    case 0x16: return doubling_mul_high(sa, sb, ebits, u);  // SQDMULH / SQRDMULH
     case 0x17: return (a + b) & m;                            // ADDP
   }
   return 0;
@@ -142,6 +162,8 @@ Vec reverse_in(const Vec& v, unsigned ebits, unsigned container, unsigned lanes)
 
 }  // namespace
 
+// Three same, and the by-element MUL/MLA/MLS/SQDMULH/SQRDMULH (o.elem: Vm's element o.index is
+// every lane's second operand).
 uint64_t helper_simd_3same(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   State& s = st(state);
   const VecOperands o = VecOperands::unpack(packed);
@@ -157,7 +179,8 @@ uint64_t helper_simd_3same(void* state, uint64_t packed, uint64_t, uint64_t, uin
       r.set(i, eb, same_lane(op, src.get(j, eb), src.get(j + 1, eb), 0, eb));
     }
   } else {
-    for (unsigned i = 0; i < lanes; ++i) r.set(i, eb, same_lane(op, n.get(i, eb), m.get(i, eb), d.get(i, eb), eb));
+    for (unsigned i = 0; i < lanes; ++i)
+      r.set(i, eb, same_lane(op, n.get(i, eb), m.get(o.elem ? o.index : i, eb), d.get(i, eb), eb));
   }
   write_v(s, o, r, eb);
   return 0;
@@ -222,8 +245,7 @@ uint64_t helper_simd_2misc(void* state, uint64_t packed, uint64_t, uint64_t, uin
     case 0x12:    // XTN / SQXTUN (narrowing: eb is the narrow size; XTN2 writes the high half)
     case 0x14: {  // SQXTN / UQXTN
       const unsigned count = 64 / eb, base = o.q ? count : 0;
-      r = d;
-      if (!o.q) r.w[1] = 0;
+      r = narrow_start(s, o);
       for (unsigned i = 0; i < count; ++i) {
         const uint64_t wide = n.get(i, 2 * eb);
         const int64_t swide = n.gets(i, 2 * eb);
@@ -236,8 +258,7 @@ uint64_t helper_simd_2misc(void* state, uint64_t packed, uint64_t, uint64_t, uin
         write_v(s, o, r, eb);
         return 0;
       }
-      s.v[o.d][0] = r.w[0];
-      s.v[o.d][1] = r.w[1];
+      write_full(s, o.d, r);
       return 0;
     }
   }
@@ -269,49 +290,66 @@ uint64_t helper_simd_across(void* state, uint64_t packed, uint64_t, uint64_t, ui
   return 0;
 }
 
-// Three different (long, wide and narrowing-high forms): size is the narrow element size; Q
-// selects the "2" forms, which take the high halves of the narrow sources (or write the high
-// half of Vd, for the narrowing ones).
+// One lane of a long three-different operation: a and b the (sign- or zero-extended) narrow
+// operands, or a the wide one for the W forms; acc the old wide lane of Vd.
+uint64_t long_lane(unsigned opc, bool u, uint64_t a, uint64_t b, uint64_t acc, unsigned wb) {
+  const uint64_t diff = u ? (a > b ? a - b : b - a) : (int64_t(a) > int64_t(b) ? a - b : b - a);
+  // The saturating doubling forms: 2ab saturated (only min * min overflows), then accumulated
+  // with saturation.
+  const __int128 doubled = sext(sat_signed(2 * __int128(int64_t(a)) * int64_t(b), wb), wb);
+  const __int128 sacc = sext(acc, wb);
+  switch (opc) {
+    case 0: case 1: return a + b;  // ADDL / ADDW
+    case 2: case 3: return a - b;  // SUBL / SUBW
+    case 5: return acc + diff;     // ABAL
+    case 7: return diff;           // ABDL
+    case 8: return acc + a * b;    // MLAL
+    case 9: return sat_signed(sacc + doubled, wb);   // SQDMLAL
+    case 10: return acc - a * b;   // MLSL
+    case 11: return sat_signed(sacc - doubled, wb);  // SQDMLSL
+    case 12: return a * b;         // MULL
+    case 13: return uint64_t(doubled);               // SQDMULL
+    default: return uint64_t(polymul(a & 0xff, b & 0xff, 8));  // 14: PMULL of bytes (as extended: U = 0)
+  }
+}
+
+// Three different (long, wide and narrowing-high forms), and the long by-element forms:
+// size is the narrow element size; Q selects the "2" forms, which take the high halves of the
+// narrow sources (or write the high half of Vd, for the narrowing ones). o.elem: Vm's element
+// o.index is every lane's second operand; o.scalar: one lane (SQDMLAL/SQDMLSL/SQDMULL).
 uint64_t helper_simd_3diff(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   State& s = st(state);
   const VecOperands o = VecOperands::unpack(packed);
-  const unsigned eb = ebits_of(o), wb = 2 * eb, count = 64 / eb, base = o.q ? count : 0;
+  const unsigned eb = ebits_of(o), wb = 2 * eb, count = o.scalar ? 1 : 64 / eb, base = o.q ? count : 0;
   const bool u = op >> 4 & 1;
   const Vec n = read_v(s, o.n), m = read_v(s, o.m), d = read_v(s, o.d);
   const unsigned opc = op & 15;
-  auto narrow = [&](const Vec& v, unsigned i) { return u ? v.get(base + i, eb) : uint64_t(v.gets(base + i, eb)); };
+  auto extend = [&](uint64_t v) { return u ? v : uint64_t(sext(v, eb)); };
+  auto narrow = [&](const Vec& v, unsigned i) { return extend(v.get(base + i, eb)); };
   auto wide = [&](const Vec& v, unsigned i) { return v.get(i, wb); };
   Vec r;
+  if (opc == 14 && eb == 64) {  // PMULL of 64-bit lanes: one 128-bit product
+    const unsigned __int128 p = polymul(n.get(base, 64), m.get(base, 64), 64);
+    s.v[o.d][0] = uint64_t(p);
+    s.v[o.d][1] = uint64_t(p >> 64);
+    return 0;
+  }
   if (opc == 4 || opc == 6) {  // ADDHN/RADDHN, SUBHN/RSUBHN: the high halves of wide sums
-    r = d;
-    if (!o.q) r.w[1] = 0;
+    r = narrow_start(s, o);
     for (unsigned i = 0; i < count; ++i) {
       uint64_t v = opc == 4 ? wide(n, i) + wide(m, i) : wide(n, i) - wide(m, i);
       if (u) v += 1ull << (eb - 1);  // the rounding forms
       r.set(base + i, eb, (v & mask_of(wb)) >> eb);
     }
-    s.v[o.d][0] = r.w[0];
-    s.v[o.d][1] = r.w[1];
+    write_full(s, o.d, r);
     return 0;
   }
   for (unsigned i = 0; i < count; ++i) {
-    const uint64_t a = (opc == 1 || opc == 3) ? wide(n, i) : narrow(n, i), b = narrow(m, i);
-    const uint64_t acc = wide(d, i);
-    const uint64_t diff = u ? (a > b ? a - b : b - a) : (int64_t(a) > int64_t(b) ? a - b : b - a);
-    uint64_t v = 0;
-    switch (opc) {
-      case 0: case 1: v = a + b; break;    // ADDL / ADDW
-      case 2: case 3: v = a - b; break;    // SUBL / SUBW
-      case 5: v = acc + diff; break;       // ABAL
-      case 7: v = diff; break;             // ABDL
-      case 8: v = acc + a * b; break;      // MLAL
-      case 10: v = acc - a * b; break;     // MLSL
-      case 12: v = a * b; break;           // MULL
-    }
-    r.set(i, wb, v);
+    const uint64_t a = (opc == 1 || opc == 3) ? wide(n, i) : narrow(n, i);
+    const uint64_t b = o.elem ? extend(m.get(o.index, eb)) : narrow(m, i);
+    r.set(i, wb, long_lane(opc, u, a, b, wide(d, i), wb));
   }
-  s.v[o.d][0] = r.w[0];
-  s.v[o.d][1] = r.w[1];
+  write_full(s, o.d, r);
   return 0;
 }
 
@@ -362,8 +400,7 @@ uint64_t helper_simd_shift(void* state, uint64_t packed, uint64_t shift, uint64_
       const unsigned count = 64 / eb, base = o.q ? count : 0, wb = 2 * eb, opc = op & 31;
       const bool round = opc & 1;
       const bool src_signed = opc >= 0x12 ? !u : u;  // SQSHRUN's source is signed
-      r = d;
-      if (!o.q) r.w[1] = 0;
+      r = narrow_start(s, o);
       for (unsigned i = 0; i < count; ++i) {
         __int128 v = src_signed ? __int128(n.gets(i, wb)) : __int128(n.get(i, wb));
         if (round) v += __int128(1) << (sh - 1);
@@ -383,8 +420,7 @@ uint64_t helper_simd_shift(void* state, uint64_t packed, uint64_t shift, uint64_
         const uint64_t v = u ? n.get(base + i, eb) : uint64_t(n.gets(base + i, eb));
         r.set(i, 2 * eb, v << sh);
       }
-      s.v[o.d][0] = r.w[0];
-      s.v[o.d][1] = r.w[1];
+      write_full(s, o.d, r);
       return 0;
     }
   }

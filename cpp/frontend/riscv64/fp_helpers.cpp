@@ -10,23 +10,25 @@
 //    a wider format rounded toward zero, and the final rounding to the target is done here;
 //  - fmin/fmax, comparisons, classification and float-to-integer conversions follow RISC-V's own
 //    rules (saturation, quiet vs signaling compares) and are computed without the host's flags.
-// This file is compiled with -frounding-math -ffp-contract=off (see CMakeLists.txt); pin() below
-// additionally keeps each host operation between the mode switch and the flag read.
+// This file is compiled with -frounding-math -ffp-contract=off (see CMakeLists.txt); pin()
+// (host_fp.h) additionally keeps each host operation between the mode switch and the flag read.
 #include <bit>
 #include <cfenv>
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
+#include "frontend/host_fp.h"
 #include "frontend/riscv64/helpers.h"
 #include "frontend/riscv64/state.h"
 
 namespace vmkit::rv64 {
 
 namespace {
+
+using hostfp::FenvScope;
+using hostfp::HostFpScope;
+using hostfp::pin;
 
 // fflags bits.
 constexpr uint32_t kNV = 16, kDZ = 8, kOF = 4, kUF = 2, kNX = 1;
@@ -48,13 +50,6 @@ constexpr uint64_t kCanonicalNaN64 = 0x7ff8000000000000ull;
 State& state_of(void* s) { return *static_cast<State*>(s); }
 bool is_double(uint32_t imm) { return (imm & kImmDouble) != 0; }
 constexpr uint64_t sext32(uint32_t v) { return uint64_t(int64_t(int32_t(v))); }
-
-// Keeps v in memory at this point of the program: the compiler may neither compute it earlier
-// (before the rounding mode is installed) nor later (after the flags are read).
-template <class T>
-inline void pin(T& v) {
-  asm volatile("" : "+m"(v) : : "memory");
-}
 
 // Per-precision facts: how raw register bits become a host value and back, and the wider host
 // format that holds every midpoint between two adjacent values of this one (for RMM).
@@ -127,61 +122,12 @@ int host_rounding(int rm) {
   }
 }
 
-// Installs a host rounding mode with clear exception flags for one operation, and puts the
-// host's mode back afterwards (the host's sticky flags carry no meaning for vmkit).
-class HostFpScope {
- public:
-  explicit HostFpScope(int rounding) : saved_(fegetround()), switched_(rounding != saved_) {
-    if (switched_) fesetround(rounding);
-    feclearexcept(FE_ALL_EXCEPT);
-  }
-  ~HostFpScope() {
-    if (switched_) fesetround(saved_);
-  }
-  HostFpScope(const HostFpScope&) = delete;
-  HostFpScope& operator=(const HostFpScope&) = delete;
-
-  // The raised host exceptions as RISC-V fflags bits.
-  static uint32_t flags() {
-    int e = fetestexcept(FE_ALL_EXCEPT);
-    return ((e & FE_INVALID) ? kNV : 0) | ((e & FE_DIVBYZERO) ? kDZ : 0) | ((e & FE_OVERFLOW) ? kOF : 0) |
-           ((e & FE_UNDERFLOW) ? kUF : 0) | ((e & FE_INEXACT) ? kNX : 0);
-  }
-
- private:
-  int saved_;
-  bool switched_;
-};
-
-#if defined(__x86_64__)
-// The same for operations on float and double only, which x86-64 computes with SSE: the rounding
-// mode and flags live in MXCSR, which two instructions save and load. The C fenv calls also
-// save and reload the whole x87 environment, which cost several times the operation itself
-// (most of an FP-heavy guest's time). The scope also clears flush-to-zero and
-// denormals-are-zero, should the host process have set them: RISC-V has neither.
-class SseFpScope {
- public:
-  explicit SseFpScope(int rounding) : saved_(_mm_getcsr()) {
-    unsigned rc = rounding == FE_TOWARDZERO ? 3u : rounding == FE_UPWARD ? 2u : rounding == FE_DOWNWARD ? 1u : 0u;
-    _mm_setcsr((saved_ & ~(kFlagBits | kRoundingBits | kFtz | kDaz)) | (rc << 13));
-  }
-  ~SseFpScope() { _mm_setcsr(saved_); }
-  SseFpScope(const SseFpScope&) = delete;
-  SseFpScope& operator=(const SseFpScope&) = delete;
-
-  static uint32_t flags() {
-    unsigned e = _mm_getcsr();
-    return ((e & 0x01) ? kNV : 0) | ((e & 0x04) ? kDZ : 0) | ((e & 0x08) ? kOF : 0) | ((e & 0x10) ? kUF : 0) |
-           ((e & 0x20) ? kNX : 0);
-  }
-
- private:
-  static constexpr unsigned kFlagBits = 0x3f, kRoundingBits = 0x6000, kFtz = 0x8000, kDaz = 0x40;
-  unsigned saved_;
-};
-#else
-using SseFpScope = HostFpScope;
-#endif
+// The host exceptions (host_fp.h) as RISC-V fflags bits.
+uint32_t fflags_of(uint32_t host) {
+  return ((host & hostfp::kInvalid) ? kNV : 0) | ((host & hostfp::kDivByZero) ? kDZ : 0) |
+         ((host & hostfp::kOverflow) ? kOF : 0) | ((host & hostfp::kUnderflow) ? kUF : 0) |
+         ((host & hostfp::kInexact) ? kNX : 0);
+}
 
 // Rounds a value to F with round-to-nearest, ties to max magnitude. The exact value v is given
 // as its wide-format truncation t (round toward zero in W) and whether that truncation was
@@ -194,7 +140,7 @@ F round_rmm(W t, bool wide_inexact, uint32_t& flags) {
   const W mag = std::fabs(t);
   F low;  // mag truncated to F
   {
-    HostFpScope scope(FE_TOWARDZERO);
+    FenvScope scope(FE_TOWARDZERO);
     W m = mag;
     pin(m);
     low = F(m);
@@ -226,20 +172,20 @@ F round_rmm(W t, bool wide_inexact, uint32_t& flags) {
 template <class F, class Op>
 F compute(int rm, Op op, F a, F b, F c, uint32_t& flags) {
   if (rm != int(kRmm)) {
-    SseFpScope scope(host_rounding(rm));
+    HostFpScope scope(host_rounding(rm));
     pin(a);
     pin(b);
     pin(c);
     F r = op(a, b, c);
     pin(r);
-    flags |= SseFpScope::flags();
+    flags |= fflags_of(HostFpScope::flags());
     return r;
   }
   using W = typename Fmt<F>::Wide;
   W t;
   uint32_t wide_flags;
   {
-    HostFpScope scope(FE_TOWARDZERO);
+    FenvScope scope(FE_TOWARDZERO);
     // Widening is exact, except that it quiets a signaling NaN and raises NV as the operation
     // itself would.
     W wa = a, wb = b, wc = c;
@@ -248,7 +194,7 @@ F compute(int rm, Op op, F a, F b, F c, uint32_t& flags) {
     pin(wc);
     t = op(wa, wb, wc);
     pin(t);
-    wide_flags = HostFpScope::flags();
+    wide_flags = fflags_of(FenvScope::flags());
   }
   // W's range covers every result of these operations on F inputs, so the wide operation itself
   // neither overflows nor underflows: only NV, DZ and its inexactness carry over.
@@ -378,12 +324,12 @@ uint64_t from_int(void* sp, I v, uint32_t imm) {
       long double wide = static_cast<long double>(v);
       return Fmt<F>::out(round_rmm<F>(wide, false, flags));
     }
-    SseFpScope scope(host_rounding(rm));
+    HostFpScope scope(host_rounding(rm));
     I src = v;
     pin(src);
     F f = static_cast<F>(src);
     pin(f);
-    flags |= SseFpScope::flags();
+    flags |= fflags_of(HostFpScope::flags());
     return Fmt<F>::out(f);
   };
   r = is_double(imm) ? convert(0.0) : convert(0.0f);
@@ -501,11 +447,11 @@ uint64_t helper_fcvt_s_d(void* sp, uint64_t a, uint64_t, uint64_t, uint32_t imm)
     if (is_snan(d)) flags |= kNV;
     r = round_rmm<float>(d, false, flags);
   } else {
-    SseFpScope scope(host_rounding(rm));
+    HostFpScope scope(host_rounding(rm));
     pin(d);
     r = float(d);
     pin(r);
-    flags |= SseFpScope::flags();
+    flags |= fflags_of(HostFpScope::flags());
   }
   s.fflags |= flags;
   return Fmt<float>::out(r);

@@ -36,7 +36,7 @@ constexpr uint64_t kRecordHeader = 8;
 // x29 from a handler reach the interrupted code.
 constexpr uint64_t kFrameRecordSize = 16;
 
-constexpr uint64_t kHWCAP_FP = 1u << 0, kHWCAP_ASIMD = 1u << 1;
+constexpr uint64_t kHWCAP_FP = 1u << 0, kHWCAP_ASIMD = 1u << 1, kHWCAP_ATOMICS = 1u << 8;
 
 // open(2) flags whose arm64 values differ from the host's (x86-64, the asm-generic values): the
 // same four bits, permuted. The host's O_LARGEFILE is the kernel's 0100000 (glibc's own
@@ -104,9 +104,10 @@ class Aarch64Linux final : public LinuxArch {
     off_result = off_x(0);
     off_link = off_x(30);
     off_tls = a64::kOffTpidr;
-    // Only FP and AdvSIMD: glibc's ifuncs then stay off SVE, MTE and the LSE atomics, and without
-    // HWCAP_CPUID it never reads MIDR_EL1.
-    hwcap = kHWCAP_FP | kHWCAP_ASIMD;
+    // FP, AdvSIMD and the LSE atomics (libgcc's outline atomics then use them instead of
+    // exclusive-load/store loops): what vmkit implements. Not SVE or MTE, so glibc's ifuncs stay
+    // off them, and not HWCAP_CPUID, so glibc never reads MIDR_EL1.
+    hwcap = kHWCAP_FP | kHWCAP_ASIMD | kHWCAP_ATOMICS;
     trampoline[0] = 0xd2801168u;  // mov x8, #139 (rt_sigreturn)
     trampoline[1] = 0xd4000001u;  // svc #0
     has_sa_restorer = true;

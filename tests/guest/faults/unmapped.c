@@ -7,7 +7,13 @@ int main(void) {
   printf("storing to 0x1234567000\n");
   fflush(stdout);
   uint64_t *target = (uint64_t *)(uintptr_t)0x1234567000ULL;
+#if defined(__riscv)
   __asm__ volatile(".globl fault_insn\nfault_insn: sd %1, 0(%0)" : : "r"(target), "r"((uint64_t)42) : "memory");
+#elif defined(__aarch64__)
+  __asm__ volatile(".globl fault_insn\nfault_insn: str %1, [%0]" : : "r"(target), "r"((uint64_t)42) : "memory");
+#else
+#error "unmapped.c: no store instruction for this architecture"
+#endif
   printf("still alive?\n");
   return 0;
 }

@@ -88,6 +88,25 @@ inline void expect_illegal(uint32_t word) {
   EXPECT_EQ(m.x(0), 0x1234u) << std::hex << word;
 }
 
+// Sets the 128-bit register v<r> from its halves.
+inline void set_v(A64Machine& m, unsigned r, uint64_t lo, uint64_t hi) {
+  m.vlo(r) = lo;
+  m.vhi(r) = hi;
+}
+
+// Checks both halves of v<r>.
+#define EXPECT_V(m, r, lo, hi)                                   \
+  do {                                                           \
+    EXPECT_EQ((m).vlo(r), uint64_t(lo)) << "v" << (r) << ".lo"; \
+    EXPECT_EQ((m).vhi(r), uint64_t(hi)) << "v" << (r) << ".hi"; \
+  } while (0)
+
+// Whether a single word stops as an illegal instruction.
+inline bool illegal_word(uint32_t w) {
+  A64Machine m;
+  return m.run({w}).reason == StopReason::IllegalInsn;
+}
+
 // NZCV values (bits 31..28).
 constexpr uint32_t N = 1u << 31, Z = 1u << 30, C = 1u << 29, V = 1u << 28;
 

@@ -7,17 +7,6 @@
 namespace vmkit::a64::test {
 namespace {
 
-void set_v(A64Machine& m, unsigned r, uint64_t lo, uint64_t hi) {
-  m.vlo(r) = lo;
-  m.vhi(r) = hi;
-}
-
-#define EXPECT_V(m, r, lo, hi)                                   \
-  do {                                                           \
-    EXPECT_EQ((m).vlo(r), uint64_t(lo)) << "v" << (r) << ".lo"; \
-    EXPECT_EQ((m).vhi(r), uint64_t(hi)) << "v" << (r) << ".hi"; \
-  } while (0)
-
 // Register moves, FABS/FNEG (sign bit only, NaN payloads kept, no flags) and FMOV immediates; S results clear the upper bits.
 TEST(A64Fp, FmovFabsFnegAndImmediates) {
   A64Machine m;
@@ -576,11 +565,6 @@ TEST(A64Fp, ScalarConversionsInSimdRegisters) {
   EXPECT_V(m, 11, 0x2ull, 0x0ull);
   EXPECT_V(m, 13, 0x2ull, 0x0ull);
   EXPECT_EQ(m.st().fpsr, 0x10u);
-}
-
-bool illegal_word(uint32_t w) {
-  A64Machine m;
-  return m.run({w}).reason == StopReason::IllegalInsn;
 }
 
 // Reserved forms: ftype 10, FCVT to its own precision, W <-> D moves, fixed point with

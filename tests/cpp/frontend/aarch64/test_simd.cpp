@@ -8,17 +8,6 @@
 namespace vmkit::a64::test {
 namespace {
 
-void set_v(A64Machine& m, unsigned r, uint64_t lo, uint64_t hi) {
-  m.vlo(r) = lo;
-  m.vhi(r) = hi;
-}
-
-#define EXPECT_V(m, r, lo, hi)                                   \
-  do {                                                           \
-    EXPECT_EQ((m).vlo(r), uint64_t(lo)) << "v" << (r) << ".lo"; \
-    EXPECT_EQ((m).vhi(r), uint64_t(hi)) << "v" << (r) << ".hi"; \
-  } while (0)
-
 // AND/ORR/EOR/BIC/ORN/NOT/MOV on 128 bits; the 8B forms clear the high half.
 TEST(A64Simd, BitwiseOpsOnBothHalvesAndQ0ClearsHigh) {
   A64Machine m;
@@ -551,11 +540,6 @@ TEST(A64Simd, FloatVectorComparesAndConversions) {
   EXPECT_EQ(m.st().fpsr, 0x11u);
 }
 
-bool illegal_word(uint32_t w) {
-  A64Machine m;
-  return m.run({w}).reason == StopReason::IllegalInsn;
-}
-
 // Reserved encodings: 64-bit lanes in a 64-bit vector, the .1D forms of ops without them, EXT
 // past 8 bytes of a 64-bit vector, LD2-LD4 of .1D.
 TEST(A64Simd, ReservedEncodingsAreIllegal) {
@@ -597,6 +581,454 @@ TEST(A64Simd, GlibcStrlenShapeFindsTheTerminator) {
     m.exec("ldr q0, [x0]; cmeq v0.16b, v0.16b, #0; shrn v0.8b, v0.8h, #4; fmov x1, d0; rbit x1, x1; clz x1, x1; lsr x0, x1, #2");
     EXPECT_EQ(m.x(0), len);
   }
+}
+
+// ---- by element, FP conversions and estimates, long multiplies, structure loads (expected
+// values from unicorn) ----
+
+// FMLA/FMLS/FMUL by element: the last lane index, Vm = v31, 2S and 2D forms, the scalar forms; the accumulator lanes are Vd's own.
+TEST(A64Simd, FmlaFmlsFmulByElement) {
+  A64Machine m;
+  set_v(m, 0, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 1, 0xc0a0000040400000ull, 0x412000003e800000ull);
+  set_v(m, 2, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 3, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 4, 0x3ff0000000000000ull, 0x7ff8000000000001ull);
+  set_v(m, 5, 0x4000000000000000ull, 0xc008000000000000ull);
+  set_v(m, 6, 0x3fe0000000000000ull, 0x7ff0000000000000ull);
+  set_v(m, 8, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 9, 0x3ff0000000000000ull, 0x3ff0000000000000ull);
+  set_v(m, 10, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 11, 0x3f8000003f800000ull, 0xbf8000007fc00001ull);
+  set_v(m, 31, 0xbf80000040000000ull, 0x7f8000003f000000ull);
+  m.exec("fmla v0.4s, v1.4s, v31.s[3]; fmls v2.4s, v1.4s, v31.s[1]; fmul v3.2s, v1.2s, v31.s[2]; fmla v4.2d, v5.2d, v6.d[1]; fmul v7.2d, v5.2d, v6.d[0]; fmla s8, s1, v31.s[0]; fmls d9, d5, v6.d[1]; fmul s10, s1, v31.s[3]; fmul d11, d5, v6.d[1]");
+  EXPECT_V(m, 0, 0xff8000007f800000ull, 0x7f8000007fc00001ull);
+  EXPECT_V(m, 2, 0xc080000040800000ull, 0x411000007fc00001ull);
+  EXPECT_V(m, 3, 0xc02000003fc00000ull, 0x0ull);
+  EXPECT_V(m, 4, 0x7ff0000000000000ull, 0x7ff8000000000001ull);
+  EXPECT_V(m, 7, 0x3ff0000000000000ull, 0xbff8000000000000ull);
+  EXPECT_V(m, 8, 0x40e00000ull, 0x0ull);
+  EXPECT_V(m, 9, 0xfff0000000000000ull, 0x0ull);
+  EXPECT_V(m, 10, 0x7f800000ull, 0x0ull);
+  EXPECT_V(m, 11, 0x7ff0000000000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x0u);
+}
+
+// FMULX: infinity times zero is 2.0 of the product's sign (no IOC), otherwise FMUL; by element, vector and scalar.
+TEST(A64Simd, FmulxByElementAndVector) {
+  A64Machine m;
+  set_v(m, 1, 0x8000000000000000ull, 0x404000007f800000ull);
+  set_v(m, 2, 0x7f800000ff800000ull, 0x40000000ull);
+  set_v(m, 6, 0x7ff0000000000000ull, 0x8000000000000000ull);
+  set_v(m, 7, 0x0ull, 0x4000000000000000ull);
+  m.exec("fmulx v0.4s, v1.4s, v2.s[3]; fmulx v3.4s, v1.4s, v2.4s; fmulx s4, s1, v2.s[0]; fmulx d5, d6, d7; fmulx v8.2d, v6.2d, v7.d[1]; fmulx s9, s1, s2");
+  EXPECT_V(m, 0, 0x8000000000000000ull, 0x40000000ull);
+  EXPECT_V(m, 3, 0xc0000000c0000000ull, 0x7f800000ull);
+  EXPECT_V(m, 4, 0xc0000000ull, 0x0ull);
+  EXPECT_V(m, 5, 0x4000000000000000ull, 0x0ull);
+  EXPECT_V(m, 8, 0x7ff0000000000000ull, 0x8000000000000000ull);
+  EXPECT_V(m, 9, 0xc0000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x0u);
+}
+
+// MUL/MLA/MLS by element of H (Vm v0-v15, index H:L:M up to 7) and S lanes, the 4H/2S forms clearing the high half.
+TEST(A64Simd, IntegerMulMlaMlsByElement) {
+  A64Machine m;
+  set_v(m, 2, 0x2ffff7fff8000ull, 0x18000fedc1234ull);
+  set_v(m, 4, 0xffffffff80000000ull, 0x1000000000007ull);
+  set_v(m, 6, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  set_v(m, 7, 0x5ull, 0x5ull);
+  set_v(m, 8, 0x200000001ull, 0x400000003ull);
+  set_v(m, 9, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  set_v(m, 15, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  set_v(m, 31, 0xffffffff00000003ull, 0x8000000000010000ull);
+  m.exec("mul v1.8h, v2.8h, v15.h[7]; mul v3.4s, v4.4s, v31.s[3]; mul v5.4h, v2.4h, v15.h[1]; mla v6.8h, v2.8h, v15.h[5]; mla v7.2s, v4.2s, v31.s[0]; mls v8.4s, v4.4s, v31.s[2]; mls v9.4h, v2.4h, v15.h[0]");
+  EXPECT_V(m, 1, 0x800080000000ull, 0x8000000000000000ull);
+  EXPECT_V(m, 3, 0x8000000000000000ull, 0x80000000ull);
+  EXPECT_V(m, 5, 0x800080000000ull, 0x0ull);
+  EXPECT_V(m, 6, 0x8003fffd7ffe0003ull, 0x8002fffefdba2568ull);
+  EXPECT_V(m, 7, 0xfffffffd80000005ull, 0x0ull);
+  EXPECT_V(m, 8, 0x1000200000001ull, 0x4fff90003ull);
+  EXPECT_V(m, 9, 0x7ff9000200038003ull, 0x0ull);
+}
+
+// SMULL/UMULL/SMLAL/UMLAL/SMLSL/UMLSL by element: the sign of the narrow lanes, the "2" forms reading the high half of Vn (the element always from Vm).
+TEST(A64Simd, LongMultiplyByElement) {
+  A64Machine m;
+  set_v(m, 2, 0x2ffff7fff8000ull, 0x18000fedc1234ull);
+  set_v(m, 5, 0xffffffff80000000ull, 0x8000000100000007ull);
+  set_v(m, 7, 0x200000001ull, 0x400000003ull);
+  set_v(m, 8, 0x1ull, 0x2ull);
+  set_v(m, 9, 0x0ull, 0x8000000000000000ull);
+  set_v(m, 10, 0x0ull, 0x5ull);
+  set_v(m, 15, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  set_v(m, 31, 0xffffffff00000003ull, 0x8000000000010000ull);
+  m.exec("smull v1.4s, v2.4h, v15.h[7]; umull v3.4s, v2.4h, v15.h[7]; smull2 v4.2d, v5.4s, v31.s[3]; umull2 v6.2d, v5.4s, v31.s[1]; smlal v7.4s, v2.4h, v15.h[2]; umlal2 v8.2d, v5.4s, v31.s[0]; smlsl2 v9.4s, v2.8h, v15.h[6]; umlsl v10.2d, v5.2s, v31.s[2]");
+  EXPECT_V(m, 1, 0xc000800040000000ull, 0xffff000000008000ull);
+  EXPECT_V(m, 3, 0x3fff800040000000ull, 0x100007fff8000ull);
+  EXPECT_V(m, 4, 0xfffffffc80000000ull, 0x3fffffff80000000ull);
+  EXPECT_V(m, 6, 0x6fffffff9ull, 0x800000007fffffffull);
+  EXPECT_V(m, 7, 0xffff800300008001ull, 0x200000004ull);
+  EXPECT_V(m, 8, 0x16ull, 0x180000005ull);
+  EXPECT_V(m, 9, 0xfffffdb800002468ull, 0x80000002ffff0000ull);
+  EXPECT_V(m, 10, 0xffff800000000000ull, 0xffff000000010005ull);
+}
+
+// SQDMULH/SQRDMULH by element, vector and scalar: min * min saturates to max, SQRDMULH rounds; H and S lanes.
+TEST(A64Simd, SaturatingDoublingMultiplyHigh) {
+  A64Machine m;
+  set_v(m, 2, 0x2ffff7fff8000ull, 0x18000fedc1234ull);
+  set_v(m, 5, 0x4000000080000000ull, 0xffffffff7fffffffull);
+  set_v(m, 6, 0x180000000ull, 0x800000007fffffffull);
+  set_v(m, 15, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  m.exec("sqdmulh v1.8h, v2.8h, v15.h[1]; sqrdmulh v3.8h, v2.8h, v15.h[1]; sqdmulh v4.4s, v5.4s, v6.4s; sqrdmulh v7.2s, v5.2s, v6.2s; sqdmulh h8, h2, v15.h[6]; sqrdmulh s9, s5, v6.s[3]; sqdmulh s10, s5, s6; sqrdmulh h11, h2, h15; sqdmulh v12.4h, v2.4h, v15.4h");
+  EXPECT_V(m, 1, 0xfffe000180017fffull, 0xffff7fff0124edccull);
+  EXPECT_V(m, 3, 0xfffe000180017fffull, 0xffff7fff0124edccull);
+  EXPECT_V(m, 4, 0x7fffffffull, 0x17ffffffeull);
+  EXPECT_V(m, 7, 0x17fffffffull, 0x0ull);
+  EXPECT_V(m, 8, 0x2ull, 0x0ull);
+  EXPECT_V(m, 9, 0x7fffffffull, 0x0ull);
+  EXPECT_V(m, 10, 0x7fffffffull, 0x0ull);
+  EXPECT_V(m, 11, 0xfffdull, 0x0ull);
+  EXPECT_V(m, 12, 0x100008001fffdull, 0x0ull);
+}
+
+// SQDMULL/SQDMLAL/SQDMLSL vector, "2", by element and scalar: 2 * min * min saturates, and so does the accumulation.
+TEST(A64Simd, SaturatingDoublingMultiplyLong) {
+  A64Machine m;
+  set_v(m, 2, 0x2ffff7fff8000ull, 0x18000fedc1234ull);
+  set_v(m, 4, 0x800000007fffffffull, 0x5ull);
+  set_v(m, 5, 0x4000000080000000ull, 0xffffffff80000000ull);
+  set_v(m, 6, 0x180000000ull, 0x800000007fffffffull);
+  set_v(m, 7, 0x8000000000000000ull, 0x7fffffffffffffffull);
+  set_v(m, 9, 0x7fffffffffffffffull, 0x3ull);
+  set_v(m, 10, 0x80000000ull, 0x9ull);
+  set_v(m, 15, 0x7fffffff80000003ull, 0x8000fffe00020100ull);
+  m.exec("sqdmull v1.4s, v2.4h, v15.4h; sqdmull2 v3.2d, v5.4s, v6.4s; sqdmlal v4.4s, v2.4h, v15.h[1]; sqdmlsl2 v7.2d, v5.4s, v6.s[0]; sqdmull s8, h2, v15.h[1]; sqdmlal d9, s5, s6; sqdmlsl s10, h2, h15; sqdmull v11.2d, v5.2s, v6.s[3]");
+  EXPECT_V(m, 1, 0x80010000fffd0000ull, 0x1fffc00000002ull);
+  EXPECT_V(m, 3, 0x8000000100000000ull, 0x100000000ull);
+  EXPECT_V(m, 4, 0x800000007fffffffull, 0xfffe000000010005ull);
+  EXPECT_V(m, 7, 0x8000000000000000ull, 0x7ffffffeffffffffull);
+  EXPECT_V(m, 8, 0x7fffffffull, 0x0ull);
+  EXPECT_V(m, 9, 0x7fffffffffffffffull, 0x0ull);
+  EXPECT_V(m, 10, 0x80030000ull, 0x0ull);
+  EXPECT_V(m, 11, 0x7fffffffffffffffull, 0xc000000000000000ull);
+}
+
+// FCVTL/FCVTL2 (half->single, single->double, exact; a signalling NaN quieted with IOC), FCVTN/FCVTN2 (the "2" forms keep the low half) and FCVTXN (round to odd).
+TEST(A64Simd, FcvtlFcvtnFcvtxn) {
+  A64Machine m;
+  set_v(m, 2, 0x7f8000053fc00000ull, 0x477fffff33800001ull);
+  set_v(m, 5, 0xfe0100017c003c00ull, 0xfc00355584007bffull);
+  set_v(m, 8, 0x3ff0000010000000ull, 0x47f0000000000000ull);
+  set_v(m, 9, 0x1111111122222222ull, 0x3333ull);
+  set_v(m, 11, 0x4444ull, 0x5555ull);
+  set_v(m, 13, 0x6666ull, 0x7777ull);
+  set_v(m, 14, 0x3ff0000000000001ull, 0xbff0000030000000ull);
+  m.exec("fcvtl v1.2d, v2.2s; fcvtl2 v3.2d, v2.4s; fcvtl v4.4s, v5.4h; fcvtl2 v6.4s, v5.8h; fcvtn v7.2s, v8.2d; fcvtn2 v9.4s, v8.2d; fcvtn v10.4h, v2.4s; fcvtn2 v11.8h, v2.4s; fcvtxn v12.2s, v8.2d; fcvtxn2 v13.4s, v14.2d; fcvtxn s15, d14");
+  EXPECT_V(m, 1, 0x3ff8000000000000ull, 0x7ff80000a0000000ull);
+  EXPECT_V(m, 3, 0x3e70000020000000ull, 0x40efffffe0000000ull);
+  EXPECT_V(m, 4, 0x7f8000003f800000ull, 0xffc0200033800000ull);
+  EXPECT_V(m, 6, 0xb8800000477fe000ull, 0xff8000003eaaa000ull);
+  EXPECT_V(m, 7, 0x7f8000003f800000ull, 0x0ull);
+  EXPECT_V(m, 9, 0x1111111122222222ull, 0x7f8000003f800000ull);
+  EXPECT_V(m, 10, 0x7c0000017e003e00ull, 0x0ull);
+  EXPECT_V(m, 11, 0x4444ull, 0x7c0000017e003e00ull);
+  EXPECT_V(m, 12, 0x7f7fffff3f800001ull, 0x0ull);
+  EXPECT_V(m, 13, 0x6666ull, 0xbf8000013f800001ull);
+  EXPECT_V(m, 15, 0x3f800001ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x1du);
+}
+
+// Vector FCVTNS/NU/MS/MU/PS/PU/AS/AU: ties to even and away, the directed roundings, saturation and NaN -> 0 (IOC).
+TEST(A64Simd, VectorFcvtRoundingModes) {
+  A64Machine m;
+  set_v(m, 2, 0xc020000040200000ull, 0x7fc000013fc00000ull);
+  set_v(m, 6, 0xc004000000000000ull, 0x43f0000000000000ull);
+  m.exec("fcvtns v1.4s, v2.4s; fcvtnu v3.4s, v2.4s; fcvtms v4.4s, v2.4s; fcvtmu v5.2d, v6.2d; fcvtps v7.4s, v2.4s; fcvtpu v8.2s, v2.2s; fcvtas v9.4s, v2.4s; fcvtau v10.2d, v6.2d; fcvtas v11.2d, v6.2d");
+  EXPECT_V(m, 1, 0xfffffffe00000002ull, 0x2ull);
+  EXPECT_V(m, 3, 0x2ull, 0x2ull);
+  EXPECT_V(m, 4, 0xfffffffd00000002ull, 0x1ull);
+  EXPECT_V(m, 5, 0x0ull, 0xffffffffffffffffull);
+  EXPECT_V(m, 7, 0xfffffffe00000003ull, 0x2ull);
+  EXPECT_V(m, 8, 0x3ull, 0x0ull);
+  EXPECT_V(m, 9, 0xfffffffd00000003ull, 0x2ull);
+  EXPECT_V(m, 10, 0x0ull, 0xffffffffffffffffull);
+  EXPECT_V(m, 11, 0xfffffffffffffffdull, 0x7fffffffffffffffull);
+  EXPECT_EQ(m.st().fpsr, 0x11u);
+}
+
+// FCMEQ/FCMGE/FCMGT/FCMLE/FCMLT #0 vector and scalar: -0 equals 0, a quiet NaN gives 0 and IOC for the ordered compares only.
+TEST(A64Simd, FpCompareWithZero) {
+  A64Machine m;
+  set_v(m, 2, 0x180000000ull, 0xbf800000ull);
+  set_v(m, 8, 0x8000000000000001ull, 0x0ull);
+  m.exec("fcmeq v1.4s, v2.4s, #0.0; fcmge v3.4s, v2.4s, #0.0; fcmgt v4.4s, v2.4s, #0.0; fcmle v5.4s, v2.4s, #0.0; fcmlt v6.4s, v2.4s, #0.0; fcmlt v7.2d, v8.2d, #0.0; fcmeq d9, d8, #0.0; fcmge s10, s2, #0.0");
+  EXPECT_V(m, 1, 0xffffffffull, 0xffffffff00000000ull);
+  EXPECT_V(m, 3, 0xffffffffffffffffull, 0xffffffff00000000ull);
+  EXPECT_V(m, 4, 0xffffffff00000000ull, 0x0ull);
+  EXPECT_V(m, 5, 0xffffffffull, 0xffffffffffffffffull);
+  EXPECT_V(m, 6, 0x0ull, 0xffffffffull);
+  EXPECT_V(m, 7, 0xffffffffffffffffull, 0x0ull);
+  EXPECT_V(m, 9, 0x0ull, 0x0ull);
+  EXPECT_V(m, 10, 0xffffffffull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x0u);
+}
+
+// The ordered compares with zero signal IOC for a quiet NaN; FCMEQ does not.
+TEST(A64Simd, FpCompareWithZeroNaNSignals) {
+  A64Machine m;
+  set_v(m, 2, 0x7fc00001ull, 0x0ull);
+  m.exec("fcmeq v1.4s, v2.4s, #0.0; fcmgt v3.2s, v2.2s, #0.0");
+  EXPECT_V(m, 1, 0xffffffff00000000ull, 0xffffffffffffffffull);
+  EXPECT_V(m, 3, 0x0ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x1u);
+}
+
+// FACGE/FACGT compare magnitudes (-3 vs 2, -inf vs inf); the scalar FCMEQ/FCMGE/FCMGT/FACGE/FACGT and FABD.
+TEST(A64Simd, FacgeFacgtAndScalarCompares) {
+  A64Machine m;
+  set_v(m, 2, 0xff800000c0400000ull, 0x8000000040000000ull);
+  set_v(m, 3, 0x7f80000040000000ull, 0xc0000000ull);
+  set_v(m, 6, 0xc008000000000000ull, 0x3ff0000000000000ull);
+  set_v(m, 7, 0x4000000000000000ull, 0xbff0000000000000ull);
+  m.exec("facge v1.4s, v2.4s, v3.4s; facgt v4.4s, v2.4s, v3.4s; facgt v5.2d, v6.2d, v7.2d; facge s8, s2, s3; facgt d9, d6, d7; fcmeq s10, s2, s3; fcmge d11, d6, d7; fcmgt s12, s3, s2; fabd d13, d6, d7");
+  EXPECT_V(m, 1, 0xffffffffffffffffull, 0xffffffffffffffffull);
+  EXPECT_V(m, 4, 0xffffffffull, 0x0ull);
+  EXPECT_V(m, 5, 0xffffffffffffffffull, 0x0ull);
+  EXPECT_V(m, 8, 0xffffffffull, 0x0ull);
+  EXPECT_V(m, 9, 0xffffffffffffffffull, 0x0ull);
+  EXPECT_V(m, 10, 0x0ull, 0x0ull);
+  EXPECT_V(m, 11, 0x0ull, 0x0ull);
+  EXPECT_V(m, 12, 0xffffffffull, 0x0ull);
+  EXPECT_V(m, 13, 0x4014000000000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x0u);
+}
+
+// FMAXV/FMINV propagate a NaN, FMAXNMV/FMINNMV prefer numbers; FADDP/FMAXP/FMINP/FMAXNMP/FMINNMP (scalar) of the two low lanes.
+TEST(A64Simd, FpAcrossLanesAndScalarPairwise) {
+  A64Machine m;
+  set_v(m, 2, 0x7fc0000140400000ull, 0x41200000ff800000ull);
+  set_v(m, 7, 0x400000003f800000ull, 0x80000000ull);
+  set_v(m, 10, 0xc008000000000000ull, 0x7ff8000000000001ull);
+  m.exec("fmaxv s1, v2.4s; fminv s3, v2.4s; fmaxnmv s4, v2.4s; fminnmv s5, v2.4s; fmaxv s6, v7.4s; faddp s8, v7.2s; faddp d9, v10.2d; fmaxp s11, v2.2s; fminp d12, v10.2d; fmaxnmp s13, v2.2s; fminnmp d14, v10.2d");
+  EXPECT_V(m, 1, 0x7fc00001ull, 0x0ull);
+  EXPECT_V(m, 3, 0x7fc00001ull, 0x0ull);
+  EXPECT_V(m, 4, 0x41200000ull, 0x0ull);
+  EXPECT_V(m, 5, 0xff800000ull, 0x0ull);
+  EXPECT_V(m, 6, 0x40000000ull, 0x0ull);
+  EXPECT_V(m, 8, 0x40400000ull, 0x0ull);
+  EXPECT_V(m, 9, 0x7ff8000000000001ull, 0x0ull);
+  EXPECT_V(m, 11, 0x7fc00001ull, 0x0ull);
+  EXPECT_V(m, 12, 0x7ff8000000000001ull, 0x0ull);
+  EXPECT_V(m, 13, 0x40400000ull, 0x0ull);
+  EXPECT_V(m, 14, 0xc008000000000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x0u);
+}
+
+// FRECPE/FRSQRTE: the 8-bit table estimates (Arm's RecipEstimate/RecipSqrtEstimate), subnormal inputs, 1/x overflow (OFC, IXC), zeros (DZC), FRSQRTE of a negative (default NaN, IOC).
+TEST(A64Simd, FrecpeFrsqrteEstimates) {
+  A64Machine m;
+  set_v(m, 2, 0x404000003f800000ull, 0x7f7fffff00400000ull);
+  set_v(m, 5, 0x3ff8000000000000ull, 0x1ull);
+  set_v(m, 8, 0x100000ull, 0x0ull);
+  set_v(m, 10, 0xbff0000000000000ull, 0x0ull);
+  set_v(m, 12, 0x8000000000000000ull, 0xc00000007f800000ull);
+  m.exec("frecpe v1.4s, v2.4s; frsqrte v3.4s, v2.4s; frecpe v4.2d, v5.2d; frsqrte v6.2d, v5.2d; frecpe s7, s8; frsqrte d9, d10; frecpe v11.4s, v12.4s; frsqrte v13.4s, v12.4s");
+  EXPECT_V(m, 1, 0x3eaa80003f7f8000ull, 0x2000007eff8000ull);
+  EXPECT_V(m, 3, 0x3f1380003f7f8000ull, 0x1f8000005f348000ull);
+  EXPECT_V(m, 4, 0x3fe5500000000000ull, 0x7ff0000000000000ull);
+  EXPECT_V(m, 6, 0x3fea200000000000ull, 0x617ff00000000000ull);
+  EXPECT_V(m, 7, 0x7f800000ull, 0x0ull);
+  EXPECT_V(m, 9, 0x7ff8000000000000ull, 0x0ull);
+  EXPECT_V(m, 11, 0xff8000007f800000ull, 0xbeff800000000000ull);
+  EXPECT_V(m, 13, 0xff8000007f800000ull, 0x7fc0000000000000ull);
+  EXPECT_EQ(m.st().fpsr, 0x17u);
+}
+
+// FRECPE with FPCR.FZ: a large operand gives zero (UFC), a subnormal one infinity (IDC, DZC); the overflow result under round toward zero is the largest finite value.
+TEST(A64Simd, FrecpeFlushToZeroAndRounding) {
+  A64Machine m;
+  set_v(m, 2, 0x57f000000ull, 0x3f8000007e800000ull);
+  set_v(m, 4, 0x3ull, 0x0ull);
+  m.st().fpcr = 0x1000000;
+  m.exec("frecpe v1.4s, v2.4s; frecpe d3, d4");
+  EXPECT_V(m, 1, 0x7f80000000000000ull, 0x3f7f800000000000ull);
+  EXPECT_V(m, 3, 0x7ff0000000000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x8au);
+}
+
+// FRECPE of a value below 2^-128 rounds its overflow to the largest finite value toward zero, to infinity in the direction of its sign under RP/RM.
+TEST(A64Simd, FrecpeOverflowRoundTowardZero) {
+  A64Machine m;
+  set_v(m, 2, 0x8010000000100000ull, 0x8000000100000001ull);
+  m.st().fpcr = 0xc00000;
+  m.exec("frecpe v1.4s, v2.4s");
+  EXPECT_V(m, 1, 0xff7fffff7f7fffffull, 0xff7fffff7f7fffffull);
+  EXPECT_EQ(m.st().fpsr, 0x14u);
+}
+
+// FRECPS (2 - a*b) and FRSQRTS ((3 - a*b)/2), fused: infinity times zero gives 2.0 and 1.5, a NaN in the first operand comes out negated.
+TEST(A64Simd, FrecpsFrsqrtsSteps) {
+  A64Machine m;
+  set_v(m, 2, 0x400000007f800000ull, 0x7fc000013fc00000ull);
+  set_v(m, 3, 0x3f00000000000000ull, 0x3f8000003faaaaabull);
+  set_v(m, 6, 0x3ff8000000000000ull, 0x0ull);
+  set_v(m, 7, 0x3fe5555555555555ull, 0x0ull);
+  set_v(m, 10, 0x7f800000ull, 0x0ull);
+  set_v(m, 11, 0x80000000ull, 0x0ull);
+  set_v(m, 13, 0x7ff0000000000000ull, 0x3ull);
+  set_v(m, 14, 0x8000000000000000ull, 0x2ull);
+  m.exec("frecps v1.4s, v2.4s, v3.4s; frsqrts v4.4s, v2.4s, v3.4s; frecps d5, d6, d7; frsqrts d8, d6, d7; frecps s9, s10, s11; frsqrts v12.2d, v13.2d, v14.2d");
+  EXPECT_V(m, 1, 0x3f80000040000000ull, 0xffc00001b3800000ull);
+  EXPECT_V(m, 4, 0x3f8000003fc00000ull, 0xffc000013effffffull);
+  EXPECT_V(m, 5, 0x3ff0000000000000ull, 0x0ull);
+  EXPECT_V(m, 8, 0x3ff0000000000000ull, 0x0ull);
+  EXPECT_V(m, 9, 0x40000000ull, 0x0ull);
+  EXPECT_V(m, 12, 0x3ff8000000000000ull, 0x3ff8000000000000ull);
+  EXPECT_EQ(m.st().fpsr, 0x10u);
+}
+
+// FRECPX: the exponent inverted, the fraction cleared; zero and subnormals give the largest exponent; infinity gives zero; a NaN is quieted.
+TEST(A64Simd, Frecpx) {
+  A64Machine m;
+  set_v(m, 2, 0x40490fdbull, 0x0ull);
+  set_v(m, 4, 0x80000001ull, 0x0ull);
+  set_v(m, 6, 0xfff0000000000000ull, 0x0ull);
+  set_v(m, 8, 0x7f800005ull, 0x0ull);
+  set_v(m, 10, 0x0ull, 0x0ull);
+  set_v(m, 12, 0x800000ull, 0x0ull);
+  m.exec("frecpx s1, s2; frecpx s3, s4; frecpx d5, d6; frecpx s7, s8; frecpx d9, d10; frecpx s11, s12");
+  EXPECT_V(m, 1, 0x3f800000ull, 0x0ull);
+  EXPECT_V(m, 3, 0xff000000ull, 0x0ull);
+  EXPECT_V(m, 5, 0x8000000000000000ull, 0x0ull);
+  EXPECT_V(m, 7, 0x7fc00005ull, 0x0ull);
+  EXPECT_V(m, 9, 0x7fe0000000000000ull, 0x0ull);
+  EXPECT_V(m, 11, 0x7f000000ull, 0x0ull);
+  EXPECT_EQ(m.st().fpsr, 0x1u);
+}
+
+// SHLL/SHLL2: the low or high narrow lanes widened and shifted by their width (bytes, halfwords, words).
+TEST(A64Simd, ShllByTheElementSize) {
+  A64Machine m;
+  set_v(m, 2, 0x8081828384858687ull, 0xf0e0d0c0b0a09080ull);
+  m.exec("shll v1.8h, v2.8b, #8; shll2 v3.8h, v2.16b, #8; shll v4.4s, v2.4h, #16; shll2 v5.2d, v2.4s, #32");
+  EXPECT_V(m, 1, 0x8400850086008700ull, 0x8000810082008300ull);
+  EXPECT_V(m, 3, 0xb000a00090008000ull, 0xf000e000d000c000ull);
+  EXPECT_V(m, 4, 0x8485000086870000ull, 0x8081000082830000ull);
+  EXPECT_V(m, 5, 0xb0a0908000000000ull, 0xf0e0d0c000000000ull);
+}
+
+// PMULL/PMULL2 of bytes (carry-less, 16-bit results) and of 64-bit lanes (one 128-bit product).
+TEST(A64Simd, PmullPolynomialMultiplyLong) {
+  A64Machine m;
+  set_v(m, 2, 0xff80ff0102030405ull, 0xffffffffffffffffull);
+  set_v(m, 3, 0xff02ff80ff070809ull, 0x8000000000000001ull);
+  m.exec("pmull v1.8h, v2.8b, v3.8b; pmull2 v4.8h, v2.16b, v3.16b; pmull v5.1q, v2.1d, v3.1d; pmull2 v6.1q, v2.2d, v3.2d");
+  EXPECT_V(m, 1, 0x1fe00090020002dull, 0x5555010055550080ull);
+  EXPECT_V(m, 4, 0xffull, 0x7f80000000000000ull);
+  EXPECT_V(m, 5, 0xff0026f15200c2dull, 0x552b7f0140ff54abull);
+  EXPECT_V(m, 6, 0x7fffffffffffffffull, 0x7fffffffffffffffull);
+}
+
+// LD2R/LD3R/LD4R: each consecutive element replicated to every lane of its register (wrapping past v31), with immediate and register post-index.
+TEST(A64Simd, LdNrReplicates) {
+  A64Machine m;
+  m.x(0) = 0x40000ull;
+  m.x(1) = 0x40008ull;
+  m.x(2) = 0x40010ull;
+  m.x(3) = 0x20ull;
+  set_v(m, 5, 0x1ull, 0x1ull);
+  set_v(m, 7, 0x2ull, 0x2ull);
+  const uint8_t data_40000[] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f};
+  m.mem.debug_write(0x40000, data_40000, sizeof data_40000);
+  m.exec("ld2r {v1.16b, v2.16b}, [x0]; ld3r {v3.4h, v4.4h, v5.4h}, [x0], #6; ld4r {v30.2d, v31.2d, v0.2d, v1.2d}, [x1]; ld2r {v6.2s, v7.2s}, [x2], x3");
+  EXPECT_V(m, 0, 0x2f2e2d2c2b2a2928ull, 0x2f2e2d2c2b2a2928ull);
+  EXPECT_V(m, 1, 0x3736353433323130ull, 0x3736353433323130ull);
+  EXPECT_V(m, 2, 0x1111111111111111ull, 0x1111111111111111ull);
+  EXPECT_V(m, 3, 0x1110111011101110ull, 0x0ull);
+  EXPECT_V(m, 4, 0x1312131213121312ull, 0x0ull);
+  EXPECT_V(m, 5, 0x1514151415141514ull, 0x0ull);
+  EXPECT_V(m, 6, 0x2322212023222120ull, 0x0ull);
+  EXPECT_V(m, 7, 0x2726252427262524ull, 0x0ull);
+  EXPECT_V(m, 30, 0x1f1e1d1c1b1a1918ull, 0x1f1e1d1c1b1a1918ull);
+  EXPECT_V(m, 31, 0x2726252423222120ull, 0x2726252423222120ull);
+  EXPECT_EQ(m.x(0), 0x40006ull);
+  EXPECT_EQ(m.x(2), 0x40030ull);
+}
+
+// LD2-LD4/ST2-ST4 of one lane: the other lanes kept, the last lane index of each size, registers wrapping past v31; post-index by the structure size.
+TEST(A64Simd, LdNStNSingleStructure) {
+  A64Machine m;
+  m.x(0) = 0x40000ull;
+  m.x(1) = 0x40008ull;
+  m.x(2) = 0x40010ull;
+  m.x(3) = 0x20ull;
+  m.x(4) = 0x40100ull;
+  set_v(m, 0, 0x1111ull, 0x2222ull);
+  set_v(m, 1, 0x3333ull, 0x4444ull);
+  set_v(m, 2, 0x5ull, 0x6ull);
+  set_v(m, 3, 0x7ull, 0x8ull);
+  set_v(m, 4, 0x9ull, 0xaull);
+  set_v(m, 5, 0xbull, 0xcull);
+  set_v(m, 6, 0xdull, 0xeull);
+  set_v(m, 7, 0xfull, 0x10ull);
+  set_v(m, 30, 0x11ull, 0x12ull);
+  set_v(m, 31, 0x13ull, 0x14ull);
+  const uint8_t data_40000[] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f};
+  m.mem.debug_write(0x40000, data_40000, sizeof data_40000);
+  m.exec("ld2 {v1.b, v2.b}[15], [x0]; ld3 {v3.h, v4.h, v5.h}[7], [x0], #6; ld4 {v30.s, v31.s, v0.s, v1.s}[3], [x1]; ld2 {v6.d, v7.d}[1], [x2], x3; st3 {v3.h, v4.h, v5.h}[7], [x4]; st4 {v30.s, v31.s, v0.s, v1.s}[3], [x4], #16; st2 {v6.d, v7.d}[1], [x4], #16");
+  EXPECT_V(m, 0, 0x1111ull, 0x2322212000002222ull);
+  EXPECT_V(m, 1, 0x3333ull, 0x2726252400004444ull);
+  EXPECT_V(m, 2, 0x5ull, 0x1100000000000006ull);
+  EXPECT_V(m, 3, 0x7ull, 0x1110000000000008ull);
+  EXPECT_V(m, 4, 0x9ull, 0x131200000000000aull);
+  EXPECT_V(m, 5, 0xbull, 0x151400000000000cull);
+  EXPECT_V(m, 6, 0xdull, 0x2726252423222120ull);
+  EXPECT_V(m, 7, 0xfull, 0x2f2e2d2c2b2a2928ull);
+  EXPECT_V(m, 30, 0x11ull, 0x1b1a191800000012ull);
+  EXPECT_V(m, 31, 0x13ull, 0x1f1e1d1c00000014ull);
+  EXPECT_EQ(m.x(0), 0x40006ull);
+  EXPECT_EQ(m.x(2), 0x40030ull);
+  EXPECT_EQ(m.x(4), 0x40120ull);
+  const uint8_t expect_mem[] = {0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  uint8_t got_mem[sizeof expect_mem];
+  m.mem.debug_read(0x40100, got_mem, sizeof got_mem);
+  EXPECT_EQ(0, std::memcmp(got_mem, expect_mem, sizeof got_mem));
+}
+
+// Reserved encodings of the by-element, FP conversion/estimate, long-multiply and structure forms.
+TEST(A64Simd, ReservedByElementConversionAndStructureEncodingsAreIllegal) {
+  EXPECT_TRUE(illegal_word(0x4fe21020));  // fmla v0.2d, v1.2d, v2.d[..] with L = 1
+  EXPECT_TRUE(illegal_word(0x0fc21020));  // fmla by element of D lanes with Q = 0
+  EXPECT_TRUE(illegal_word(0x4f421020));  // fmla by element with size 01
+  EXPECT_TRUE(illegal_word(0x4f028020));  // mul by element of bytes (size 0)
+  EXPECT_TRUE(illegal_word(0x5f828020));  // mul by element has no scalar form
+  EXPECT_TRUE(illegal_word(0x0fc2a020));  // smull by element with size 3
+  EXPECT_TRUE(illegal_word(0x5f42a020));  // smull by element has no scalar form
+  EXPECT_TRUE(illegal_word(0x2e216820));  // fcvtxn from single (sz = 0)
+  EXPECT_TRUE(illegal_word(0x4ea1f820));  // frecpx has no vector form
+  EXPECT_TRUE(illegal_word(0x0e62e020));  // pmull of halfwords (size 1)
+  EXPECT_TRUE(illegal_word(0x0e22d020));  // sqdmull of bytes (size 0)
+  EXPECT_TRUE(illegal_word(0x4e22b420));  // sqdmulh of bytes (size 0)
+  EXPECT_TRUE(illegal_word(0x2e30f820));  // fmaxv of 2S (Q = 0)
+  EXPECT_TRUE(illegal_word(0x6e70f820));  // fmaxv with sz = 1
+  EXPECT_TRUE(illegal_word(0x4d20c800));  // ld2r with L = 0 (no store form)
+  EXPECT_TRUE(illegal_word(0x4d609400));  // ld2 of a D lane with S = 1
+  EXPECT_TRUE(illegal_word(0x2ee13820));  // shll with size 3
+  EXPECT_TRUE(illegal_word(0x7eb0d820));  // faddp (scalar) with o1 set
+}
+
+// A fault on the last element of an LD4 (single structure) leaves the registers and the base as
+// they were.
+TEST(A64Simd, Ld4SingleFaultingOnTheLastElementChangesNothing) {
+  A64Machine m;
+  m.x(1) = kData + 0x10000 - 12;  // the fourth word is past the data mapping
+  for (unsigned r = 0; r < 4; ++r) set_v(m, r, 0x1111 * (r + 1), 0x2222 * (r + 1));
+  Stop s = m.run("ld4 {v0.s, v1.s, v2.s, v3.s}[1], [x1], #16");
+  EXPECT_EQ(s.reason, StopReason::MemFault);
+  EXPECT_EQ(m.x(1), kData + 0x10000 - 12);
+  for (unsigned r = 0; r < 4; ++r) EXPECT_V(m, r, 0x1111 * (r + 1), 0x2222 * (r + 1));
 }
 
 }  // namespace

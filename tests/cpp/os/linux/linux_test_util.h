@@ -40,7 +40,7 @@ constexpr GuestTools kRiscv64Tools{"riscv64-linux-gnu-gcc", "qemu-riscv64", ""};
 // A plain Cortex-A72 (FP and AdvSIMD), so glibc takes the same paths under qemu as under vmkit,
 // which advertises no SVE, MTE or LSE.
 constexpr GuestTools kAarch64Tools{"aarch64-linux-gnu-gcc", "qemu-aarch64",
-                                   "-cpu cortex-a72 -L /usr/aarch64-linux-gnu"};
+                                   "-cpu cortex-a76 -L /usr/aarch64-linux-gnu"};
 
 // One temp directory per test binary run; programs are compiled once per source.
 class GuestPrograms {

@@ -31,6 +31,7 @@ constexpr uint64_t kBase = 0x400000;
 constexpr uint64_t kEntry = kBase + 0x100;    // svc #0; b .-4
 constexpr uint64_t kHandler = kEntry + 8;     // svc #0; b .-4
 constexpr uint64_t kBrk = kEntry + 16;        // brk #0
+constexpr uint64_t kUdf = kEntry + 20;        // 0x00000000: udf #0 (the rest of the file is zeros)
 constexpr uint32_t kCode[] = {0xd4000001, 0x17ffffff, 0xd4000001, 0x17ffffff, 0xd4200000};
 
 constexpr uint64_t kSIGUSR1 = 10, kSA_SIGINFO = 4, kSA_RESTORER = 0x04000000;
@@ -177,7 +178,7 @@ TEST(LinuxAarch64, StartsWithTheKernelsInitialStackAndRegisters) {
       if (type == AT_NULL) break;
       aux[type] = m.read_val<uint64_t>(a + 8);
     }
-    EXPECT_EQ(aux[AT_HWCAP], 3u) << "HWCAP_FP | HWCAP_ASIMD";
+    EXPECT_EQ(aux[AT_HWCAP], 0x103u) << "HWCAP_FP | HWCAP_ASIMD | HWCAP_ATOMICS";
     EXPECT_EQ(aux.count(26), 1u);  // AT_HWCAP2
     EXPECT_EQ(aux[26], 0u);
     EXPECT_EQ(aux[AT_ENTRY], kEntry);
@@ -368,6 +369,44 @@ TEST(LinuxAarch64, BreakpointKillsWithSigtrapNamingTheA64Instruction) {
   ProcessResult r = run_script(box.prog, {[&](a64::State& st, GuestMemory&) { st.pc = kBrk; }});
   EXPECT_EQ(r.signal, 5);
   EXPECT_NE(r.diagnostics.find("killed by SIGTRAP at pc=0x400110 (insn 0xd4200000)"), std::string::npos) << r.diagnostics;
+}
+
+// As the arm64 kernel does it (do_el0_undef): SIGILL with ILL_ILLOPC and si_addr = the
+// instruction. (qemu-aarch64 7.2 reports ILL_ILLOPN.)
+TEST(LinuxAarch64, UndefinedInstructionRaisesSigillIllOpcAtItsAddress) {
+  Sandbox box;
+  constexpr uint64_t kSIGILL = 4;
+  ProcessResult r = run_script(box.prog, {
+      [&](a64::State& st, GuestMemory& m) {
+        uint64_t act[4] = {kHandler, kSA_SIGINFO, 0, 0};
+        m.write(scratch(st, 3), act, sizeof act);
+        call(st, 134, {kSIGILL, scratch(st, 3), 0, 8});
+      },
+      [&](a64::State& st, GuestMemory&) {
+        ASSERT_EQ(result(st), 0);
+        st.pc = kUdf;  // (after a harmless getpid)
+        call(st, 172);
+      },
+      [&](a64::State& st, GuestMemory& m) {
+        const uint64_t frame = st.x[a64::kSp];
+        EXPECT_EQ(st.pc, kHandler);
+        EXPECT_EQ(m.read_val<int32_t>(frame), int32_t(kSIGILL));
+        EXPECT_EQ(m.read_val<int32_t>(frame + 8), 1) << "ILL_ILLOPC";
+        EXPECT_EQ(m.read_val<uint64_t>(frame + 16), kUdf) << "si_addr";
+        EXPECT_EQ(m.read_val<uint64_t>(frame + 128 + 176 + 264), kUdf) << "the saved pc";
+        call(st, 94, {9});
+      },
+  });
+  EXPECT_EQ(r.exit_status, 9);
+  EXPECT_EQ(r.signal, 0);
+  // Unhandled, it kills the process, and the diagnostic names the pc and the word.
+  r = run_script(box.prog, {[&](a64::State& st, GuestMemory&) {
+    st.pc = kUdf;
+    call(st, 172);
+  }});
+  EXPECT_EQ(r.signal, 4);
+  EXPECT_NE(r.diagnostics.find("pc=0x400114"), std::string::npos) << r.diagnostics;
+  EXPECT_NE(r.diagnostics.find("0x00000000"), std::string::npos) << r.diagnostics;
 }
 
 TEST(LinuxAarch64, ProgramArchFollowsTheElfAndScriptInterpreters) {

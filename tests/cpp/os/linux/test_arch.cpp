@@ -70,7 +70,7 @@ TEST(LinuxArch, Aarch64AbiValues) {
   EXPECT_EQ(a.off_link, a64::off_x(30));
   EXPECT_EQ(a.off_sp, a64::kOffSp);
   EXPECT_EQ(a.off_tls, a64::kOffTpidr);
-  EXPECT_EQ(a.hwcap, 3u) << "HWCAP_FP | HWCAP_ASIMD only: no CPUID, SVE, MTE or ATOMICS yet";
+  EXPECT_EQ(a.hwcap, 0x103u) << "HWCAP_FP | HWCAP_ASIMD | HWCAP_ATOMICS: no CPUID, SVE or MTE";
   EXPECT_EQ(a.hwcap2, 0u);
   EXPECT_EQ(a.trampoline[0], 0xd2801168u);  // mov x8, #139
   EXPECT_EQ(a.trampoline[1], 0xd4000001u);  // svc #0
