@@ -71,6 +71,51 @@ void per_half(Ctx& c, uint32_t i, bool q, F f) {
   set_v(c, rd(i), r[0], r[1]);
 }
 
+// ---- lane arithmetic in IR, on 64-bit halves ---------------------------------------------------
+// The lane operations hot in gcc's vectorised loops (add, sub, and multiply(-accumulate) of
+// 32-bit lanes) are lifted to plain IR on each 64-bit half, so the JIT compiles them inline and
+// keeps its registers (a helper call would spill them); the rest stay in helpers.
+
+// The top bit of every `ebits`-wide lane of a 64-bit half.
+uint64_t lane_tops(unsigned ebits) {
+  uint64_t h = 0;
+  for (unsigned k = ebits - 1; k < 64; k += ebits) h |= 1ull << k;
+  return h;
+}
+
+// a + b (or a - b) lane by lane, no carry crossing lanes: the lanes' low bits are added with
+// the top bits cleared, then the top bits are set from the operands' (the usual SWAR identities).
+Slot lane_add(Ctx& c, Slot a, Slot b, unsigned ebits, bool subtract) {
+  if (ebits == 64) return c.b.binop(subtract ? Op::sub : Op::add, a, b);
+  const Slot tops = c.c64(lane_tops(ebits)), lows = c.c64(~lane_tops(ebits));
+  if (!subtract) {
+    Slot sum = c.b.binop(Op::add, c.b.binop(Op::and_, a, lows), c.b.binop(Op::and_, b, lows));
+    return c.b.binop(Op::xor_, sum, c.b.binop(Op::and_, c.b.binop(Op::xor_, a, b), tops));
+  }
+  Slot diff = c.b.binop(Op::sub, c.b.binop(Op::or_, a, tops), c.b.binop(Op::and_, b, lows));
+  return c.b.binop(Op::xor_, diff, c.b.binop(Op::and_, c.b.binop(Op::xnor, a, b), tops));
+}
+
+// The two 32-bit lane products of halves a and b: each lane's low 32 bits of a * b. With
+// `broadcast`, b is one 32-bit element (zero-extended) that multiplies both lanes.
+Slot lane_mul32(Ctx& c, Slot a, Slot b, bool broadcast) {
+  const Slot k32 = c.c64(32);
+  Slot lo = c.b.binop(Op::and_, c.b.binop(Op::mul, a, b), c.c64(0xffffffffull));
+  Slot b_hi = broadcast ? b : c.b.binop(Op::lshr, b, k32);
+  Slot hi = c.b.binop(Op::shl, c.b.binop(Op::mul, c.b.binop(Op::lshr, a, k32), b_hi), k32);
+  return c.b.binop(Op::or_, lo, hi);
+}
+
+// MUL, MLA or MLS (accumulate: 0 none, +1 add, -1 subtract) of 32-bit lanes into Vd; `element`
+// (kNoSlot for the vector form): the by-element operand, zero-extended.
+void lift_mul32(Ctx& c, uint32_t i, bool q, unsigned m, Slot element, int accumulate) {
+  per_half(c, i, q, [&](unsigned h) {
+    const bool bcast = element != ir::kNoSlot;
+    Slot prod = lane_mul32(c, vhalf(c, rn(i), h), bcast ? element : vhalf(c, m, h), bcast);
+    return accumulate ? lane_add(c, vhalf(c, rd(i), h), prod, 32, accumulate < 0) : prod;
+  });
+}
+
 // A helper that reads and writes the V registers itself.
 void vec_call(Ctx& c, Helper h, const VecOperands& o, unsigned imm, Slot b = ir::kNoSlot) {
   c.b.call(Type::I64, h, c.c64(o.pack()), b, ir::kNoSlot, uint8_t(imm));
@@ -227,8 +272,12 @@ bool lift_3same(Ctx& c, uint32_t i) {
   if (opcode5(i) >= 0x18) return lift_fp3(c, i, false);
   if ((op & 31) == 0x03) return lift_logic3(c, i);
   if (!same_allowed(op, size, q)) return false;
-  if ((op & 31) == 0x10 && size == 3) {  // ADD/SUB of 64-bit lanes
-    per_half(c, i, q, [&](unsigned h) { return c.b.binop(op & 0x20 ? Op::sub : Op::add, vhalf(c, rn(i), h), vhalf(c, rm(i), h)); });
+  if ((op & 31) == 0x10) {  // ADD/SUB
+    per_half(c, i, q, [&](unsigned h) { return lane_add(c, vhalf(c, rn(i), h), vhalf(c, rm(i), h), 8u << size, op & 0x20); });
+    return true;
+  }
+  if (size == 2 && (op == 0x13 || (op & 31) == 0x12)) {  // MUL, MLA, MLS of 32-bit lanes
+    lift_mul32(c, i, q, rm(i), ir::kNoSlot, op == 0x13 ? 0 : op & 0x20 ? -1 : 1);
     return true;
   }
   if (op == 0x31 && size == 0) {  // CMEQ of bytes: no differing bit in the byte
@@ -409,6 +458,12 @@ bool lift_elem_common(Ctx& c, uint32_t i, bool scalar) {
     }
     case 0x08: case 0x10: case 0x14:  // MUL, MLA, MLS
       if (scalar || size == 3) return false;
+      if (size == 2) {
+        Slot element = c.b.binop(Op::lshr, vhalf(c, o.m, o.index >> 1), c.c64(32 * (o.index & 1)));
+        element = c.b.binop(Op::and_, element, c.c64(0xffffffffull));
+        lift_mul32(c, i, q, o.m, element, code == 0x08 ? 0 : code == 0x10 ? 1 : -1);
+        return true;
+      }
       vec_call(c, H_simd_3same, o, code == 0x08 ? 0x13 : code == 0x10 ? 0x12 : 0x32);
       return true;
     case 0x0c: case 0x0d:  // SQDMULH, SQRDMULH
