@@ -270,7 +270,7 @@ SAME_ANY = "add sub cmeq cmhi cmhs cmgt cmge cmtst uqadd sqadd uqsub sqsub ushl 
 SAME_NO_2D = "mul mla mls umax umin smax smin uabd sabd uaba saba shadd uhadd srhadd urhadd".split()
 SAME_PAIRWISE = "addp umaxp uminp smaxp sminp".split()
 LOGIC_V = "and orr eor bic orn bsl bit bif".split()
-MISC_NO_2D = "abs neg cls clz".split()
+MISC_NO_2D = "abs neg cls clz sqabs sqneg".split()
 PERMUTES = "uzp1 uzp2 zip1 zip2 trn1 trn2".split()
 FP_VEC = "fadd fsub fmul fdiv fmax fmin fmaxnm fminnm fabd fcmeq fcmge fcmgt facge facgt fmla fmls".split()
 FP_SCALAR3 = "fadd fsub fmul fdiv fmax fmin fmaxnm fminnm fnmul fabd".split()
@@ -343,7 +343,7 @@ class SimdGenerator:
             nbits = ARRANGEMENTS[narrow]
             choice = rng.randrange(4)
             if choice == 0:
-                return [f"xtn {v(narrow)}, {v(wide)}"]
+                return [f"{rng.choice(['xtn', 'sqxtn', 'uqxtn', 'sqxtun'])} {v(narrow)}, {v(wide)}"]
             if choice == 1:
                 return [f"shrn {v(narrow)}, {v(wide)}, #{rng.randrange(1, nbits + 1)}"]
             if choice == 2:
@@ -412,7 +412,7 @@ def run_simd_unicorn(code: bytes, regs: dict, vregs: list, fpcr: int):
     uc.reg_write(A.UC_ARM64_REG_FPCR, fpcr)
     uc.emu_start(CODE, CODE + len(code) - 4)
     return ({i: uc.reg_read(uc_xreg(i)) for i in range(31)}, [uc.reg_read(A.UC_ARM64_REG_Q0 + i) for i in range(32)],
-            uc.reg_read(A.UC_ARM64_REG_FPSR) & 0x9F, uc.reg_read(A.UC_ARM64_REG_NZCV) & 0xF0000000)
+            uc.reg_read(A.UC_ARM64_REG_FPSR) & 0x0800009F, uc.reg_read(A.UC_ARM64_REG_NZCV) & 0xF0000000)
 
 
 def run_simd_vmkit(code: bytes, regs: dict, vregs: list, fpcr: int):
@@ -426,7 +426,7 @@ def run_simd_vmkit(code: bytes, regs: dict, vregs: list, fpcr: int):
     m.regs.fpcr = fpcr
     r = m.run(CODE, until=CODE + len(code) - 4)
     assert r.reason == vmkit.RunEnd.UNTIL, f"vmkit stopped with {r.reason} at {r.pc:#x}"
-    return ({i: m.regs[f"x{i}"] for i in range(31)}, [m.regs[f"v{i}"] for i in range(32)], m.regs.fpsr & 0x9F,
+    return ({i: m.regs[f"x{i}"] for i in range(31)}, [m.regs[f"v{i}"] for i in range(32)], m.regs.fpsr & 0x0800009F,
             m.regs.nzcv)
 
 

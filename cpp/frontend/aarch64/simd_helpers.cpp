@@ -68,13 +68,28 @@ unsigned lanes_of(const VecOperands& o) { return o.scalar ? 1 : (o.q ? 128 : 64)
 uint64_t mask_of(unsigned ebits) { return ebits == 64 ? ~0ull : (1ull << ebits) - 1; }
 uint64_t ones_if(bool c, unsigned ebits) { return c ? mask_of(ebits) : 0; }
 
+// Whether a saturating lane operation of the running helper clamped (FPSR.QC, set by the
+// helper's SaturationScope when it returns). Per host thread, like the helper's execution.
+thread_local bool saturated = false;
+
+// Sets FPSR.QC (cumulative, bit 27) if a saturating operation in the helper clamped.
+struct SaturationScope {
+  State& s;
+  explicit SaturationScope(State& st) : s(st) { saturated = false; }
+  ~SaturationScope() {
+    if (saturated) s.fpsr |= 1u << 27;
+  }
+};
+
 // Signed and unsigned saturation of a wide result to `ebits`.
 uint64_t sat_signed(__int128 v, unsigned ebits) {
   const __int128 max = (__int128(1) << (ebits - 1)) - 1, min = -max - 1;
+  saturated |= v > max || v < min;
   return uint64_t(v > max ? max : v < min ? min : v) & mask_of(ebits);
 }
 uint64_t sat_unsigned(__int128 v, unsigned ebits) {
   const __int128 max = (__int128(1) << ebits) - 1;
+  saturated |= v > max || v < 0;
   return uint64_t(v > max ? max : v < 0 ? 0 : v);
 }
 
@@ -166,6 +181,7 @@ Vec reverse_in(const Vec& v, unsigned ebits, unsigned container, unsigned lanes)
 // every lane's second operand).
 uint64_t helper_simd_3same(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   State& s = st(state);
+  SaturationScope qc(s);
   const VecOperands o = VecOperands::unpack(packed);
   const unsigned eb = ebits_of(o), lanes = lanes_of(o);
   const Vec n = read_v(s, o.n), m = read_v(s, o.m), d = read_v(s, o.d);
@@ -190,6 +206,7 @@ uint64_t helper_simd_3same(void* state, uint64_t packed, uint64_t, uint64_t, uin
 // compares with zero, ABS/NEG, XTN/SQXTUN/SQXTN/UQXTN.
 uint64_t helper_simd_2misc(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   State& s = st(state);
+  SaturationScope qc(s);
   const VecOperands o = VecOperands::unpack(packed);
   const unsigned eb = ebits_of(o), lanes = lanes_of(o);
   const bool u = op >> 5 & 1;
@@ -319,6 +336,7 @@ uint64_t long_lane(unsigned opc, bool u, uint64_t a, uint64_t b, uint64_t acc, u
 // o.index is every lane's second operand; o.scalar: one lane (SQDMLAL/SQDMLSL/SQDMULL).
 uint64_t helper_simd_3diff(void* state, uint64_t packed, uint64_t, uint64_t, uint32_t op) {
   State& s = st(state);
+  SaturationScope qc(s);
   const VecOperands o = VecOperands::unpack(packed);
   const unsigned eb = ebits_of(o), wb = 2 * eb, count = o.scalar ? 1 : 64 / eb, base = o.q ? count : 0;
   const bool u = op >> 4 & 1;
@@ -358,6 +376,7 @@ uint64_t helper_simd_3diff(void* state, uint64_t packed, uint64_t, uint64_t, uin
 // narrow size for the narrowing ones.
 uint64_t helper_simd_shift(void* state, uint64_t packed, uint64_t shift, uint64_t, uint32_t op) {
   State& s = st(state);
+  SaturationScope qc(s);
   const VecOperands o = VecOperands::unpack(packed);
   const unsigned eb = ebits_of(o), lanes = lanes_of(o);
   const bool u = op >> 5 & 1;

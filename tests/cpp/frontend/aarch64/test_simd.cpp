@@ -323,6 +323,21 @@ TEST(A64Simd, SaturatingAndHalvingArithmetic) {
   EXPECT_V(m, 13, 0x7f7f7e7d7c7b7a79ull, 0x102030405060707full);
   EXPECT_V(m, 14, 0x807f01007fffffffull, 0x7fffffff00000000ull);
   EXPECT_V(m, 15, 0x102030405060708ull, 0xff000000ffffff00ull);
+  EXPECT_EQ(m.st().fpsr, 1u << 27) << "QC: a lane saturated";
+}
+
+// FPSR.QC is cumulative: set by the first saturating lane, kept by later operations that do not
+// saturate, cleared only by a write of FPSR.
+TEST(A64Simd, SaturationSetsTheCumulativeQcFlag) {
+  A64Machine m;
+  set_v(m, 1, 0x0102030405060708ull, 0x0102030405060708ull);
+  m.exec("uqadd v3.16b, v1.16b, v1.16b; sqxtn v4.8b, v6.8h; sqdmulh v5.4s, v1.4s, v1.s[0]");  // (v6 = 0)
+  EXPECT_EQ(m.st().fpsr, 0u) << "nothing saturated";
+  set_v(m, 2, 0xffffffffffffffffull, 0x7fff7fff7fff7fffull);
+  m.exec("uqadd v3.16b, v2.16b, v2.16b; uqadd v4.16b, v1.16b, v1.16b");
+  EXPECT_EQ(m.st().fpsr, 1u << 27);
+  m.exec("mov x0, #0x10; msr fpsr, x0; sqadd v3.8h, v1.8h, v1.8h; mrs x1, fpsr");
+  EXPECT_EQ(m.x(1), 0x10u) << "cleared by the write, and no lane saturated after it";
 }
 
 // CNT, CLZ/CLS, RBIT, REV64/REV32/REV16, UADDLP/SADALP.
