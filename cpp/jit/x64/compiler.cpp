@@ -275,6 +275,34 @@ class BlockCompiler : public CodeGenerator {
     return -1;
   }
 
+  // A compare at 32 or 64 bits, straight from the operands' registers (or against an immediate;
+  // a signed or equality compare with 0 is a test) into the result's register.
+  void compare_in_place(const ir::Inst& in) {
+    const unsigned w = ir::type_bits(IrType(in.sub));
+    unsigned k = dest_for(in.a, in.b);  // first: choosing it may write pending puts (through rax)
+    const Reg64& d = cache_reg(k);
+    Reg64 ra = use(in.a, rax);
+    auto sized = [&](const Reg64& r) { return w == 32 ? Reg(r.cvt32()) : Reg(r); };
+    const bool imm = is_const(in.b) && (w == 32 || fits_imm32(const_value(in.b)));
+    if (imm && const_value(in.b) == 0 && in.op != Op::ltu && in.op != Op::geu) {
+      test(sized(ra), sized(ra));  // (SF is the sign and OF is 0, as after cmp with 0)
+    } else if (imm) {
+      cmp(sized(ra), uint32_t(const_value(in.b)));
+    } else {
+      cmp(sized(ra), sized(use(in.b, rcx)));
+    }
+    switch (in.op) {
+      case Op::eq: sete(d.cvt8()); break;
+      case Op::ne: setne(d.cvt8()); break;
+      case Op::lts: setl(d.cvt8()); break;
+      case Op::ltu: setb(d.cvt8()); break;
+      case Op::ges: setge(d.cvt8()); break;
+      default: setae(d.cvt8()); break;
+    }
+    movzx(d.cvt32(), d.cvt8());
+    defined(k, in.dst);
+  }
+
   // add/sub/and/or/xor/mul at 32 or 64 bits, computed straight into the result's cache
   // register from the operands' registers (or an immediate, or the frame).
   void alu_in_place(const ir::Inst& in, unsigned w) {
@@ -1074,6 +1102,7 @@ class BlockCompiler : public CodeGenerator {
         return;
       case Op::eq: case Op::ne: case Op::lts: case Op::ltu: case Op::ges: case Op::geu: {
         if (i == fused_compare_) return;  // the br does it
+        if (ir::type_bits(IrType(in.sub)) >= 32) return compare_in_place(in);
         load(rax, in.a);
         load(rcx, in.b);
         unsigned sw = ir::type_bits(IrType(in.sub));
@@ -1098,14 +1127,20 @@ class BlockCompiler : public CodeGenerator {
         store(in.dst, rax);
         return;
       }
-      case Op::select:
+      case Op::select: {
+        // The condition and the taken value into scratch registers first (choosing the result's
+        // register may give away theirs: pick_reg keeps only two operands), then the value if not
+        // taken into the result's register (its own, when it dies here), and a conditional move.
         load(rdx, in.a);
-        load(rax, in.c);
         load(rcx, in.b);
-        test(rdx, rdx);
-        cmovnz(rax, rcx);
-        store(in.dst, rax);
+        unsigned k = dest_for(in.c, ir::kNoSlot);
+        const Reg64& d = cache_reg(k);
+        load(d, in.c);
+        test(edx, edx);  // (an I1: 0 or 1)
+        cmovnz(d, rcx);
+        defined(k, in.dst);
         return;
+      }
       case Op::zext: case Op::sext: case Op::trunc: {
         // straight from the operand's register into the result's
         Reg64 r = use(in.a, rax);
