@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pip
       gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
       gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
-      qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev
+      qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev libzydis-dev
       clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev libxbyak-dev)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -103,10 +103,13 @@ bool Machine::handle_exception(const Stop& s, RunResult& r) {
   switch (s.reason) {
     case StopReason::Syscall: r.cause = fe_->exception_cause(GuestException::Syscall); break;
     case StopReason::Breakpoint: r.cause = fe_->exception_cause(GuestException::Breakpoint); break;
-    default:  // a helper's trap: SIGILL (bad rounding mode), SIGBUS (misaligned atomic)
-      r.cause = fe_->exception_cause(s.signo != SIGBUS ? GuestException::IllegalInsn
-                                     : s.write         ? GuestException::StoreMisaligned
-                                                       : GuestException::LoadMisaligned);
+    default:  // a helper's trap: SIGILL (bad rounding mode), SIGBUS (misaligned atomic), SIGFPE
+              // (x86 #DE), SIGSEGV (x86 #GP)
+      r.cause = fe_->exception_cause(s.signo == SIGBUS    ? (s.write ? GuestException::StoreMisaligned
+                                                                     : GuestException::LoadMisaligned)
+                                     : s.signo == SIGFPE  ? GuestException::DivideError
+                                     : s.signo == SIGSEGV ? GuestException::GeneralProtection
+                                                          : GuestException::IllegalInsn);
       break;
   }
   if (!(hooks_.types() & kHookInterrupt)) return false;

@@ -42,7 +42,11 @@ struct RegInfo {
 
 // The guest exceptions a bare Machine reports to interrupt hooks, which number them as the
 // architecture (or unicorn, for AArch64) does: see Frontend::exception_cause.
-enum class GuestException { Syscall, Breakpoint, IllegalInsn, LoadMisaligned, StoreMisaligned };
+enum class GuestException {
+  Syscall, Breakpoint, IllegalInsn, LoadMisaligned, StoreMisaligned,
+  DivideError,        // x86 #DE (a helper's SIGFPE)
+  GeneralProtection,  // x86 #GP (a helper's SIGSEGV that is not a memory access)
+};
 
 class Frontend {
  public:

@@ -1,0 +1,16 @@
+#include "frontend/x86_64/helpers.h"
+
+namespace vmkit::x64 {
+
+namespace {
+const ir::HelperInfo kHelpers[] = {
+#define HELPER(name) {#name, &helper_##name},
+#include "frontend/x86_64/helpers_int.def"
+#undef HELPER
+};
+static_assert(sizeof(kHelpers) / sizeof(kHelpers[0]) == H_Count);
+}  // namespace
+
+const ir::HelperInfo* helper_table() { return kHelpers; }
+
+}  // namespace vmkit::x64

@@ -1,0 +1,14 @@
+// x86-64 string instructions, xadd, cmpxchg.
+#include "frontend/x86_64/lift.h"
+
+namespace vmkit::x64 {
+
+namespace {
+const InsnDesc kInsns[] = {
+    {ZYDIS_MNEMONIC_INVALID, [](Ctx&) { return false; }},
+};
+}  // namespace
+
+InsnTable string_insns() { return {kInsns, 0}; }
+
+}  // namespace vmkit::x64

@@ -1,0 +1,75 @@
+// The x86-64 user-level register file as the IR sees it: get/put address these fields by offset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/guest_common.h"
+
+namespace vmkit::x64 {
+
+// How the arithmetic flags (CF PF AF ZF SF OF) are kept (see lift.h): the last flag-setting
+// operation's kind and operands, evaluated only when a flag is read. cc_op = kind * 4 + log2 of
+// the operand size in bytes (0..3).
+enum CcKind : uint32_t {
+  kCcRaw = 0,  // cc_a holds the flags in their RFLAGS positions
+  kCcAdd,      // cc_a + cc_b
+  kCcSub,      // cc_a - cc_b (and cmp)
+  kCcAdc,      // cc_a + cc_b + cc_c (carry in)
+  kCcSbb,      // cc_a - cc_b - cc_c (borrow in)
+  kCcLogic,    // cc_a is the result; CF = OF = 0, AF = 0
+  kCcInc,      // cc_a is the result; cc_c the CF before (kept)
+  kCcDec,      // the same for dec
+  kCcNeg,      // cc_a is the source
+  kCcShl,      // cc_a the source, cc_b the count (1..width-1 or more, not 0)
+  kCcShr,
+  kCcSar,
+  kCcMul,      // cc_a the low half of the result, cc_c = 1 if the high half is significant (CF = OF)
+  kCcKinds
+};
+constexpr uint32_t cc_op(CcKind k, unsigned bytes) {
+  return uint32_t(k) * 4 + (bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3);
+}
+
+// RFLAGS bits.
+constexpr uint32_t kCF = 1u << 0, kPF = 1u << 2, kAF = 1u << 4, kZF = 1u << 6, kSF = 1u << 7,
+                   kDF = 1u << 10, kOF = 1u << 11;
+constexpr uint32_t kArithFlags = kCF | kPF | kAF | kZF | kSF | kOF;
+
+struct State {
+  GuestCommon common;
+  uint64_t r[16];        // rax rcx rdx rbx rsp rbp rsi rdi r8..r15 (the encoding's order)
+  uint64_t rip;
+  uint64_t cc_a, cc_b, cc_c;  // lazy arithmetic flags (operands zero-extended)
+  uint32_t cc_op;
+  uint32_t df;           // the direction flag, 0 or 1
+  uint32_t rflags_misc;  // the other writable RFLAGS bits as popf left them (AC, ID, TF)
+  uint32_t mxcsr;
+  uint64_t fs_base, gs_base;
+  uint16_t fcw, fsw, ftw, fop;  // x87 control and status (no x87 arithmetic yet)
+  uint64_t fip, fdp;
+  alignas(16) uint64_t xmm[16][2];  // [0] low 64 bits, [1] high
+};
+
+enum Gpr : unsigned { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+constexpr uint32_t off_r(unsigned i) { return uint32_t(offsetof(State, r) + 8 * i); }
+constexpr uint32_t off_xmm(unsigned i, unsigned half = 0) { return uint32_t(offsetof(State, xmm) + 16 * i + 8 * half); }
+constexpr uint32_t kOffRip = offsetof(State, rip);
+constexpr uint32_t kOffCcA = offsetof(State, cc_a);
+constexpr uint32_t kOffCcB = offsetof(State, cc_b);
+constexpr uint32_t kOffCcC = offsetof(State, cc_c);
+constexpr uint32_t kOffCcOp = offsetof(State, cc_op);
+constexpr uint32_t kOffDf = offsetof(State, df);
+constexpr uint32_t kOffRflagsMisc = offsetof(State, rflags_misc);
+constexpr uint32_t kOffMxcsr = offsetof(State, mxcsr);
+constexpr uint32_t kOffFsBase = offsetof(State, fs_base);
+constexpr uint32_t kOffGsBase = offsetof(State, gs_base);
+
+// The arithmetic flags of a lazy form (RFLAGS positions), and RFLAGS as a program sees it (pushfq,
+// Python): those, DF, the kept misc bits and the always-one bit 1 (and IF, as in user mode).
+uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c);
+uint64_t rflags(const State& s);
+void set_rflags(State& s, uint64_t v);
+
+}  // namespace vmkit::x64
