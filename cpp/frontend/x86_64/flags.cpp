@@ -17,6 +17,7 @@ uint32_t parity(uint64_t r) { return (__builtin_popcount(unsigned(r & 0xff)) & 1
 }  // namespace
 
 uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
+  if (CcKind(op >> 2) == kCcRaw) return uint32_t(a) & kArithFlags;  // (before any width masking)
   const unsigned w = 8u << (op & 3);
   const uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1, sign = 1ull << (w - 1);
   a &= mask;
@@ -24,7 +25,6 @@ uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
   uint64_t r = 0;
   bool cf = false, of = false, af = false;
   switch (CcKind(op >> 2)) {
-    case kCcRaw: return uint32_t(a) & kArithFlags;
     case kCcAdd:
       r = (a + b) & mask;
       cf = r < a;

@@ -1,0 +1,125 @@
+// The lazily kept arithmetic flags (flags.cpp): eval_flags of every kind and width against the
+// host CPU running the same operation (the host is the reference), and RFLAGS as programs and
+// Python see it.
+#include <random>
+
+#include "x64_test_util.h"
+
+namespace vmkit::x64::test {
+namespace {
+
+// The host's flags after `insn` on a (and b, count or carry in), at width W (8..64). The
+// operation runs in inline asm; CF is set to `carry_in` first (for adc, sbb, inc, dec).
+template <unsigned W>
+uint64_t host_flags(const char* op, uint64_t a, uint64_t b, bool carry_in) {
+  uint64_t f = 0;
+  const std::string name(op);
+#define VMKIT_HOST_OP(MNEMONIC, SUFFIX, MOD)                                                                        \
+  if (name == MNEMONIC) {                                                                                             \
+    __asm__ volatile("bt $0, %[ci]\n" MNEMONIC SUFFIX " %" MOD "[b], %" MOD "[a]\npushfq\npop %[f]"                 \
+                     : [a] "+r"(a), [f] "=r"(f)                                                                       \
+                     : [b] "r"(b), [ci] "r"(uint64_t(carry_in))                                                       \
+                     : "cc");                                                                                         \
+    return f;                                                                                                         \
+  }
+#define VMKIT_HOST_UNARY(MNEMONIC, SUFFIX, MOD)                                                                     \
+  if (name == MNEMONIC) {                                                                                             \
+    __asm__ volatile("bt $0, %[ci]\n" MNEMONIC SUFFIX " %" MOD "[a]\npushfq\npop %[f]"                              \
+                     : [a] "+r"(a), [f] "=r"(f)                                                                       \
+                     : [ci] "r"(uint64_t(carry_in))                                                                   \
+                     : "cc");                                                                                         \
+    return f;                                                                                                         \
+  }
+#define VMKIT_HOST_SHIFT(MNEMONIC, SUFFIX, MOD)                                                                     \
+  if (name == MNEMONIC) {                                                                                             \
+    __asm__ volatile(MNEMONIC SUFFIX " %%cl, %" MOD "[a]\npushfq\npop %[f]" : [a] "+r"(a), [f] "=r"(f) : "c"(b) : "cc"); \
+    return f;                                                                                                         \
+  }
+#define VMKIT_HOST_ALL(SUFFIX, MOD)                                                                                   \
+  VMKIT_HOST_OP("add", SUFFIX, MOD) VMKIT_HOST_OP("sub", SUFFIX, MOD) VMKIT_HOST_OP("adc", SUFFIX, MOD)             \
+  VMKIT_HOST_OP("sbb", SUFFIX, MOD) VMKIT_HOST_OP("and", SUFFIX, MOD) VMKIT_HOST_UNARY("inc", SUFFIX, MOD)          \
+  VMKIT_HOST_UNARY("dec", SUFFIX, MOD) VMKIT_HOST_UNARY("neg", SUFFIX, MOD) VMKIT_HOST_SHIFT("shl", SUFFIX, MOD)    \
+  VMKIT_HOST_SHIFT("shr", SUFFIX, MOD) VMKIT_HOST_SHIFT("sar", SUFFIX, MOD)
+  if constexpr (W == 8) { VMKIT_HOST_ALL("b", "b") }
+  if constexpr (W == 16) { VMKIT_HOST_ALL("w", "w") }
+  if constexpr (W == 32) { VMKIT_HOST_ALL("l", "k") }
+  if constexpr (W == 64) { VMKIT_HOST_ALL("q", "q") }
+#undef VMKIT_HOST_ALL
+#undef VMKIT_HOST_SHIFT
+#undef VMKIT_HOST_UNARY
+#undef VMKIT_HOST_OP
+  ADD_FAILURE() << "no host operation " << op;
+  return 0;
+}
+
+struct Case {
+  const char* op;
+  CcKind kind;
+  uint32_t defined;  // the flags the SDM defines for it
+};
+
+// What vmkit records for op (state.h): the operands, or the result and the carry kept.
+uint32_t vmkit_flags(const Case& k, unsigned w, uint64_t a, uint64_t b, bool carry_in) {
+  const uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+  const uint32_t op = cc_op(k.kind, w / 8);
+  const std::string name(k.op);
+  if (name == "and") return eval_flags(op, a & b & mask, 0, 0);
+  if (name == "inc") return eval_flags(op, (a + 1) & mask, 0, carry_in);
+  if (name == "dec") return eval_flags(op, (a - 1) & mask, 0, carry_in);
+  if (name == "adc" || name == "sbb") return eval_flags(op, a, b, carry_in);
+  return eval_flags(op, a, b, 0);
+}
+
+template <unsigned W>
+void compare_with_host(const Case& k, uint64_t a, uint64_t b, bool carry_in) {
+  uint32_t defined = k.defined;
+  const std::string name(k.op);
+  if (name == "shl" || name == "shr" || name == "sar") {
+    b &= W == 64 ? 63 : 31;
+    if (b == 0) return;  // no flags change: vmkit records nothing (the lifter's business)
+    defined &= ~kAF;
+    if (b != 1) defined &= ~kOF;
+    if (b > W) defined &= ~kCF;
+  }
+  const uint32_t host = uint32_t(host_flags<W>(k.op, a, b, carry_in)) & defined;
+  const uint32_t mine = vmkit_flags(k, W, a, b, carry_in) & defined;
+  EXPECT_EQ(mine, host) << k.op << W << " a=0x" << std::hex << a << " b=0x" << b << " carry=" << carry_in;
+}
+
+TEST(X64Flags, EveryKindAndWidthMatchesTheHost) {
+  const Case cases[] = {
+      {"add", kCcAdd, kArithFlags}, {"sub", kCcSub, kArithFlags}, {"adc", kCcAdc, kArithFlags},
+      {"sbb", kCcSbb, kArithFlags}, {"and", kCcLogic, kArithFlags & ~kAF}, {"inc", kCcInc, kArithFlags},
+      {"dec", kCcDec, kArithFlags}, {"neg", kCcNeg, kArithFlags}, {"shl", kCcShl, kArithFlags},
+      {"shr", kCcShr, kArithFlags}, {"sar", kCcSar, kArithFlags},
+  };
+  const uint64_t edges[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
+                            0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull, 0x0f, 0x10};
+  std::mt19937_64 rng(42);
+  for (const Case& k : cases) {
+    for (int n = 0; n < 600; ++n) {
+      const uint64_t a = n < 289 ? edges[n % 17] : rng(), b = n < 289 ? edges[n / 17 % 17] : rng();
+      const bool carry = n & 1;
+      compare_with_host<8>(k, a, b, carry);
+      compare_with_host<16>(k, a, b, carry);
+      compare_with_host<32>(k, a, b, carry);
+      compare_with_host<64>(k, a, b, carry);
+      if (HasFailure()) return;
+    }
+  }
+}
+
+TEST(X64Flags, RflagsReadsAndWritesEveryWritableBit) {
+  X64Machine m;
+  set_rflags(m.st(), kArithFlags | kDF | (1u << 21) | (1u << 8));
+  EXPECT_EQ(rflags(m.st()), uint64_t(kArithFlags | kDF | (1u << 21) | (1u << 8) | 0x202));
+  set_rflags(m.st(), 0);
+  EXPECT_EQ(rflags(m.st()), 0x202u) << "bit 1 and IF read as one";
+  // after an instruction, the lazy form evaluates to the same flags the host computes
+  m.r(RAX) = 0x7fffffffffffffffull;
+  m.exec("add rax, 1");
+  EXPECT_EQ(rflags(m.st()) & kArithFlags, host_flags<64>("add", 0x7fffffffffffffffull, 1, false) & kArithFlags);
+}
+
+}  // namespace
+}  // namespace vmkit::x64::test
