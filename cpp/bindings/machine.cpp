@@ -64,6 +64,7 @@ void bind_machine(py::module_& mod) {
       .def_readonly("reason", &vmkit::RunResult::reason)
       .def_readonly("pc", &vmkit::RunResult::pc)
       .def_readonly("insns", &vmkit::RunResult::insns)
+      .def_readonly("insn_text", &vmkit::RunResult::insn_text)
       .def_property_readonly("fault_access", [](const vmkit::RunResult& r) { return uint32_t(r.fault.access); })
       .def_property_readonly("fault_unmapped", [](const vmkit::RunResult& r) { return r.fault.unmapped; })
       .def_property_readonly("fault_address", [](const vmkit::RunResult& r) { return r.fault.address; })

@@ -127,6 +127,7 @@ bool Machine::handle_invalid(const Stop& s, RunResult& r) {
   r.fault.size = s.insn_len;
   r.fault.value = s.insn;
   r.cause = fe_->exception_cause(GuestException::IllegalInsn);
+  r.insn_text = fe_->describe_insn(mem_, s.pc);
   if (!(hooks_.types() & kHookInvalidInsn)) return false;
   int handled = hooks_.call(kHookInvalidInsn, s.pc, s.insn_len, s.insn, s.pc);
   if (hooks_.failed() || !handled) return false;

@@ -47,7 +47,8 @@ struct RunResult {
   uint64_t insns = 0;    // instructions executed by this run
   // MemFault: the access; InvalidInsn: address, length (size) and bytes (value) of the instruction
   FaultInfo fault;
-  uint32_t cause = 0;    // Exception: the RISC-V exception cause (8 = ecall from U, 3 = ebreak, ...)
+  uint32_t cause = 0;    // Exception, InvalidInsn: the architecture's number (Frontend::exception_cause)
+  std::string insn_text;  // InvalidInsn: the instruction as text, where the frontend can say (x86-64)
 };
 
 struct RunOptions {

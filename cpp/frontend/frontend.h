@@ -66,6 +66,9 @@ class Frontend {
   virtual uint32_t exception_cause(GuestException e) const = 0;
   // Register names to suggest when a user asks for one that does not exist.
   virtual const char* register_examples() const = 0;
+  // The instruction at pc as text ("vaddps ymm0, ymm1, ymm2"), for the diagnostic of one vmkit
+  // does not lift; "" where the frontend has no disassembler of its own or cannot decode it.
+  virtual std::string describe_insn(const CodeSource&, uint64_t /*pc*/) const { return ""; }
 };
 
 }  // namespace vmkit

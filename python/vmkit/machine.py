@@ -115,7 +115,8 @@ class RunResult(NamedTuple):
     insns: int               #: instructions executed by this run
     fault: Optional[Fault] = None    #: for MEM_FAULT
     cause: Optional[int] = None      #: for EXCEPTION / INVALID_INSN: the cause (see ``Machine.hook_interrupt``)
-    insn: Optional[int] = None       #: for INVALID_INSN: the instruction's bytes (little-endian)
+    insn: Optional[int] = None       #: for INVALID_INSN: the instruction's bytes (little-endian, the first 4)
+    insn_text: Optional[str] = None  #: for INVALID_INSN: the instruction as text, where known (x86-64: Zydis)
 
 
 class Context:
@@ -388,7 +389,7 @@ class Machine(_Hookable):
         reason = RunEnd(r.reason.name)
         fault = None
         cause = None
-        insn = None
+        insn = insn_text = None
         if reason is RunEnd.MEM_FAULT:
             fault = Fault(Access(r.fault_access), r.fault_address, r.fault_size, r.fault_value, r.fault_unmapped)
         elif reason is RunEnd.EXCEPTION:
@@ -396,7 +397,8 @@ class Machine(_Hookable):
         elif reason is RunEnd.INVALID_INSN:
             cause = r.cause
             insn = r.fault_value
-        return RunResult(reason, r.pc, r.insns, fault, cause, insn)
+            insn_text = r.insn_text or None
+        return RunResult(reason, r.pc, r.insns, fault, cause, insn, insn_text)
 
     @property
     def running(self) -> bool:

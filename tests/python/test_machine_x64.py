@@ -173,6 +173,7 @@ def test_an_unlifted_instruction_stops_with_its_bytes():
     r = m.run(BASE, until=BASE + len(code) - 1)
     assert r.reason == vmkit.RunEnd.INVALID_INSN and r.pc == BASE + 5 and m.regs.rax == 1
     assert r.insn == int.from_bytes(code[5:9], "little") and r.cause == 6  # #UD
+    assert r.insn_text == "vaddps ymm0, ymm1, ymm2 (" + code[5:-1].hex(" ") + ")", r.insn_text
 
 
 def test_lift_shows_a_compare_and_branch_as_one_compare():

@@ -65,6 +65,7 @@ class X64Frontend final : public Frontend {
     // F3 0F BC/BD are TZCNT/LZCNT only where CPUID says so (else the prefix is ignored: BSF/BSR).
     ZydisDecoderEnableMode(&decoder_, ZYDIS_DECODER_MODE_TZCNT, cpuid_has_tzcnt());
     ZydisDecoderEnableMode(&decoder_, ZYDIS_DECODER_MODE_LZCNT, cpuid_has_lzcnt());
+    ZydisFormatterInit(&formatter_, ZYDIS_FORMATTER_STYLE_INTEL);
     using ir::Type;
     for (unsigned i = 0; i < 16; ++i) regs_.push_back({kGpr64[i], off_r(i), Type::I64});
     for (unsigned i = 0; i < 16; ++i) {
@@ -113,6 +114,29 @@ class X64Frontend final : public Frontend {
   }
   const char* register_examples() const override {
     return "'rax', 'eax', 'ax', 'al', 'ah', 'r8', 'r8d', 'rsp', 'rip', 'rflags', 'xmm0' or 'fs_base'";
+  }
+
+  // Zydis' Intel-syntax text, and the bytes.
+  std::string describe_insn(const CodeSource& code, uint64_t pc) const override {
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH] = {};
+    size_t avail = ZYDIS_MAX_INSTRUCTION_LENGTH;
+    while (avail > 0 && !code.fetch(pc, bytes, avail)) --avail;
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!avail || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder_, bytes, avail, &insn, ops))) return "";
+    char text[256];
+    if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&formatter_, &insn, ops, insn.operand_count_visible, text,
+                                                      sizeof text, pc, nullptr)))
+      return "";
+    std::string out = text;
+    out += " (";
+    static const char* const kHex = "0123456789abcdef";
+    for (unsigned i = 0; i < insn.length; ++i) {
+      if (i) out += ' ';
+      out += kHex[bytes[i] >> 4];
+      out += kHex[bytes[i] & 15];
+    }
+    return out + ")";
   }
 
   void translate(uint64_t pc, const CodeSource& code, ir::Builder& b, unsigned max_insns) const override {
@@ -165,6 +189,7 @@ class X64Frontend final : public Frontend {
 
  private:
   ZydisDecoder decoder_;
+  ZydisFormatter formatter_;
   std::vector<RegInfo> regs_;
   ir::ArchInfo info_;
 };
