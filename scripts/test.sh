@@ -31,18 +31,18 @@ ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 VMKIT_TEST_ENGINE=jit ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build/asan/vmkit_tests --gtest_brief=1
 
-echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-40} s per target)"
+echo "== fuzzing (libFuzzer, ${FUZZ_SECONDS:-30} s per target)"
 # fuzz_<arch>_decoder: every input must lift to IR the verifier accepts, before and after the
 # optimiser. fuzz_<arch>_execute: the input runs as code three times, as lifted, as optimised and as
 # compiled by the JIT, and all runs must end in the same state.
-FUZZ_TARGETS="fuzz_rv64_decoder fuzz_rv64_execute fuzz_a64_decoder fuzz_a64_execute"
+FUZZ_TARGETS="fuzz_rv64_decoder fuzz_rv64_execute fuzz_a64_decoder fuzz_a64_execute fuzz_x64_decoder fuzz_x64_execute"
 CXX=clang++-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMKIT_BUILD_PYTHON=OFF \
   -DVMKIT_BUILD_FUZZ=ON >/dev/null
 ninja -C build/fuzz -j"$JOBS" $FUZZ_TARGETS
 for target in $FUZZ_TARGETS; do
   mkdir -p "build/fuzz/corpus-$target"
   echo "-- $target"
-  build/fuzz/$target -max_total_time="${FUZZ_SECONDS:-40}" -print_final_stats=1 "build/fuzz/corpus-$target" 2>&1 | tail -n 5
+  build/fuzz/$target -max_total_time="${FUZZ_SECONDS:-30}" -print_final_stats=1 "build/fuzz/corpus-$target" 2>&1 | tail -n 5
 done
 
 echo "== Python tests"

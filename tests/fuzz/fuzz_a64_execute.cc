@@ -7,6 +7,7 @@ namespace {
 
 struct A64 {
   static std::unique_ptr<vmkit::Frontend> make_frontend() { return vmkit::a64::make_frontend(); }
+  static constexpr unsigned kSyscallBytes = 4;
   static constexpr unsigned kAlign = 4;
   static constexpr unsigned kPointerRegs[] = {31, 0, 1, 29};  // sp, x0, x1, fp
   static constexpr size_t kStateBegin = sizeof(vmkit::GuestCommon);

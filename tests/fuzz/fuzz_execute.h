@@ -4,9 +4,10 @@
 // JIT - and all runs must stop the same way with the same guest state and memory. Any crash,
 // sanitizer report, hang or difference is a bug.
 //
-// Arch (see fuzz_rv64_execute.cc, fuzz_a64_execute.cc) gives: make_frontend(); kAlign, the
-// instruction alignment; kPointerRegs, registers pointed into the data pages; init(state, regs),
-// the rest of the initial state; and kStateBegin, where the compared architectural state starts.
+// Arch (see fuzz_rv64_execute.cc, fuzz_a64_execute.cc, fuzz_x64_execute.cc) gives: make_frontend();
+// kAlign, the instruction alignment; kSyscallBytes, the syscall instruction's length;
+// kPointerRegs, registers pointed into the data pages; init(state, regs), the rest of the initial
+// state; and kStateBegin, where the compared architectural state starts.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +57,7 @@ struct FuzzMachine {
     for (unsigned n = 0; n < kMaxStops; ++n) {
       s = cpu->run(kBudget);
       if (s.reason != StopReason::Syscall) return s;
-      cpu->set_pc(s.pc + 4);  // (the syscall instruction is 4 bytes in every architecture here)
+      cpu->set_pc(s.pc + Arch::kSyscallBytes);
     }
     return s;
   }

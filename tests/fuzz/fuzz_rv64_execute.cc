@@ -7,6 +7,7 @@ namespace {
 
 struct Rv64 {
   static std::unique_ptr<vmkit::Frontend> make_frontend() { return vmkit::rv64::make_frontend(); }
+  static constexpr unsigned kSyscallBytes = 4;
   static constexpr unsigned kAlign = 2;
   static constexpr unsigned kPointerRegs[] = {2, 8, 10, 11};  // sp, s0, a0, a1
   // (instret is not compared: the execution loop does not count it yet)

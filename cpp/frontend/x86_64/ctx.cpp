@@ -91,6 +91,12 @@ Slot Ctx::read(unsigned i) {
   }
 }
 
+Slot Ctx::read_as(unsigned i, Type t) {
+  const ZydisDecodedOperand& o = in.op(i);
+  if (o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE) return konst(t, o.imm.is_signed ? uint64_t(o.imm.value.s) : o.imm.value.u);
+  return narrow(read(i), t);
+}
+
 void Ctx::write(unsigned i, Slot v) {
   const ZydisDecodedOperand& o = in.op(i);
   v = narrow(v, op_type(i));

@@ -69,6 +69,9 @@ struct Ctx {
   // Operand i (register, memory, immediate): its value at its size, and writing it back.
   ir::Slot read(unsigned i);
   void write(unsigned i, ir::Slot v);
+  // Operand i as a value of type t: a signed immediate sign-extended (add rax, -1 adds all ones),
+  // anything else truncated or zero-extended.
+  ir::Slot read_as(unsigned i, ir::Type t);
   // The effective address of memory operand i (lea, and every memory access): base + index *
   // scale + disp, RIP-relative from the next instruction, FS/GS bases added, 32-bit under 0x67.
   ir::Slot address(unsigned i);

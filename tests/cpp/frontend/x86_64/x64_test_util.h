@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -63,5 +64,15 @@ struct X64Machine {
     ASSERT_EQ(s.pc, kCode + code.size()) << "stopped early";
   }
 };
+
+constexpr size_t kAreaBytes = 1024;  // expect_like_host's data area; the base register points at its middle
+
+// Runs `text` on the host CPU and in vmkit from the same registers (rsp excepted) and arithmetic
+// flags, and expects the same registers, data area and the flags in `flags_mask` (the ones the SDM
+// defines for the case) afterwards. With base >= 0, that register holds the address of the middle
+// of a 1 KiB data area filled from `data` (compared as an offset). Returns whether all matched
+// (x64_host.cpp).
+bool expect_like_host(const std::string& text, const std::array<uint64_t, 16>& regs, uint32_t flags_in,
+                      uint32_t flags_mask, int base, const std::vector<uint8_t>& data);
 
 }  // namespace vmkit::x64::test
