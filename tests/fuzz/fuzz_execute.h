@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "core/cpu.h"
+#include "core/guest_clock.h"
 #include "core/guest_common.h"
 #include "mmu/guest_memory.h"
 
@@ -81,6 +82,7 @@ void compare(const char* runs, FuzzMachine<Arch>& x, FuzzMachine<Arch>& y, const
 template <class Arch>
 int fuzz_execute(const uint8_t* data, size_t size) {
   static FuzzMachine<Arch> plain(false, Engine::Interp), fast(true, Engine::Interp), jit(true, Engine::Jit);
+  set_fixed_guest_clock(123456789);  // (time must not move between the three runs: rdtsc, rdtime ...)
   // The input is the code, at the end of the code page (zero words before it are illegal).
   // Registers come from a generator seeded by the input, a few of them pointers into the data
   // pages, so every input runs with varied operands without spending bytes on them.

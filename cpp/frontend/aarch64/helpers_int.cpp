@@ -2,8 +2,8 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 
+#include "core/guest_clock.h"
 #include "core/hook_runtime.h"
 #include "frontend/aarch64/helpers.h"
 #include "frontend/aarch64/state.h"
@@ -27,13 +27,9 @@ void raise(void* s, int signo, int code, uint64_t addr) {
 }
 
 // The generic timer as qemu-aarch64 presents it to user mode: 62.5 MHz (1 GHz / 16), counting
-// host CLOCK_MONOTONIC.
+// the guest clock (core/guest_clock.h: host CLOCK_MONOTONIC).
 constexpr uint64_t kCntFrq = 62'500'000;
-uint64_t counter() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec)) / 16;
-}
+uint64_t counter() { return guest_clock_ns() / 16; }
 
 }  // namespace
 

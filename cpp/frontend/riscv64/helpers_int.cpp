@@ -2,8 +2,8 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 
+#include "core/guest_clock.h"
 #include "core/hook_runtime.h"
 #include "frontend/riscv64/helpers.h"
 #include "frontend/riscv64/state.h"
@@ -35,14 +35,10 @@ void raise(void* s, int signo, int code, uint64_t addr) {
   t.addr = addr;  // 0 lets the Cpu report the instruction's pc (what Linux gives for SIGILL)
 }
 
-// `time` counts host CLOCK_MONOTONIC in 100 ns ticks: 10 MHz is the timebase of qemu's riscv
-// `virt` machine (the device tree's timebase-frequency), which is what programs that scale
-// rdtime values assume.
-uint64_t time_ticks() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 10'000'000ull + uint64_t(ts.tv_nsec) / 100;
-}
+// `time` counts the guest clock (core/guest_clock.h) in 100 ns ticks: 10 MHz is the timebase of
+// qemu's riscv `virt` machine (the device tree's timebase-frequency), which is what programs that
+// scale rdtime values assume.
+uint64_t time_ticks() { return guest_clock_ns() / 100; }
 
 // Reads a CSR; false if it does not exist for a user-mode RV64 guest.
 bool csr_get(State& s, uint32_t csr, uint64_t& out) {

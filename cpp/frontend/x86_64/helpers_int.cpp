@@ -1,8 +1,8 @@
 // Integer-side helpers: division (with its #DE) and the time-stamp counter.
 #include <csignal>
 #include <cstdint>
-#include <ctime>
 
+#include "core/guest_clock.h"
 #include "frontend/x86_64/helpers.h"
 #include "frontend/x86_64/state.h"
 
@@ -85,11 +85,7 @@ uint64_t helper_div(void* state, uint64_t divisor, uint64_t, uint64_t, uint32_t 
   return 0;
 }
 
-// The time-stamp counter: host CLOCK_MONOTONIC in nanoseconds (a 1 GHz invariant TSC).
-uint64_t helper_rdtsc(void*, uint64_t, uint64_t, uint64_t, uint32_t) {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
+// The time-stamp counter: the guest clock (core/guest_clock.h) in nanoseconds, a 1 GHz invariant TSC.
+uint64_t helper_rdtsc(void*, uint64_t, uint64_t, uint64_t, uint32_t) { return guest_clock_ns(); }
 
 }  // namespace vmkit::x64
