@@ -50,6 +50,12 @@ uint64_t helper_div(void* state, uint64_t divisor, uint64_t, uint64_t, uint32_t 
   if (is_signed) {
     const __int128 n = __int128(dividend << (128 - 2 * w)) >> (128 - 2 * w);  // sign-extend 2w bits
     const __int128 d = __int128(int64_t(divisor << (64 - w)) >> (64 - w));
+    // The one 128-bit division C++ leaves undefined, INT128_MIN / -1 (rdx:rax = 2^127 by -1),
+    // traps on x86 too: its quotient does not fit 64 bits.
+    if (d == -1 && n == -(__int128(1) << 126) * 2) {
+      raise_divide_error(state);
+      return 0;
+    }
     const __int128 sq = n / d, sr = n % d;
     const __int128 limit = __int128(1) << (w - 1);
     if (sq >= limit || sq < -limit) {

@@ -69,6 +69,7 @@ bool divide_traps(bool is_signed, unsigned w, uint64_t rax, uint64_t rdx, uint64
   if (!is_signed) return n / divisor > mask;
   const __int128 sn = __int128(n << (128 - 2 * w)) >> (128 - 2 * w);
   const __int128 sd = __int128(int64_t(divisor << (64 - w)) >> (64 - w));
+  if (sd == -1 && sn == -(__int128(1) << 126) * 2) return true;  // (2^127 fits nothing; and UB in C++)
   const __int128 q = sn / sd, limit = __int128(1) << (w - 1);
   return q >= limit || q < -limit;
 }
