@@ -180,3 +180,14 @@ def test_lift_shows_a_compare_and_branch_as_one_compare():
     code = vmkit.asm("x86_64", "cmp rax, rbx\n jl 1f\n1: nop", 0x1000)
     text = vmkit.lift("x86_64", code, 0x1000, optimize=True).text
     assert "lts" in text and "callp" not in text, text
+
+
+def test_privileged_and_divide_errors_are_exceptions_with_x86_vectors():
+    code = vmkit.asm("x86_64", "mov eax, 1\n hlt\n nop", BASE)
+    m = setup_vmkit(code)
+    r = m.run(BASE, until=BASE + len(code) - 1)
+    assert r.reason == vmkit.RunEnd.EXCEPTION and r.cause == 13 and r.pc == BASE + 5  # #GP at the hlt
+    code = vmkit.asm("x86_64", "xor edx, edx\n mov eax, 7\n xor ecx, ecx\n div ecx\n nop", BASE)
+    m = setup_vmkit(code)
+    r = m.run(BASE, until=BASE + len(code) - 1)
+    assert r.reason == vmkit.RunEnd.EXCEPTION and r.cause == 0 and m.regs.rax == 7  # #DE, nothing written

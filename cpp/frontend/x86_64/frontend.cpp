@@ -21,12 +21,14 @@ const char* const kGpr16[16] = {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di",
 const char* const kGpr8[16] = {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil",
                                "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"};
 
-// The lifters by mnemonic, from every group's table.
+// The lifters by mnemonic, from every group's table. A mnemonic may have lifters in two groups
+// (Zydis calls the string instruction and the SSE2 scalar double move both MOVSD, and likewise
+// CMPSD): each declines the forms that are not its own, and the next is tried.
 struct Lifters {
-  std::array<LiftFn, ZYDIS_MNEMONIC_MAX_VALUE + 1> by_mnemonic{};
+  std::array<std::vector<LiftFn>, ZYDIS_MNEMONIC_MAX_VALUE + 1> by_mnemonic{};
   Lifters() {
     for (InsnTable t : {alu_insns(), shift_insns(), muldiv_insns(), bits_insns(), branch_insns(), string_insns()})
-      for (unsigned i = 0; i < t.count; ++i) by_mnemonic[t.insns[i].mnemonic] = t.insns[i].lift;
+      for (unsigned i = 0; i < t.count; ++i) by_mnemonic[t.insns[i].mnemonic].push_back(t.insns[i].lift);
   }
 };
 const Lifters& lifters() {
@@ -171,9 +173,15 @@ class X64Frontend final : public Frontend {
         if (blk.insts[i].op == ir::Op::hook) flags = Flags{};
       const size_t lifted_from = blk.insts.size();
       const Flags flags_before = flags;
-      LiftFn lift = ZYAN_SUCCESS(st) ? lifters().by_mnemonic[in.d.mnemonic] : nullptr;
       Ctx c{b, in, flags};
-      if (!lift || !lift(c)) {
+      bool lifted = false;
+      if (ZYAN_SUCCESS(st))
+        for (LiftFn lift : lifters().by_mnemonic[in.d.mnemonic]) {
+          blk.insts.resize(lifted_from);  // (what a declining lifter emitted)
+          flags = flags_before;
+          if ((lifted = lift(c))) break;
+        }
+      if (!lifted) {
         // Undecodable, or a mnemonic or form vmkit does not lift: drop what was emitted, report it.
         blk.insts.resize(lifted_from);
         flags = flags_before;

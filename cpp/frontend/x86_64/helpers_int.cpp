@@ -91,6 +91,17 @@ uint64_t helper_div(void* state, uint64_t divisor, uint64_t, uint64_t, uint32_t 
   return 0;
 }
 
+// #GP, as a user-level privileged instruction raises it: Linux sends SIGSEGV with SI_KERNEL and
+// no address.
+uint64_t helper_general_protection(void* state, uint64_t, uint64_t, uint64_t, uint32_t) {
+  PendingTrap& t = st(state).common.trap;
+  t.pending = 1;
+  t.signo = SIGSEGV;
+  t.code = 0x80;  // SI_KERNEL
+  t.addr = 0;
+  return 0;
+}
+
 // The time-stamp counter: the guest clock (core/guest_clock.h) in nanoseconds, a 1 GHz invariant TSC.
 uint64_t helper_rdtsc(void*, uint64_t, uint64_t, uint64_t, uint32_t) { return guest_clock_ns(); }
 

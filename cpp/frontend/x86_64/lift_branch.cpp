@@ -291,6 +291,14 @@ bool lift_fence(Ctx& c) {
 // Prefetches: no architectural effect, and never a fault. (endbr64 and pause: lift_alu.cpp.)
 bool lift_hint(Ctx&) { return true; }
 
+// hlt, cli/sti, in/out and the port string instructions: privileged at user level (IOPL 0), so
+// #GP (SIGSEGV under Linux).
+bool lift_privileged(Ctx& c) {
+  c.b.call(ir::Type::I64, H_general_protection);
+  c.b.jmp(c.next_pc());  // (not reached: the helper always traps)
+  return true;
+}
+
 const InsnDesc kInsns[] = {
     {ZYDIS_MNEMONIC_JMP, lift_jmp},
     {ZYDIS_MNEMONIC_CALL, lift_call},
@@ -334,8 +342,19 @@ const InsnDesc kInsns[] = {
     {ZYDIS_MNEMONIC_PREFETCHT2, lift_hint},
     {ZYDIS_MNEMONIC_PREFETCHW, lift_hint},
     {ZYDIS_MNEMONIC_PREFETCH, lift_hint},
-    // ud2 and hlt are not listed: both stop as illegal instructions (hlt, privileged, should
-    // become #GP / SIGSEGV once a helper raises it).
+    // Privileged at user level: #GP.
+    {ZYDIS_MNEMONIC_HLT, lift_privileged},
+    {ZYDIS_MNEMONIC_CLI, lift_privileged},
+    {ZYDIS_MNEMONIC_STI, lift_privileged},
+    {ZYDIS_MNEMONIC_IN, lift_privileged},
+    {ZYDIS_MNEMONIC_OUT, lift_privileged},
+    {ZYDIS_MNEMONIC_INSB, lift_privileged},
+    {ZYDIS_MNEMONIC_INSW, lift_privileged},
+    {ZYDIS_MNEMONIC_INSD, lift_privileged},
+    {ZYDIS_MNEMONIC_OUTSB, lift_privileged},
+    {ZYDIS_MNEMONIC_OUTSW, lift_privileged},
+    {ZYDIS_MNEMONIC_OUTSD, lift_privileged},
+    // (ud2 is not listed: it is the undefined instruction)
 };
 
 }  // namespace

@@ -298,9 +298,12 @@ TEST(X64System, SyscallInt3Ud2AndHltStop) {
   s = m.run("nop; ud2");
   EXPECT_EQ(s.reason, StopReason::IllegalInsn);
   EXPECT_EQ(s.pc, kCode + 1);
-  s = m.run("hlt");
-  EXPECT_EQ(s.reason, StopReason::IllegalInsn);
-  EXPECT_EQ(s.pc, kCode);
+  for (const char* privileged : {"hlt", "cli", "in al, dx", "out dx, al", "insb"}) {
+    s = m.run(std::string("nop; ") + privileged);
+    EXPECT_EQ(s.reason, StopReason::Trap) << privileged;
+    EXPECT_EQ(s.signo, SIGSEGV) << privileged << ": #GP";
+    EXPECT_EQ(s.pc, kCode + 1) << privileged;
+  }
 }
 
 TEST(X64System, CpuidReportsItsTableAndWhatItAdvertisesRuns) {
