@@ -114,5 +114,6 @@ InsnTable muldiv_insns();  // mul, imul, div, idiv (lift_muldiv.cpp)
 InsnTable bits_insns();    // bt*, bsf/bsr, popcnt, lzcnt, tzcnt, setcc, cmovcc (lift_bits.cpp)
 InsnTable branch_insns();  // jmp, jcc, call, ret, loop*, jrcxz, push/pop, enter/leave, flags ops, syscall, int3, ud2, cpuid, rdtsc (lift_branch.cpp)
 InsnTable string_insns();  // movs, stos, lods, scas, cmps with rep prefixes; xadd, cmpxchg (lift_string.cpp)
+InsnTable sse_insns();     // SSE/SSE2 (lift_sse.cpp)
 
 }  // namespace vmkit::x64

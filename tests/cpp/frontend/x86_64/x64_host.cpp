@@ -40,25 +40,7 @@ std::string host_wrapped(const std::string& text) {
   return s.str();
 }
 
-// The host code of `text`, assembled once into an executable pool.
-HostFn host_code(const std::string& text) {
-  static std::map<std::string, HostFn> cache;
-  static uint8_t* pool = nullptr;
-  static size_t used = 0;
-  constexpr size_t kPool = 4 << 20;
-  if (auto it = cache.find(text); it != cache.end()) return it->second;
-  if (!pool) {
-    void* p = mmap(nullptr, kPool, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return nullptr;
-    pool = static_cast<uint8_t*>(p);
-  }
-  uint8_t* at = pool + used;
-  std::vector<uint8_t> code = vmkit::assemble("x86_64", host_wrapped(text), reinterpret_cast<uint64_t>(at));
-  if (used + code.size() > kPool) return nullptr;
-  std::memcpy(at, code.data(), code.size());
-  used += (code.size() + 63) & ~size_t(63);
-  return cache[text] = reinterpret_cast<HostFn>(at);
-}
+HostFn host_code(const std::string& text) { return reinterpret_cast<HostFn>(host_executable(host_wrapped(text))); }
 
 struct RunResult {
   std::array<uint64_t, 16> r;
@@ -140,6 +122,25 @@ bool expect_like_host(const std::string& text, const std::array<uint64_t, 16>& r
     if (regs[i] && int(i) != base) in << " " << kRegNames[i] << "=" << hex(regs[i]);
   ADD_FAILURE() << "`" << text << "` from" << in.str() << " flags=" << hex(flags_in) << ":" << diff.str();
   return false;
+}
+
+void* host_executable(const std::string& text) {
+  static std::map<std::string, void*> cache;
+  static uint8_t* pool = nullptr;
+  static size_t used = 0;
+  constexpr size_t kPool = 4 << 20;
+  if (auto it = cache.find(text); it != cache.end()) return it->second;
+  if (!pool) {
+    void* p = mmap(nullptr, kPool, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    pool = static_cast<uint8_t*>(p);
+  }
+  uint8_t* at = pool + used;
+  std::vector<uint8_t> code = vmkit::assemble("x86_64", text, reinterpret_cast<uint64_t>(at));
+  if (used + code.size() > kPool) return nullptr;
+  std::memcpy(at, code.data(), code.size());
+  used += (code.size() + 63) & ~size_t(63);
+  return cache[text] = at;
 }
 
 }  // namespace vmkit::x64::test

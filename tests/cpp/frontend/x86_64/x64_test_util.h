@@ -65,6 +65,10 @@ struct X64Machine {
   }
 };
 
+// `text` (a whole function, Intel syntax) assembled for the host into an executable pool, once
+// per text; nullptr if the pool is full (x64_host.cpp).
+void* host_executable(const std::string& text);
+
 constexpr size_t kAreaBytes = 1024;  // expect_like_host's data area; the base register points at its middle
 
 // Runs `text` on the host CPU and in vmkit from the same registers (rsp excepted) and arithmetic

@@ -1,0 +1,603 @@
+// SSE/SSE2 moves and integer operations on the xmm registers: the subset glibc's SSE2 string
+// functions use, and the bitwise, shuffle and unpack forms of gcc's float code. Everything is plain IR on the registers' two 64-bit halves (State::xmm[n][0] low,
+// [1] high), so the JIT compiles it inline: lanes narrower than 64 bits are handled with SWAR
+// identities (lane-wise add/sub that keep carries inside their lane, byte compares through orcb,
+// a multiply to gather or spread one bit per lane).
+//
+// Legacy-SSE memory operands of 128 bits must be 16-byte aligned (#GP, SIGSEGV otherwise) except
+// for the unaligned moves (movdqu, movups, movupd); 64- and 32-bit ones need no alignment.
+// Forms on MMX registers (the same mnemonics without the 66 prefix) are declined.
+#include <algorithm>
+
+#include "frontend/x86_64/helpers.h"
+#include "frontend/x86_64/lift.h"
+
+namespace vmkit::x64 {
+
+namespace {
+
+using ir::Op;
+using ir::Slot;
+using ir::Type;
+
+// ---- operands ----------------------------------------------------------------------------------
+
+// An xmm register's two halves.
+struct Vec {
+  Slot lo, hi;
+};
+
+enum class Align { Any, Sixteen };
+
+bool is_xmm(const ZydisDecodedOperand& o) {
+  return o.type == ZYDIS_OPERAND_TYPE_REGISTER && ZydisRegisterGetClass(o.reg.value) == ZYDIS_REGCLASS_XMM;
+}
+bool is_gpr(const ZydisDecodedOperand& o) {
+  if (o.type != ZYDIS_OPERAND_TYPE_REGISTER) return false;
+  const ZydisRegisterClass k = ZydisRegisterGetClass(o.reg.value);
+  return k == ZYDIS_REGCLASS_GPR32 || k == ZYDIS_REGCLASS_GPR64;
+}
+bool is_mem(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_MEMORY; }
+bool is_imm(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE; }
+unsigned xmm_n(const ZydisDecodedOperand& o) { return unsigned(o.reg.value - ZYDIS_REGISTER_XMM0); }
+unsigned imm8(const ZydisDecodedOperand& o) { return unsigned(o.imm.value.u & 0xff); }
+
+Slot get_half(Ctx& c, unsigned n, unsigned half) { return c.b.get(Type::I64, off_xmm(n, half)); }
+void put_half(Ctx& c, unsigned n, unsigned half, Slot v) { c.b.put(off_xmm(n, half), v); }
+Vec get_xmm(Ctx& c, unsigned n) { return {get_half(c, n, 0), get_half(c, n, 1)}; }
+void put_xmm(Ctx& c, unsigned n, Vec v) {
+  put_half(c, n, 0, v.lo);
+  put_half(c, n, 1, v.hi);
+}
+
+// The address of memory operand i, checked for 16-byte alignment where required (the helper
+// raises #GP before any access).
+Slot mem_address(Ctx& c, unsigned i, Align a) {
+  Slot addr = c.address(i);
+  if (a == Align::Sixteen) c.b.call(Type::I64, H_check_align16, addr);
+  return addr;
+}
+
+// Operand i of 128 bits: an xmm register or m128.
+Vec read128(Ctx& c, unsigned i, Align a) {
+  if (is_xmm(c.in.op(i))) return get_xmm(c, xmm_n(c.in.op(i)));
+  Slot addr = mem_address(c, i, a);
+  return {c.b.load(Type::I64, addr), c.b.load(Type::I64, c.b.binop(Op::add, addr, c.c64(8)))};
+}
+
+void write128(Ctx& c, unsigned i, Vec v, Align a) {
+  if (is_xmm(c.in.op(i))) return put_xmm(c, xmm_n(c.in.op(i)), v);
+  Slot addr = mem_address(c, i, a);
+  c.b.store(addr, v.lo);
+  c.b.store(c.b.binop(Op::add, addr, c.c64(8)), v.hi);
+}
+
+// xmm, xmm/m128: the form of every two-operand integer and logic instruction here.
+bool xmm_rm_form(const Ctx& c) { return is_xmm(c.in.op(0)) && (is_xmm(c.in.op(1)) || is_mem(c.in.op(1))); }
+
+// ---- lane constants and SWAR building blocks ----------------------------------------------------
+
+// `v` (of `ebits` bits) repeated in every `ebits`-wide lane of 64 bits.
+constexpr uint64_t replicate(uint64_t v, unsigned ebits) {
+  uint64_t r = 0;
+  for (unsigned k = 0; k < 64; k += ebits) r |= v << k;
+  return r;
+}
+constexpr uint64_t lane_mask(unsigned ebits) { return ebits == 64 ? ~0ull : (1ull << ebits) - 1; }
+constexpr uint64_t lane_tops(unsigned ebits) { return replicate(1ull << (ebits - 1), ebits); }
+
+Slot and64(Ctx& c, Slot a, uint64_t m) { return c.b.binop(Op::and_, a, c.c64(m)); }
+Slot or_(Ctx& c, Slot a, Slot b) { return c.b.binop(Op::or_, a, b); }
+Slot shr(Ctx& c, Slot a, unsigned n) { return c.b.binop(Op::lshr, a, c.c64(n)); }
+Slot shl(Ctx& c, Slot a, unsigned n) { return c.b.binop(Op::shl, a, c.c64(n)); }
+
+// a + b or a - b lane by lane, no carry crossing lanes: the lanes' low bits are added with the
+// top bits cleared, then the top bits are set from the operands'.
+Slot lane_add(Ctx& c, Slot a, Slot b, unsigned ebits, bool subtract) {
+  if (ebits == 64) return c.b.binop(subtract ? Op::sub : Op::add, a, b);
+  const uint64_t tops = lane_tops(ebits);
+  if (!subtract) {
+    Slot sum = c.b.binop(Op::add, and64(c, a, ~tops), and64(c, b, ~tops));
+    return c.b.binop(Op::xor_, sum, and64(c, c.b.binop(Op::xor_, a, b), tops));
+  }
+  Slot diff = c.b.binop(Op::sub, c.b.binop(Op::or_, a, c.c64(tops)), and64(c, b, ~tops));
+  return c.b.binop(Op::xor_, diff, and64(c, c.b.binop(Op::xnor, a, b), tops));
+}
+
+// Lanes whose top bit is set in `t` (and no other bit) become all ones, the others zero: the
+// top bit moved to the lane's bit 0 times the lane's all-ones value stays inside the lane.
+Slot spread_tops(Ctx& c, Slot t, unsigned ebits) {
+  return c.b.binop(Op::mul, shr(c, t, ebits - 1), c.c64(lane_mask(ebits)));
+}
+
+// The top bit of each lane where x < y (unsigned): the borrow out of the lane's x - y, which is
+// (~x & y) | (~(x ^ y) & (x - y)) at the top bit.
+Slot below_tops(Ctx& c, Slot x, Slot y, unsigned ebits) {
+  Slot diff = lane_add(c, x, y, ebits, true);
+  Slot borrow = or_(c, c.b.binop(Op::andn, y, x), c.b.binop(Op::and_, c.b.binop(Op::xnor, x, y), diff));
+  return and64(c, borrow, lane_tops(ebits));
+}
+
+// All ones in each lane where x < y, signed or unsigned (flipping the sign bits maps signed
+// order onto unsigned order).
+Slot below_mask(Ctx& c, Slot x, Slot y, unsigned ebits, bool is_signed) {
+  if (is_signed) {
+    x = c.b.binop(Op::xor_, x, c.c64(lane_tops(ebits)));
+    y = c.b.binop(Op::xor_, y, c.c64(lane_tops(ebits)));
+  }
+  return spread_tops(c, below_tops(c, x, y, ebits), ebits);
+}
+
+// m ? a : b, bit by bit.
+Slot blend(Ctx& c, Slot m, Slot a, Slot b) { return or_(c, c.b.binop(Op::and_, a, m), c.b.binop(Op::andn, b, m)); }
+
+// All ones in each lane where a == b. Bytes: not(orcb(a ^ b)). Wider lanes fold the byte flags
+// of the lane into its low byte, then spread that byte over the lane with a multiply.
+Slot equal_mask(Ctx& c, Slot a, Slot b, unsigned ebits) {
+  Slot ne = c.b.unop(Op::orcb, c.b.binop(Op::xor_, a, b));
+  if (ebits > 8) {
+    for (unsigned s = 8; s < ebits; s *= 2) ne = or_(c, ne, shr(c, ne, s));
+    ne = c.b.binop(Op::mul, and64(c, ne, replicate(0xff, ebits)), c.c64(replicate(1, 8) & lane_mask(ebits)));
+  }
+  return c.b.unop(Op::not_, ne);
+}
+
+// ---- moves --------------------------------------------------------------------------------------
+
+// movdqa/movdqu/movaps/movups/movapd/movupd (and the non-temporal movntdq/movntps/movntpd, plain
+// stores here): xmm <- xmm/m128, or m128 <- xmm.
+template <Align A>
+bool lift_mov128(Ctx& c) {
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (!(is_xmm(d) && (is_xmm(s) || is_mem(s))) && !(is_mem(d) && is_xmm(s))) return false;
+  write128(c, 0, read128(c, 1, A), A);
+  return true;
+}
+
+// movd/movq: xmm <- r32/r64/m32/m64 or xmm (the high half cleared, the value zero-extended), and
+// r32/r64/m32/m64 <- the low bits of an xmm.
+bool lift_movd_movq(Ctx& c) {
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (is_xmm(d)) {
+    Slot lo;
+    if (is_xmm(s)) lo = get_half(c, xmm_n(s), 0);
+    else if (is_gpr(s) || is_mem(s)) lo = c.zext64(c.read(1));
+    else return false;
+    put_xmm(c, xmm_n(d), {lo, c.c64(0)});
+    return true;
+  }
+  if (!is_xmm(s) || !(is_gpr(d) || is_mem(d))) return false;
+  c.write(0, get_half(c, xmm_n(s), 0));
+  return true;
+}
+
+// movss/movsd (scalar): xmm <- xmm merges the low element and keeps the rest; xmm <- m32/m64
+// clears the rest; m <- xmm stores the low element. MOVSD is also the string instruction's
+// mnemonic: that form is the string lifter's.
+template <unsigned Bits>
+bool lift_mov_scalar(Ctx& c) {
+  if (c.in.d.meta.category == ZYDIS_CATEGORY_STRINGOP) return false;
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (is_xmm(d) && is_xmm(s)) {
+    Slot lo = get_half(c, xmm_n(s), 0);
+    if (Bits == 32) lo = or_(c, and64(c, get_half(c, xmm_n(d), 0), ~0xffffffffull), and64(c, lo, 0xffffffffull));
+    put_half(c, xmm_n(d), 0, lo);
+  } else if (is_xmm(d) && is_mem(s)) {
+    put_xmm(c, xmm_n(d), {c.zext64(c.read(1)), c.c64(0)});
+  } else if (is_mem(d) && is_xmm(s)) {
+    c.write(0, get_half(c, xmm_n(s), 0));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// movlps/movlpd (Half 0), movhps/movhpd (Half 1): that half <- m64 (the other kept), or m64 <- it.
+template <unsigned Half>
+bool lift_mov_half(Ctx& c) {
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (is_xmm(d) && is_mem(s)) put_half(c, xmm_n(d), Half, c.read(1));
+  else if (is_mem(d) && is_xmm(s)) c.write(0, get_half(c, xmm_n(s), Half));
+  else return false;
+  return true;
+}
+
+// movhlps (From 1, To 0): low half <- the source's high half; movlhps (From 0, To 1) the reverse.
+template <unsigned From, unsigned To>
+bool lift_mov_half_reg(Ctx& c) {
+  if (!is_xmm(c.in.op(0)) || !is_xmm(c.in.op(1))) return false;
+  put_half(c, xmm_n(c.in.op(0)), To, get_half(c, xmm_n(c.in.op(1)), From));
+  return true;
+}
+
+// movnti m32/m64, r: a plain store.
+bool lift_movnti(Ctx& c) {
+  if (!is_mem(c.in.op(0)) || !is_gpr(c.in.op(1))) return false;
+  c.write(0, c.read(1));
+  return true;
+}
+
+// ---- lane-wise binary operations ----------------------------------------------------------------
+
+// One 64-bit half of the result from the destination's and the source's halves.
+using HalfOp = Slot (*)(Ctx& c, Slot d, Slot s);
+
+template <HalfOp F>
+bool lift_binary(Ctx& c) {
+  if (!xmm_rm_form(c)) return false;
+  const unsigned n = xmm_n(c.in.op(0));
+  Vec s = read128(c, 1, Align::Sixteen);
+  Vec d = get_xmm(c, n);
+  put_xmm(c, n, {F(c, d.lo, s.lo), F(c, d.hi, s.hi)});
+  return true;
+}
+
+template <Op K>
+Slot bitwise(Ctx& c, Slot d, Slot s) { return c.b.binop(K, d, s); }
+Slot and_not(Ctx& c, Slot d, Slot s) { return c.b.binop(Op::andn, s, d); }  // ~d & s
+template <unsigned E, bool Subtract>
+Slot add_lanes(Ctx& c, Slot d, Slot s) { return lane_add(c, d, s, E, Subtract); }
+template <unsigned E>
+Slot cmpeq_lanes(Ctx& c, Slot d, Slot s) { return equal_mask(c, d, s, E); }
+template <unsigned E>
+Slot cmpgt_lanes(Ctx& c, Slot d, Slot s) { return below_mask(c, s, d, E, true); }  // d > s: s < d
+template <unsigned E, bool Signed, bool Max>
+Slot minmax_lanes(Ctx& c, Slot d, Slot s) {
+  Slot d_below = below_mask(c, d, s, E, Signed);
+  return Max ? blend(c, d_below, s, d) : blend(c, d_below, d, s);
+}
+
+// Unsigned saturation: d + s is d + min(s, ~d) (never past all ones), d - s is d - min(d, s).
+template <unsigned E>
+Slot add_saturate_lanes(Ctx& c, Slot d, Slot s) {
+  return lane_add(c, d, minmax_lanes<E, false, false>(c, s, c.b.unop(Op::not_, d)), E, false);
+}
+template <unsigned E>
+Slot sub_saturate_lanes(Ctx& c, Slot d, Slot s) {
+  return lane_add(c, d, minmax_lanes<E, false, false>(c, d, s), E, true);
+}
+
+// pavgb/pavgw: (d + s + 1) >> 1 per lane, which is (d | s) - ((d ^ s) >> 1): each lane's
+// subtrahend is at most its minuend, so one 64-bit subtraction borrows across no lane.
+template <unsigned E>
+Slot average_lanes(Ctx& c, Slot d, Slot s) {
+  Slot half_diff = and64(c, shr(c, c.b.binop(Op::xor_, d, s), 1), ~lane_tops(E));
+  return c.b.binop(Op::sub, or_(c, d, s), half_diff);
+}
+
+// pmuludq: the low dwords of each half multiplied into 64 bits.
+Slot mul_low_dwords(Ctx& c, Slot d, Slot s) {
+  return c.b.binop(Op::mul, and64(c, d, 0xffffffffull), and64(c, s, 0xffffffffull));
+}
+
+// ---- pmovmskb -----------------------------------------------------------------------------------
+
+// The top bit of each byte of a half, gathered into 8 bits: the multiply moves bit 8k+7 to bit
+// 56+k with no two partial products meeting.
+Slot byte_signs(Ctx& c, Slot half) {
+  Slot tops = and64(c, half, 0x8080808080808080ull);
+  return shr(c, c.b.binop(Op::mul, tops, c.c64(0x0002040810204081ull)), 56);
+}
+
+bool lift_pmovmskb(Ctx& c) {
+  if (!is_gpr(c.in.op(0)) || !is_xmm(c.in.op(1))) return false;
+  Vec v = get_xmm(c, xmm_n(c.in.op(1)));
+  c.write(0, or_(c, byte_signs(c, v.lo), shl(c, byte_signs(c, v.hi), 8)));
+  return true;
+}
+
+// ---- shifts by an immediate ---------------------------------------------------------------------
+
+// psrldq (Right) / pslldq: the whole 128-bit value shifted by imm8 bytes (16 or more: zero).
+template <bool Right>
+bool lift_byte_shift(Ctx& c) {
+  if (!is_xmm(c.in.op(0)) || !is_imm(c.in.op(1))) return false;
+  const unsigned n = xmm_n(c.in.op(0)), bits = 8 * std::min(imm8(c.in.op(1)), 16u);
+  if (bits == 0) return true;
+  Vec v = get_xmm(c, n);
+  // Bits move from one half (`from`: the high one for a right shift) into the other (`to`).
+  Slot from = Right ? v.hi : v.lo, to = Right ? v.lo : v.hi;
+  auto move = [&](Slot x, unsigned k) { return Right ? shr(c, x, k) : shl(c, x, k); };
+  auto back = [&](Slot x, unsigned k) { return Right ? shl(c, x, k) : shr(c, x, k); };
+  Slot new_to, new_from;
+  if (bits >= 128) {
+    new_to = new_from = c.c64(0);
+  } else if (bits >= 64) {
+    new_to = bits == 64 ? from : move(from, bits - 64);
+    new_from = c.c64(0);
+  } else {
+    new_to = or_(c, move(to, bits), back(from, 64 - bits));
+    new_from = move(from, bits);
+  }
+  put_xmm(c, n, Right ? Vec{new_to, new_from} : Vec{new_from, new_to});
+  return true;
+}
+
+// One half's lanes of `ebits` shifted by a constant count (K: shl, lshr or ashr). Counts of the
+// lane width or more give zero (logical) or the sign in every bit (arithmetic).
+Slot shift_lanes(Ctx& c, Slot x, unsigned ebits, Op k, unsigned count) {
+  if (count >= ebits) {
+    if (k != Op::ashr) return c.c64(0);
+    count = ebits - 1;
+  }
+  if (count == 0) return x;
+  if (ebits == 64) return c.b.binop(k, x, c.c64(count));
+  const uint64_t lane = lane_mask(ebits);
+  if (k == Op::shl) return and64(c, shl(c, x, count), replicate((lane << count) & lane, ebits));
+  Slot logical = and64(c, shr(c, x, count), replicate(lane >> count, ebits));
+  if (k == Op::lshr) return logical;
+  // Arithmetic: the negative lanes get their top `count` bits set.
+  Slot negative = spread_tops(c, and64(c, x, lane_tops(ebits)), ebits);
+  return or_(c, logical, and64(c, negative, replicate(lane & ~(lane >> count), ebits)));
+}
+
+// One half's lanes shifted by a count in an I64 (the low 64 bits of the source operand): as
+// shift_lanes, with the lane masks computed from the count.
+Slot shift_lanes_by(Ctx& c, Slot x, unsigned ebits, Op k, Slot count) {
+  const Slot width = c.c64(ebits);
+  if (k == Op::ashr) count = c.b.binop(Op::minu, count, c.c64(ebits - 1));
+  Slot in_range = c.b.binop(Op::ltu, count, width);
+  if (ebits == 64) {
+    Slot shifted = c.b.binop(k, x, count);
+    return k == Op::ashr ? shifted : c.b.select(in_range, shifted, c.c64(0));
+  }
+  const Slot lane = c.c64(lane_mask(ebits)), ones = c.c64(replicate(1, ebits));
+  Slot shifted, kept;  // kept: per lane, the bits the shifted value may occupy
+  if (k == Op::shl) {
+    shifted = c.b.binop(Op::shl, x, count);
+    kept = c.b.binop(Op::mul, c.b.binop(Op::and_, c.b.binop(Op::shl, lane, count), lane), ones);
+  } else {
+    shifted = c.b.binop(Op::lshr, x, count);
+    kept = c.b.binop(Op::mul, c.b.binop(Op::lshr, lane, count), ones);
+  }
+  Slot logical = c.b.binop(Op::and_, shifted, kept);
+  if (k != Op::ashr) return c.b.select(in_range, logical, c.c64(0));
+  Slot negative = spread_tops(c, and64(c, x, lane_tops(ebits)), ebits);
+  return or_(c, logical, c.b.binop(Op::andn, negative, kept));
+}
+
+// psrlw/d/q, psllw/d/q, psraw/d xmm, imm8 or xmm/m128 (the count: its low 64 bits).
+template <unsigned E, Op K>
+bool lift_shift(Ctx& c) {
+  if (!is_xmm(c.in.op(0))) return false;
+  const unsigned n = xmm_n(c.in.op(0));
+  if (is_imm(c.in.op(1))) {
+    const unsigned count = imm8(c.in.op(1));
+    Vec v = get_xmm(c, n);
+    put_xmm(c, n, {shift_lanes(c, v.lo, E, K, count), shift_lanes(c, v.hi, E, K, count)});
+    return true;
+  }
+  if (!xmm_rm_form(c)) return false;
+  Slot count = read128(c, 1, Align::Sixteen).lo;
+  Vec v = get_xmm(c, n);
+  put_xmm(c, n, {shift_lanes_by(c, v.lo, E, K, count), shift_lanes_by(c, v.hi, E, K, count)});
+  return true;
+}
+
+// ---- shuffles and unpacks -----------------------------------------------------------------------
+
+// Element k (of `ebits`) of a 64-bit half, zero-extended.
+Slot element(Ctx& c, Slot half, unsigned ebits, unsigned k) {
+  Slot e = k ? shr(c, half, ebits * k) : half;
+  return ebits * (k + 1) == 64 ? e : and64(c, e, lane_mask(ebits));
+}
+
+// Four 16-bit elements of `half` picked by the four 2-bit fields of imm8, as a 64-bit half.
+Slot shuffle_words(Ctx& c, Slot half, unsigned sel) {
+  Slot r = element(c, half, 16, sel & 3);
+  for (unsigned k = 1; k < 4; ++k) r = or_(c, r, shl(c, element(c, half, 16, (sel >> (2 * k)) & 3), 16 * k));
+  return r;
+}
+
+// pshuflw (High false) / pshufhw xmm, xmm/m128, imm8: the words of one half shuffled, the other
+// half copied.
+template <bool High>
+bool lift_pshuf_words(Ctx& c) {
+  if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  const unsigned sel = imm8(c.in.op(2));
+  Vec s = read128(c, 1, Align::Sixteen);
+  put_xmm(c, xmm_n(c.in.op(0)), High ? Vec{s.lo, shuffle_words(c, s.hi, sel)} : Vec{shuffle_words(c, s.lo, sel), s.hi});
+  return true;
+}
+
+// Dword k (0..3) of a 128-bit value.
+Slot dword_of(Ctx& c, Vec v, unsigned k) { return element(c, k < 2 ? v.lo : v.hi, 32, k & 1); }
+
+// pshufd xmm, xmm/m128, imm8: dword k of the result is the source's dword (imm8 >> 2k) & 3.
+bool lift_pshufd(Ctx& c) {
+  if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  const unsigned sel = imm8(c.in.op(2));
+  Vec s = read128(c, 1, Align::Sixteen);
+  auto pick = [&](unsigned k) { return dword_of(c, s, (sel >> (2 * k)) & 3); };
+  put_xmm(c, xmm_n(c.in.op(0)), {or_(c, pick(0), shl(c, pick(1), 32)), or_(c, pick(2), shl(c, pick(3), 32))});
+  return true;
+}
+
+// shufps xmm, xmm/m128, imm8: the low two dwords picked from the destination, the high two from
+// the source.
+bool lift_shufps(Ctx& c) {
+  if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  const unsigned n = xmm_n(c.in.op(0)), sel = imm8(c.in.op(2));
+  Vec s = read128(c, 1, Align::Sixteen);
+  Vec d = get_xmm(c, n);
+  auto pick = [&](Vec from, unsigned k) { return dword_of(c, from, (sel >> (2 * k)) & 3); };
+  put_xmm(c, n, {or_(c, pick(d, 0), shl(c, pick(d, 1), 32)), or_(c, pick(s, 2), shl(c, pick(s, 3), 32))});
+  return true;
+}
+
+// shufpd xmm, xmm/m128, imm8: low half = the destination's half imm8 bit 0, high half = the
+// source's half imm8 bit 1.
+bool lift_shufpd(Ctx& c) {
+  if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  const unsigned n = xmm_n(c.in.op(0)), sel = imm8(c.in.op(2));
+  Vec s = read128(c, 1, Align::Sixteen);
+  Vec d = get_xmm(c, n);
+  put_xmm(c, n, {sel & 1 ? d.hi : d.lo, sel & 2 ? s.hi : s.lo});
+  return true;
+}
+
+// movmskps (E 32) / movmskpd (E 64) r32/r64, xmm: the sign bit of each element, gathered.
+template <unsigned E>
+bool lift_movmsk(Ctx& c) {
+  if (!is_gpr(c.in.op(0)) || !is_xmm(c.in.op(1))) return false;
+  Vec v = get_xmm(c, xmm_n(c.in.op(1)));
+  auto signs = [&](Slot half) {
+    return E == 64 ? shr(c, half, 63) : or_(c, and64(c, shr(c, half, 31), 1), shl(c, shr(c, half, 63), 1));
+  };
+  c.write(0, or_(c, signs(v.lo), shl(c, signs(v.hi), 64 / E)));
+  return true;
+}
+
+// pextrw r32/r64, xmm, imm8: word imm8 & 7, zero-extended.
+bool lift_pextrw(Ctx& c) {
+  if (!is_gpr(c.in.op(0)) || !is_xmm(c.in.op(1)) || !is_imm(c.in.op(2))) return false;
+  const unsigned k = imm8(c.in.op(2)) & 7;
+  c.write(0, element(c, get_half(c, xmm_n(c.in.op(1)), k / 4), 16, k % 4));
+  return true;
+}
+
+// pinsrw xmm, r32/m16, imm8: word imm8 & 7 replaced by the source's low 16 bits.
+bool lift_pinsrw(Ctx& c) {
+  const ZydisDecodedOperand& s = c.in.op(1);
+  if (!is_xmm(c.in.op(0)) || !(is_gpr(s) || is_mem(s)) || !is_imm(c.in.op(2))) return false;
+  const unsigned n = xmm_n(c.in.op(0)), k = imm8(c.in.op(2)) & 7, shift = 16 * (k % 4);
+  Slot word = and64(c, c.zext64(c.read(1)), 0xffff);
+  Slot kept = and64(c, get_half(c, n, k / 4), ~(0xffffull << shift));
+  put_half(c, n, k / 4, or_(c, kept, shl(c, word, shift)));
+  return true;
+}
+
+// The low 32 bits of x with its `ebits` elements moved apart to every other `ebits` lane of 64
+// bits (element k to lane 2k), the lanes between them zero.
+Slot spread_elements(Ctx& c, Slot x, unsigned ebits) {
+  Slot v = and64(c, x, 0xffffffffull);
+  if (ebits <= 16) v = and64(c, or_(c, v, shl(c, v, 16)), 0x0000ffff0000ffffull);
+  if (ebits <= 8) v = and64(c, or_(c, v, shl(c, v, 8)), 0x00ff00ff00ff00ffull);
+  return v;
+}
+
+// 64 bits interleaving the elements of the low 32 bits of a (even lanes) and b (odd lanes).
+Slot interleave(Ctx& c, Slot a, Slot b, unsigned ebits) {
+  return or_(c, spread_elements(c, a, ebits), shl(c, spread_elements(c, b, ebits), ebits));
+}
+
+// punpckl* (High false) / punpckh* (High true) of `E`-bit elements: the destination's and the
+// source's elements of the low (high) half, interleaved, the destination's first.
+template <unsigned E, bool High>
+bool lift_unpack(Ctx& c) {
+  if (!xmm_rm_form(c)) return false;
+  const unsigned n = xmm_n(c.in.op(0));
+  Vec s = read128(c, 1, Align::Sixteen);
+  Slot a = get_half(c, n, High ? 1 : 0), b = High ? s.hi : s.lo;
+  if (E == 64) {
+    put_xmm(c, n, {a, b});
+    return true;
+  }
+  put_xmm(c, n, {interleave(c, a, b, E), interleave(c, shr(c, a, 32), shr(c, b, 32), E)});
+  return true;
+}
+
+// ---- the table ----------------------------------------------------------------------------------
+
+const InsnDesc kInsns[] = {
+    // moves
+    {ZYDIS_MNEMONIC_MOVDQA, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVAPS, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVAPD, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVNTDQ, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVNTPS, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVNTPD, lift_mov128<Align::Sixteen>},
+    {ZYDIS_MNEMONIC_MOVDQU, lift_mov128<Align::Any>},
+    {ZYDIS_MNEMONIC_MOVUPS, lift_mov128<Align::Any>},
+    {ZYDIS_MNEMONIC_MOVUPD, lift_mov128<Align::Any>},
+    {ZYDIS_MNEMONIC_MOVD, lift_movd_movq},
+    {ZYDIS_MNEMONIC_MOVQ, lift_movd_movq},
+    {ZYDIS_MNEMONIC_MOVSS, lift_mov_scalar<32>},
+    {ZYDIS_MNEMONIC_MOVSD, lift_mov_scalar<64>},
+    {ZYDIS_MNEMONIC_MOVLPS, lift_mov_half<0>},
+    {ZYDIS_MNEMONIC_MOVLPD, lift_mov_half<0>},
+    {ZYDIS_MNEMONIC_MOVHPS, lift_mov_half<1>},
+    {ZYDIS_MNEMONIC_MOVHPD, lift_mov_half<1>},
+    {ZYDIS_MNEMONIC_MOVHLPS, lift_mov_half_reg<1, 0>},
+    {ZYDIS_MNEMONIC_MOVLHPS, lift_mov_half_reg<0, 1>},
+    {ZYDIS_MNEMONIC_MOVNTI, lift_movnti},
+    // bitwise (the ps/pd forms are the same bits)
+    {ZYDIS_MNEMONIC_PXOR, lift_binary<bitwise<Op::xor_>>},
+    {ZYDIS_MNEMONIC_XORPS, lift_binary<bitwise<Op::xor_>>},
+    {ZYDIS_MNEMONIC_XORPD, lift_binary<bitwise<Op::xor_>>},
+    {ZYDIS_MNEMONIC_POR, lift_binary<bitwise<Op::or_>>},
+    {ZYDIS_MNEMONIC_ORPS, lift_binary<bitwise<Op::or_>>},
+    {ZYDIS_MNEMONIC_ORPD, lift_binary<bitwise<Op::or_>>},
+    {ZYDIS_MNEMONIC_PAND, lift_binary<bitwise<Op::and_>>},
+    {ZYDIS_MNEMONIC_ANDPS, lift_binary<bitwise<Op::and_>>},
+    {ZYDIS_MNEMONIC_ANDPD, lift_binary<bitwise<Op::and_>>},
+    {ZYDIS_MNEMONIC_PANDN, lift_binary<and_not>},
+    {ZYDIS_MNEMONIC_ANDNPS, lift_binary<and_not>},
+    {ZYDIS_MNEMONIC_ANDNPD, lift_binary<and_not>},
+    // lane arithmetic and compares
+    {ZYDIS_MNEMONIC_PADDB, lift_binary<add_lanes<8, false>>},
+    {ZYDIS_MNEMONIC_PADDW, lift_binary<add_lanes<16, false>>},
+    {ZYDIS_MNEMONIC_PADDD, lift_binary<add_lanes<32, false>>},
+    {ZYDIS_MNEMONIC_PADDQ, lift_binary<add_lanes<64, false>>},
+    {ZYDIS_MNEMONIC_PSUBB, lift_binary<add_lanes<8, true>>},
+    {ZYDIS_MNEMONIC_PSUBW, lift_binary<add_lanes<16, true>>},
+    {ZYDIS_MNEMONIC_PSUBD, lift_binary<add_lanes<32, true>>},
+    {ZYDIS_MNEMONIC_PSUBQ, lift_binary<add_lanes<64, true>>},
+    {ZYDIS_MNEMONIC_PCMPEQB, lift_binary<cmpeq_lanes<8>>},
+    {ZYDIS_MNEMONIC_PCMPEQW, lift_binary<cmpeq_lanes<16>>},
+    {ZYDIS_MNEMONIC_PCMPEQD, lift_binary<cmpeq_lanes<32>>},
+    {ZYDIS_MNEMONIC_PCMPGTB, lift_binary<cmpgt_lanes<8>>},
+    {ZYDIS_MNEMONIC_PCMPGTW, lift_binary<cmpgt_lanes<16>>},
+    {ZYDIS_MNEMONIC_PCMPGTD, lift_binary<cmpgt_lanes<32>>},
+    {ZYDIS_MNEMONIC_PMINUB, lift_binary<minmax_lanes<8, false, false>>},
+    {ZYDIS_MNEMONIC_PMAXUB, lift_binary<minmax_lanes<8, false, true>>},
+    {ZYDIS_MNEMONIC_PMINSW, lift_binary<minmax_lanes<16, true, false>>},
+    {ZYDIS_MNEMONIC_PMAXSW, lift_binary<minmax_lanes<16, true, true>>},
+    {ZYDIS_MNEMONIC_PMOVMSKB, lift_pmovmskb},
+    {ZYDIS_MNEMONIC_PADDUSB, lift_binary<add_saturate_lanes<8>>},
+    {ZYDIS_MNEMONIC_PADDUSW, lift_binary<add_saturate_lanes<16>>},
+    {ZYDIS_MNEMONIC_PSUBUSB, lift_binary<sub_saturate_lanes<8>>},
+    {ZYDIS_MNEMONIC_PSUBUSW, lift_binary<sub_saturate_lanes<16>>},
+    {ZYDIS_MNEMONIC_PAVGB, lift_binary<average_lanes<8>>},
+    {ZYDIS_MNEMONIC_PAVGW, lift_binary<average_lanes<16>>},
+    {ZYDIS_MNEMONIC_PMULUDQ, lift_binary<mul_low_dwords>},
+    {ZYDIS_MNEMONIC_MOVMSKPS, lift_movmsk<32>},
+    {ZYDIS_MNEMONIC_MOVMSKPD, lift_movmsk<64>},
+    {ZYDIS_MNEMONIC_PEXTRW, lift_pextrw},
+    {ZYDIS_MNEMONIC_PINSRW, lift_pinsrw},
+    // shifts
+    {ZYDIS_MNEMONIC_PSRLDQ, lift_byte_shift<true>},
+    {ZYDIS_MNEMONIC_PSLLDQ, lift_byte_shift<false>},
+    {ZYDIS_MNEMONIC_PSRLW, lift_shift<16, Op::lshr>},
+    {ZYDIS_MNEMONIC_PSRLD, lift_shift<32, Op::lshr>},
+    {ZYDIS_MNEMONIC_PSRLQ, lift_shift<64, Op::lshr>},
+    {ZYDIS_MNEMONIC_PSLLW, lift_shift<16, Op::shl>},
+    {ZYDIS_MNEMONIC_PSLLD, lift_shift<32, Op::shl>},
+    {ZYDIS_MNEMONIC_PSLLQ, lift_shift<64, Op::shl>},
+    {ZYDIS_MNEMONIC_PSRAW, lift_shift<16, Op::ashr>},
+    {ZYDIS_MNEMONIC_PSRAD, lift_shift<32, Op::ashr>},
+    // shuffles
+    {ZYDIS_MNEMONIC_PSHUFD, lift_pshufd},
+    {ZYDIS_MNEMONIC_PSHUFLW, lift_pshuf_words<false>},
+    {ZYDIS_MNEMONIC_PSHUFHW, lift_pshuf_words<true>},
+    {ZYDIS_MNEMONIC_SHUFPS, lift_shufps},
+    {ZYDIS_MNEMONIC_SHUFPD, lift_shufpd},
+    {ZYDIS_MNEMONIC_PUNPCKLBW, lift_unpack<8, false>},
+    {ZYDIS_MNEMONIC_PUNPCKLWD, lift_unpack<16, false>},
+    {ZYDIS_MNEMONIC_PUNPCKLDQ, lift_unpack<32, false>},
+    {ZYDIS_MNEMONIC_PUNPCKLQDQ, lift_unpack<64, false>},
+    {ZYDIS_MNEMONIC_PUNPCKHBW, lift_unpack<8, true>},
+    {ZYDIS_MNEMONIC_PUNPCKHWD, lift_unpack<16, true>},
+    {ZYDIS_MNEMONIC_PUNPCKHDQ, lift_unpack<32, true>},
+    {ZYDIS_MNEMONIC_PUNPCKHQDQ, lift_unpack<64, true>},
+    {ZYDIS_MNEMONIC_UNPCKLPS, lift_unpack<32, false>},
+    {ZYDIS_MNEMONIC_UNPCKHPS, lift_unpack<32, true>},
+    {ZYDIS_MNEMONIC_UNPCKLPD, lift_unpack<64, false>},
+    {ZYDIS_MNEMONIC_UNPCKHPD, lift_unpack<64, true>},
+};
+
+}  // namespace
+
+InsnTable sse_insns() { return {kInsns, sizeof(kInsns) / sizeof(kInsns[0])}; }
+
+}  // namespace vmkit::x64
