@@ -91,6 +91,12 @@ Slot or_(Ctx& c, Slot a, Slot b) { return c.b.binop(Op::or_, a, b); }
 Slot shr(Ctx& c, Slot a, unsigned n) { return c.b.binop(Op::lshr, a, c.c64(n)); }
 Slot shl(Ctx& c, Slot a, unsigned n) { return c.b.binop(Op::shl, a, c.c64(n)); }
 
+// Element k (of `ebits`) of a 64-bit half, zero-extended.
+Slot element(Ctx& c, Slot half, unsigned ebits, unsigned k) {
+  Slot e = k ? shr(c, half, ebits * k) : half;
+  return ebits * (k + 1) == 64 ? e : and64(c, e, lane_mask(ebits));
+}
+
 // a + b or a - b lane by lane, no carry crossing lanes: the lanes' low bits are added with the
 // top bits cleared, then the top bits are set from the operands'.
 Slot lane_add(Ctx& c, Slot a, Slot b, unsigned ebits, bool subtract) {
@@ -270,6 +276,101 @@ Slot mul_low_dwords(Ctx& c, Slot d, Slot s) {
   return c.b.binop(Op::mul, and64(c, d, 0xffffffffull), and64(c, s, 0xffffffffull));
 }
 
+// Signed saturation: the wrapped lane sum (difference) where it does not overflow, else the
+// limit on the destination's side (0x7f.. for a non-negative lane, 0x80.. for a negative one).
+// An add overflows where the operands' signs agree and the sum's differs; a subtraction where
+// they differ and the difference's differs from the destination's.
+template <unsigned E, bool Subtract>
+Slot signed_saturate_lanes(Ctx& c, Slot d, Slot s) {
+  Slot r = lane_add(c, d, s, E, Subtract);
+  Slot signs_agree = Subtract ? c.b.binop(Op::xor_, d, s) : c.b.binop(Op::xnor, d, s);
+  Slot overflow = and64(c, c.b.binop(Op::and_, signs_agree, c.b.binop(Op::xor_, d, r)), lane_tops(E));
+  Slot limit = c.b.binop(Op::xor_, c.c64(replicate(lane_mask(E) >> 1, E)),
+                         spread_tops(c, and64(c, d, lane_tops(E)), E));
+  return blend(c, spread_tops(c, overflow, E), limit, r);
+}
+
+// ---- lane-by-lane operations --------------------------------------------------------------------
+// Where no SWAR identity is simpler (multiplies, narrowing, horizontal sums), lanes are taken
+// out one at a time as 64-bit values, computed on, and put back.
+
+// Lane k (of `ebits`) of a half as a 64-bit value, sign- or zero-extended.
+Slot lane_of(Ctx& c, Slot half, unsigned ebits, unsigned k, bool is_signed) {
+  if (!is_signed) return element(c, half, ebits, k);
+  const unsigned above = 64 - ebits * (k + 1);
+  Slot top = above ? shl(c, half, above) : half;
+  return c.b.binop(Op::ashr, top, c.c64(64 - ebits));
+}
+
+// A half made of `lanes` lanes of `ebits`, lane k the low bits of value(k).
+template <class F>
+Slot from_lanes(Ctx& c, unsigned ebits, unsigned lanes, F value) {
+  Slot r = c.c64(0);
+  for (unsigned k = 0; k < lanes; ++k) {
+    Slot v = ebits == 64 ? value(k) : and64(c, value(k), lane_mask(ebits));
+    r = or_(c, r, k ? shl(c, v, ebits * k) : v);
+  }
+  return r;
+}
+
+// pmullw (Low), pmulhw (signed high), pmulhuw (unsigned high): each word lane's 32-bit product,
+// its low or high 16 bits.
+enum class MulPart { Low, HighSigned, HighUnsigned };
+template <MulPart P>
+Slot mul_words(Ctx& c, Slot d, Slot s) {
+  const bool is_signed = P == MulPart::HighSigned;
+  return from_lanes(c, 16, 4, [&](unsigned k) {
+    Slot product = c.b.binop(Op::mul, lane_of(c, d, 16, k, is_signed), lane_of(c, s, 16, k, is_signed));
+    return P == MulPart::Low ? product : shr(c, product, 16);
+  });
+}
+
+// pmaddwd: each dword lane is the sum of its two signed word products (wrapping to 32 bits:
+// only for 4 x -32768).
+Slot madd_words(Ctx& c, Slot d, Slot s) {
+  return from_lanes(c, 32, 2, [&](unsigned k) {
+    auto product = [&](unsigned w) { return c.b.binop(Op::mul, lane_of(c, d, 16, w, true), lane_of(c, s, 16, w, true)); };
+    return c.b.binop(Op::add, product(2 * k), product(2 * k + 1));
+  });
+}
+
+// psadbw: the sum of the eight bytes' |d - s| in the half's low word, the rest zero. max - min
+// per byte borrows nowhere; byte pairs are summed into words (at most 510), then the multiply
+// adds the four words into the top word (at most 2040).
+Slot sad_bytes(Ctx& c, Slot d, Slot s) {
+  Slot hi = minmax_lanes<8, false, true>(c, d, s), lo = minmax_lanes<8, false, false>(c, d, s);
+  Slot diff = c.b.binop(Op::sub, hi, lo);
+  Slot pairs = c.b.binop(Op::add, and64(c, diff, 0x00ff00ff00ff00ffull), and64(c, shr(c, diff, 8), 0x00ff00ff00ff00ffull));
+  return shr(c, c.b.binop(Op::mul, pairs, c.c64(0x0001000100010001ull)), 48);
+}
+
+// The `E`-bit signed lanes of a half narrowed to E/2 bits with saturation (signed, or unsigned:
+// to 0..2^(E/2)-1), packed into the low 32 bits.
+template <unsigned E, bool UnsignedResult>
+Slot narrow_half(Ctx& c, Slot half) {
+  const int64_t max = UnsignedResult ? int64_t(lane_mask(E / 2)) : int64_t(lane_mask(E / 2) >> 1);
+  const int64_t min = UnsignedResult ? 0 : -max - 1;
+  return from_lanes(c, E / 2, 64 / E, [&](unsigned k) {
+    Slot v = c.b.binop(Op::maxs, lane_of(c, half, E, k, true), c.c64(uint64_t(min)));
+    return c.b.binop(Op::mins, v, c.c64(uint64_t(max)));
+  });
+}
+
+// packsswb (16, signed), packssdw (32, signed), packuswb (16, unsigned): the destination's lanes
+// narrowed into the low half, the source's into the high half.
+template <unsigned E, bool UnsignedResult>
+bool lift_pack(Ctx& c) {
+  if (!xmm_rm_form(c)) return false;
+  const unsigned n = xmm_n(c.in.op(0));
+  Vec s = read128(c, 1, Align::Sixteen);
+  Vec d = get_xmm(c, n);
+  auto narrow = [&](Vec v) {
+    return or_(c, narrow_half<E, UnsignedResult>(c, v.lo), shl(c, narrow_half<E, UnsignedResult>(c, v.hi), 32));
+  };
+  put_xmm(c, n, {narrow(d), narrow(s)});
+  return true;
+}
+
 // ---- pmovmskb -----------------------------------------------------------------------------------
 
 // The top bit of each byte of a half, gathered into 8 bits: the multiply moves bit 8k+7 to bit
@@ -375,12 +476,6 @@ bool lift_shift(Ctx& c) {
 }
 
 // ---- shuffles and unpacks -----------------------------------------------------------------------
-
-// Element k (of `ebits`) of a 64-bit half, zero-extended.
-Slot element(Ctx& c, Slot half, unsigned ebits, unsigned k) {
-  Slot e = k ? shr(c, half, ebits * k) : half;
-  return ebits * (k + 1) == 64 ? e : and64(c, e, lane_mask(ebits));
-}
 
 // Four 16-bit elements of `half` picked by the four 2-bit fields of imm8, as a 64-bit half.
 Slot shuffle_words(Ctx& c, Slot half, unsigned sel) {
@@ -561,6 +656,18 @@ const InsnDesc kInsns[] = {
     {ZYDIS_MNEMONIC_PAVGB, lift_binary<average_lanes<8>>},
     {ZYDIS_MNEMONIC_PAVGW, lift_binary<average_lanes<16>>},
     {ZYDIS_MNEMONIC_PMULUDQ, lift_binary<mul_low_dwords>},
+    {ZYDIS_MNEMONIC_PADDSB, lift_binary<signed_saturate_lanes<8, false>>},
+    {ZYDIS_MNEMONIC_PADDSW, lift_binary<signed_saturate_lanes<16, false>>},
+    {ZYDIS_MNEMONIC_PSUBSB, lift_binary<signed_saturate_lanes<8, true>>},
+    {ZYDIS_MNEMONIC_PSUBSW, lift_binary<signed_saturate_lanes<16, true>>},
+    {ZYDIS_MNEMONIC_PMULLW, lift_binary<mul_words<MulPart::Low>>},
+    {ZYDIS_MNEMONIC_PMULHW, lift_binary<mul_words<MulPart::HighSigned>>},
+    {ZYDIS_MNEMONIC_PMULHUW, lift_binary<mul_words<MulPart::HighUnsigned>>},
+    {ZYDIS_MNEMONIC_PMADDWD, lift_binary<madd_words>},
+    {ZYDIS_MNEMONIC_PSADBW, lift_binary<sad_bytes>},
+    {ZYDIS_MNEMONIC_PACKSSWB, lift_pack<16, false>},
+    {ZYDIS_MNEMONIC_PACKSSDW, lift_pack<32, false>},
+    {ZYDIS_MNEMONIC_PACKUSWB, lift_pack<16, true>},
     {ZYDIS_MNEMONIC_MOVMSKPS, lift_movmsk<32>},
     {ZYDIS_MNEMONIC_MOVMSKPD, lift_movmsk<64>},
     {ZYDIS_MNEMONIC_PEXTRW, lift_pextrw},

@@ -239,6 +239,15 @@ TEST(X64Sse, SaturatingAverageMultiplyLikeHost) {
   }
 }
 
+TEST(X64Sse, SignedSaturatingMultiplyPackLikeHost) {
+  for (const char* mn : {"paddsb", "paddsw", "psubsb", "psubsw", "pmullw", "pmulhw", "pmulhuw", "pmaddwd", "psadbw",
+                         "packsswb", "packssdw", "packuswb"}) {
+    expect_all_pairs_like_host(std::string(mn) + " xmm0, xmm1");
+    expect_all_pairs_like_host(std::string(mn) + " xmm1, xmmword ptr [rsi + 16]");
+    expect_all_pairs_like_host(std::string(mn) + " xmm2, xmm2");
+  }
+}
+
 TEST(X64Sse, PmovmskbLikeHost) {
   for (const char* text : {"pmovmskb eax, xmm0", "pmovmskb ecx, xmm1", "pmovmskb rax, xmm1",
                            // strlen's idiom: compare with zero, gather, in one block
@@ -334,6 +343,8 @@ TEST(X64Sse, AlignedFormsFaultOnMisalignedMemory) {
                            "movaps xmm0, xmmword ptr [rsi]", "movapd xmmword ptr [rsi], xmm1",
                            "movntdq xmmword ptr [rsi], xmm1", "pxor xmm0, xmmword ptr [rsi]",
                            "pcmpeqb xmm0, xmmword ptr [rsi]", "paddb xmm0, xmmword ptr [rsi]",
+                           "paddsw xmm0, xmmword ptr [rsi]", "pmaddwd xmm0, xmmword ptr [rsi]",
+                           "packsswb xmm0, xmmword ptr [rsi]",
                            "pshufd xmm0, xmmword ptr [rsi], 0x1b", "punpcklbw xmm0, xmmword ptr [rsi]",
                            "psrlw xmm0, xmmword ptr [rsi]", "shufps xmm0, xmmword ptr [rsi], 0"})
     expect_alignment_fault(text);
@@ -356,7 +367,8 @@ TEST(X64Sse, UnalignedMovesAndScalarsAcceptAnyAddress) {
 // The same mnemonics on MMX registers are not lifted (yet): an illegal-instruction stop at them.
 TEST(X64Sse, MmxFormsAreDeclined) {
   for (const char* text : {"pxor mm0, mm1", "paddb mm0, mm1", "movq mm0, rax", "movd eax, mm1", "pmovmskb eax, mm0",
-                           "psrlq mm0, 3", "punpcklbw mm0, mm1"}) {
+                           "psrlq mm0, 3", "punpcklbw mm0, mm1",
+                           "paddsb mm0, mm1", "pmullw mm0, mm1", "psadbw mm0, mm1", "packsswb mm0, mm1"}) {
     X64Machine m;
     Stop s = m.run(text);
     EXPECT_EQ(s.reason, StopReason::IllegalInsn) << text;
