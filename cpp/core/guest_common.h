@@ -18,6 +18,15 @@ struct PendingTrap {
   int32_t code = 0;       // si_code
   uint32_t pad = 0;
   uint64_t addr = 0;      // faulting address (si_addr)
+
+  // Requests the trap. addr 0 lets the Cpu report the instruction's pc (what Linux gives for
+  // SIGILL, and the address-less #GP/#DE).
+  void raise(int sig, int si_code, uint64_t fault_addr) {
+    pending = 1;
+    signo = sig;
+    code = si_code;
+    addr = fault_addr;
+  }
 };
 
 struct HookRuntime;

@@ -18,13 +18,7 @@ constexpr int32_t kBusAdraln = 1;
 
 State& st(void* s) { return *static_cast<State*>(s); }
 
-void raise(void* s, int signo, int code, uint64_t addr) {
-  PendingTrap& t = st(s).common.trap;
-  t.pending = 1;
-  t.signo = signo;
-  t.code = code;
-  t.addr = addr;  // 0: the Cpu reports the instruction's pc (what Linux gives for SIGILL)
-}
+void raise(void* s, int signo, int code, uint64_t addr) { st(s).common.trap.raise(signo, code, addr); }
 
 // The generic timer as qemu-aarch64 presents it to user mode: 62.5 MHz (1 GHz / 16), counting
 // the guest clock (core/guest_clock.h: host CLOCK_MONOTONIC).

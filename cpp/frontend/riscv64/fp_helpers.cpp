@@ -94,12 +94,7 @@ bool is_snan(F v) {
   return std::isnan(v) && (std::bit_cast<Bits>(v) & Fmt<F>::kQuietBit) == 0;
 }
 
-void raise_sigill(State& s) {
-  s.common.trap.pending = 1;
-  s.common.trap.signo = kSigIll;
-  s.common.trap.code = kIllIllOpc;
-  s.common.trap.addr = 0;  // the execution loop reports the instruction's pc
-}
+void raise_sigill(State& s) { s.common.trap.raise(kSigIll, kIllIllOpc, 0); }
 
 // The instruction's effective rounding mode, or -1 after raising SIGILL for a reserved one
 // (static 5/6, or DYN while frm holds 5..7).

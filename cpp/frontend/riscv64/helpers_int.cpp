@@ -27,13 +27,7 @@ constexpr int32_t kBusAdraln = 1;
 
 State& st(void* s) { return *static_cast<State*>(s); }
 
-void raise(void* s, int signo, int code, uint64_t addr) {
-  PendingTrap& t = st(s).common.trap;
-  t.pending = 1;
-  t.signo = signo;
-  t.code = code;
-  t.addr = addr;  // 0 lets the Cpu report the instruction's pc (what Linux gives for SIGILL)
-}
+void raise(void* s, int signo, int code, uint64_t addr) { st(s).common.trap.raise(signo, code, addr); }
 
 // `time` counts the guest clock (core/guest_clock.h) in 100 ns ticks: 10 MHz is the timebase of
 // qemu's riscv `virt` machine (the device tree's timebase-frequency), which is what programs that

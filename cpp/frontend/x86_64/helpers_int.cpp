@@ -14,13 +14,7 @@ constexpr int32_t kFpeIntdiv = 1;  // FPE_INTDIV: what Linux reports for #DE
 
 State& st(void* s) { return *static_cast<State*>(s); }
 
-void raise_divide_error(void* s) {
-  PendingTrap& t = st(s).common.trap;
-  t.pending = 1;
-  t.signo = SIGFPE;
-  t.code = kFpeIntdiv;
-  t.addr = 0;  // the Cpu reports the instruction's address
-}
+void raise_divide_error(void* s) { st(s).common.trap.raise(SIGFPE, kFpeIntdiv, 0); }
 
 }  // namespace
 
@@ -94,11 +88,7 @@ uint64_t helper_div(void* state, uint64_t divisor, uint64_t, uint64_t, uint32_t 
 // #GP, as a user-level privileged instruction raises it: Linux sends SIGSEGV with SI_KERNEL and
 // no address.
 uint64_t helper_general_protection(void* state, uint64_t, uint64_t, uint64_t, uint32_t) {
-  PendingTrap& t = st(state).common.trap;
-  t.pending = 1;
-  t.signo = SIGSEGV;
-  t.code = 0x80;  // SI_KERNEL
-  t.addr = 0;
+  st(state).common.trap.raise(SIGSEGV, 0x80 /* SI_KERNEL */, 0);
   return 0;
 }
 

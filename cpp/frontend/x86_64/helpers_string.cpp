@@ -19,14 +19,6 @@ constexpr uint64_t kPage = 4096;
 
 State& st(void* s) { return *static_cast<State*>(s); }
 
-void raise_trap(State& s, int signo, int code, uint64_t addr) {
-  PendingTrap& t = s.common.trap;
-  t.pending = 1;
-  t.signo = signo;
-  t.code = code;
-  t.addr = addr;
-}
-
 // One execution of a rep string instruction. Guest memory is touched through its host mapping:
 // a host fault (unmapped or protected page) becomes a precise guest fault at the instruction
 // through the Cpu's SIGSEGV handler, with the registers as the last completed element left them.
@@ -64,7 +56,7 @@ class RepRun {
 
  private:
   bool outside(uint64_t addr) {
-    raise_trap(s_, SIGSEGV, kSegvMaperr, addr);
+    s_.common.trap.raise(SIGSEGV, kSegvMaperr, addr);
     return false;
   }
   bool report(MemAccess access, uint64_t addr, uint64_t v) {
@@ -177,7 +169,7 @@ uint64_t helper_rep_string(void* state, uint64_t src_base, uint64_t pc, uint64_t
 
 // cmpxchg16b's operand must be 16-byte aligned: #GP otherwise (SIGSEGV, SI_KERNEL, address 0).
 uint64_t helper_check_align16(void* state, uint64_t addr, uint64_t, uint64_t, uint32_t) {
-  if (addr & 15) raise_trap(st(state), SIGSEGV, kSiKernel, 0);
+  if (addr & 15) st(state).common.trap.raise(SIGSEGV, kSiKernel, 0);
   return 0;
 }
 

@@ -798,6 +798,21 @@ class BlockCompiler : public CodeGenerator {
     add(qword[rdx], rax);
   }
 
+  // Calls the helper of a call/callp: fn(state, a, b, c, imm), absent operands 0; result in rax.
+  // The cache registers are clobbered (the caller spilled what it needs).
+  void call_helper(const ir::Inst& in) {
+    // operands first (rsi, rdi and r8 may hold them)
+    if (in.a != ir::kNoSlot) load(rax, in.a); else xor_(eax, eax);
+    if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
+    if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
+    mov(rsi, rax);
+    mov(rdi, r12);
+    mov(r8d, uint32_t(in.sub));
+    mov(rax, reinterpret_cast<uint64_t>(b_.arch->helpers[in.aux].fn));
+    call(rax);
+    forget_cache();
+  }
+
   // Calls fn(a, b, w) for the ops done in C; result in rax.
   void call3(uint64_t (*fn)(uint64_t, uint64_t, uint64_t), Slot a, Slot bslot, unsigned w) {
     spill_live();
@@ -1206,17 +1221,7 @@ class BlockCompiler : public CodeGenerator {
         flush_pending();
         spill_live();
         mark_position(i);
-        const ir::HelperInfo& h = b_.arch->helpers[in.aux];
-        // operands first (rsi, rdi and r8 may hold them)
-        if (in.a != ir::kNoSlot) load(rax, in.a); else xor_(eax, eax);
-        if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
-        if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
-        mov(rsi, rax);
-        mov(rdi, r12);
-        mov(r8d, uint32_t(in.sub));
-        mov(rax, reinterpret_cast<uint64_t>(h.fn));
-        call(rax);
-        forget_cache();
+        call_helper(in);
         cmp(dword[r12 + int(offsetof(GuestCommon, trap) + offsetof(PendingTrap, pending))], 0);
         auto trap = std::make_shared<Label>();
         jne(*trap, T_NEAR);
@@ -1234,15 +1239,7 @@ class BlockCompiler : public CodeGenerator {
         // A pure helper: no guest state to write back first, no trap to check after; only the
         // cache registers it clobbers (caller-saved) to save.
         spill_live();
-        if (in.a != ir::kNoSlot) load(rax, in.a); else xor_(eax, eax);
-        if (in.b != ir::kNoSlot) load(rdx, in.b); else xor_(edx, edx);
-        if (in.c != ir::kNoSlot) load(rcx, in.c); else xor_(ecx, ecx);
-        mov(rsi, rax);
-        mov(rdi, r12);
-        mov(r8d, uint32_t(in.sub));
-        mov(rax, reinterpret_cast<uint64_t>(b_.arch->helpers[in.aux].fn));
-        call(rax);
-        forget_cache();
+        call_helper(in);
         mask(rax, in.type);
         store(in.dst, rax);
         return;
