@@ -711,17 +711,7 @@ def native_runner(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def x86_64_guest():
-    try:
-        vmkit.Machine("x86_64")
-    except vmkit.UsageError as e:
-        if "unknown guest architecture" in str(e):
-            pytest.skip(f"vmkit has no x86-64 guest yet ({e})")
-        raise
-
-
-@pytest.fixture(scope="module")
-def native_results(x86_64_guest, native_runner) -> dict:
+def native_results(native_runner) -> dict:
     seqs = [sequence(seed) for seed in range(SEQUENCES)]
     return {s.seed: (s, want) for s, want in zip(seqs, run_native(native_runner, seqs))}
 
