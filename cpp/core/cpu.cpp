@@ -126,6 +126,7 @@ Cpu::Cpu(const Frontend& fe, GuestMemory& mem)
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
   common->mem_base = mem.base();
   common->mem_size = mem.size();
+  fe.reset_state(state_.data());
   shaper_.cpu = this;
   FaultRecovery::install();
   mem_.add_code_watcher(this);

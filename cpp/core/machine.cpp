@@ -104,10 +104,11 @@ bool Machine::handle_exception(const Stop& s, RunResult& r) {
     case StopReason::Syscall: r.cause = fe_->exception_cause(GuestException::Syscall); break;
     case StopReason::Breakpoint: r.cause = fe_->exception_cause(GuestException::Breakpoint); break;
     default:  // a helper's trap: SIGILL (bad rounding mode), SIGBUS (misaligned atomic), SIGFPE
-              // (x86 #DE), SIGSEGV (x86 #GP)
+              // (x86 #DE, #XM), SIGSEGV (x86 #GP)
       r.cause = fe_->exception_cause(s.signo == SIGBUS    ? (s.write ? GuestException::StoreMisaligned
                                                                      : GuestException::LoadMisaligned)
-                                     : s.signo == SIGFPE  ? GuestException::DivideError
+                                     : s.signo == SIGFPE  ? (s.code == FPE_INTDIV ? GuestException::DivideError
+                                                                                  : GuestException::FloatingPointError)
                                      : s.signo == SIGSEGV ? GuestException::GeneralProtection
                                                           : GuestException::IllegalInsn);
       break;

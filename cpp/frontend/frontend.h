@@ -46,6 +46,7 @@ enum class GuestException {
   Syscall, Breakpoint, IllegalInsn, LoadMisaligned, StoreMisaligned,
   DivideError,        // x86 #DE (a helper's SIGFPE)
   GeneralProtection,  // x86 #GP (a helper's SIGSEGV that is not a memory access)
+  FloatingPointError, // x86 #XM/#MF: an unmasked floating-point exception (a helper's SIGFPE, FPE_FLT*)
 };
 
 class Frontend {
@@ -60,6 +61,9 @@ class Frontend {
   // instruction before lifting it (that is where the execution core instruments code).
   virtual void translate(uint64_t pc, const CodeSource& code, ir::Builder& b,
                          unsigned max_insns) const = 0;
+  // Gives the registers whose reset value is not zero their value (x86: MXCSR and the x87 control
+  // word, with every floating-point exception masked). The state is zeroed before.
+  virtual void reset_state(uint8_t* /*state*/) const {}
   // Byte offset of the program counter in the guest state.
   virtual uint32_t pc_offset() const = 0;
   // The number an interrupt hook gets for exception e (RISC-V: mcause; AArch64: unicorn's intno).

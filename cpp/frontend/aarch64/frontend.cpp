@@ -113,6 +113,7 @@ class A64Frontend final : public Frontend {
       case GuestException::IllegalInsn: return 1;
       case GuestException::LoadMisaligned:
       case GuestException::StoreMisaligned: return 4;
+      case GuestException::FloatingPointError:
       case GuestException::DivideError:        // (A64 division does not trap)
       case GuestException::GeneralProtection: return 1;
     }

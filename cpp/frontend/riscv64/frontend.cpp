@@ -79,6 +79,7 @@ class Rv64Frontend final : public Frontend {
       case GuestException::IllegalInsn: return 2;
       case GuestException::LoadMisaligned: return 4;
       case GuestException::StoreMisaligned: return 6;
+      case GuestException::FloatingPointError:
       case GuestException::DivideError:        // (RISC-V division does not trap)
       case GuestException::GeneralProtection: return 2;
     }

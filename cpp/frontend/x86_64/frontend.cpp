@@ -27,7 +27,7 @@ const char* const kGpr8[16] = {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil
 struct Lifters {
   std::array<std::vector<LiftFn>, ZYDIS_MNEMONIC_MAX_VALUE + 1> by_mnemonic{};
   Lifters() {
-    for (InsnTable t : {alu_insns(), shift_insns(), muldiv_insns(), bits_insns(), branch_insns(), string_insns(), sse_insns()})
+    for (InsnTable t : {alu_insns(), shift_insns(), muldiv_insns(), bits_insns(), branch_insns(), string_insns(), sse_insns(), sse_fp_insns(), x87_insns()})
       for (unsigned i = 0; i < t.count; ++i) by_mnemonic[t.insns[i].mnemonic].push_back(t.insns[i].lift);
   }
 };
@@ -101,7 +101,14 @@ class X64Frontend final : public Frontend {
   const ir::ArchInfo& arch() const override { return info_; }
   const std::vector<RegInfo>& registers() const override { return regs_; }
   uint32_t pc_offset() const override { return kOffRip; }
-  // The exception vectors: #DE 0, #BP 3, #UD 6, #GP 13, #AC 17.
+  // As after RESET/INIT (SDM Vol. 3 §9.1): MXCSR 0x1f80, FCW 0x037f, all x87 registers empty.
+  void reset_state(uint8_t* state) const override {
+    State& s = *reinterpret_cast<State*>(state);
+    s.mxcsr = 0x1f80;
+    s.fcw = 0x037f;
+    s.ftw = 0xffff;
+  }
+  // The exception vectors: #DE 0, #BP 3, #UD 6, #GP 13, #AC 17, #XM 19.
   uint32_t exception_cause(GuestException e) const override {
     switch (e) {
       case GuestException::Syscall: return 0x80;  // (syscall has no vector; unicorn reports it apart)
@@ -111,6 +118,7 @@ class X64Frontend final : public Frontend {
       case GuestException::StoreMisaligned: return 17;
       case GuestException::DivideError: return 0;
       case GuestException::GeneralProtection: return 13;
+      case GuestException::FloatingPointError: return 19;  // #XM (an x87 #MF at fwait is reported alike)
     }
     return 6;
   }

@@ -6,6 +6,8 @@ namespace {
 const ir::HelperInfo kHelpers[] = {
 #define HELPER(name) {#name, &helper_##name},
 #include "frontend/x86_64/helpers_int.def"
+#include "frontend/x86_64/helpers_sse_fp.def"
+#include "frontend/x86_64/helpers_x87.def"
 #undef HELPER
 };
 static_assert(sizeof(kHelpers) / sizeof(kHelpers[0]) == H_Count);

@@ -46,8 +46,15 @@ struct State {
   uint32_t rflags_misc;  // the other writable RFLAGS bits as popf left them (AC, ID, TF)
   uint32_t mxcsr;
   uint64_t fs_base, gs_base;
-  uint16_t fcw, fsw, ftw, fop;  // x87 control and status (no x87 arithmetic yet)
+  uint16_t fcw, fsw, ftw, fop;  // x87 control, status (TOP in bits 11..13), tag word (full form), last opcode
   uint64_t fip, fdp;
+  // The x87 data registers R0..R7 by physical number (ST(i) is R[(TOP + i) & 7]); MMX register
+  // mm_i is R_i's mantissa, with its exponent set to all ones when written by an MMX instruction.
+  struct X87Reg {
+    uint64_t mant;
+    uint16_t exp;  // sign and exponent
+    uint16_t pad[3];
+  } fpr[8];
   alignas(16) uint64_t xmm[16][2];  // [0] low 64 bits, [1] high
 };
 
@@ -65,6 +72,11 @@ constexpr uint32_t kOffRflagsMisc = offsetof(State, rflags_misc);
 constexpr uint32_t kOffMxcsr = offsetof(State, mxcsr);
 constexpr uint32_t kOffFsBase = offsetof(State, fs_base);
 constexpr uint32_t kOffGsBase = offsetof(State, gs_base);
+constexpr uint32_t kOffFcw = offsetof(State, fcw);
+constexpr uint32_t kOffFsw = offsetof(State, fsw);
+constexpr uint32_t kOffFtw = offsetof(State, ftw);
+constexpr uint32_t off_fpr_mant(unsigned i) { return uint32_t(offsetof(State, fpr) + 16 * i); }
+constexpr uint32_t off_fpr_exp(unsigned i) { return uint32_t(offsetof(State, fpr) + 16 * i + 8); }
 
 // The arithmetic flags of a lazy form (RFLAGS positions), and RFLAGS as a program sees it (pushfq,
 // Python): those, DF, the kept misc bits and the always-one bit 1 (and IF, as in user mode).
