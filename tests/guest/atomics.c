@@ -187,6 +187,30 @@ LSE_FETCH(fetch_min_u64, int64_t, "ldumin %x2, %x0, [%1]")
 LSE_FETCH(fetch_max_u64, int64_t, "ldumax %x2, %x0, [%1]")
 LSE_FETCH(fetch_min_i32, int32_t, "ldsmin %w2, %w0, [%1]")
 LSE_FETCH(fetch_max_u32, int32_t, "ldumax %w2, %w0, [%1]")
+#elif defined(__x86_64__)
+/* x86-64 has no atomic min/max: a lock cmpxchg loop, which leaves the old value in rax (a 32-bit
+ * cmpxchg zero-extends it). */
+#define MINMAX_TITLE "lock cmpxchg min/max loops"
+#define CMPXCHG_FETCH(name, mem_t, size, better)                                                   \
+  static inline int64_t name(mem_t *mem, int64_t v) {                                            \
+    uint64_t old = (uint64_t)(int64_t)*mem;                                                      \
+    for (;;) {                                                                                   \
+      mem_t cur = (mem_t)old, want = (mem_t)v;                                                   \
+      mem_t next = (better) ? want : cur;                                                         \
+      uint8_t ok;                                                                                \
+      __asm__ volatile("lock cmpxchg" size " %3, %1\n\tsete %2"                                  \
+                       : "+a"(old), "+m"(*mem), "=q"(ok)                                          \
+                       : "r"(next)                                                               \
+                       : "memory", "cc");                                                        \
+      if (ok) return (int64_t)old;                                                               \
+    }                                                                                            \
+  }
+CMPXCHG_FETCH(fetch_min_i64, int64_t, "q", want < cur)
+CMPXCHG_FETCH(fetch_max_i64, int64_t, "q", want > cur)
+CMPXCHG_FETCH(fetch_min_u64, int64_t, "q", (uint64_t)want < (uint64_t)cur)
+CMPXCHG_FETCH(fetch_max_u64, int64_t, "q", (uint64_t)want > (uint64_t)cur)
+CMPXCHG_FETCH(fetch_min_i32, int32_t, "l", want < cur)
+CMPXCHG_FETCH(fetch_max_u32, int32_t, "l", (uint32_t)want > (uint32_t)cur)
 #else
 #error "atomics.c: no atomic min/max instructions for this architecture"
 #endif

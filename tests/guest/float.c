@@ -153,6 +153,22 @@ CVT(cvt_w_d, "fcvtzs %w0, %d1", int64_t, double)
 CVT(cvt_wu_d, "fcvtzu %w0, %d1", int64_t, double)
 CVT(cvt_l_s, "fcvtzs %x0, %s1", int64_t, float)
 CVT(cvt_w_s, "fcvtzs %w0, %s1", int64_t, float)
+#elif defined(__x86_64__)
+/* x86-64 cvttsd2si/cvttss2si give the "integer indefinite" (the sign bit alone) for NaN and
+ * out-of-range values. SSE has no unsigned conversion: the "lu"/"wu" forms use the 64-bit signed
+ * one, whose low 32 bits are the wu result (the whole register, zero-extended by the 32-bit write). */
+#define CVT(name, insn, outt, in_t)                    \
+  __attribute__((noinline)) static outt name(in_t x) { \
+    outt r;                                            \
+    __asm__(insn : "=r"(r) : "x"(x));                  \
+    return r;                                          \
+  }
+CVT(cvt_l_d, "cvttsd2si %1, %q0", int64_t, double)
+CVT(cvt_lu_d, "cvttsd2si %1, %q0", uint64_t, double)
+CVT(cvt_w_d, "cvttsd2si %1, %k0", int64_t, double)
+CVT(cvt_wu_d, "cvttsd2si %1, %q0\n\tmovl %k0, %k0", int64_t, double)
+CVT(cvt_l_s, "cvttss2si %1, %q0", int64_t, float)
+CVT(cvt_w_s, "cvttss2si %1, %k0", int64_t, float)
 #else
 #error "float.c: no float -> int conversion instructions for this architecture"
 #endif

@@ -133,6 +133,30 @@ A64_BINOP(remw_rt, int64_t, "sdiv %w0, %w1, %w2\n\tmsub %w0, %w0, %w2, %w1")
 A64_BINOP(divuw_rt, int64_t, "udiv %w0, %w1, %w2")
 A64_BINOP(remuw_rt, int64_t, "udiv %w0, %w1, %w2\n\tmsub %w0, %w0, %w2, %w1")
 A64_BINOP(mulw_rt, int64_t, "mul %w0, %w1, %w2")
+#elif defined(__x86_64__)
+/* x86-64: division by zero and a quotient that does not fit (INT_MIN / -1) raise #DE, which
+ * x86_divide_error below checks as a SIGFPE; here those pairs give the marker 0xde instead, and the
+ * others run the real instructions. The 32-bit forms zero-extend. */
+#define X86_DIV(name, type, narrow, min, setup, insn, result)                                          \
+  __attribute__((noinline)) static type name(type a, type b) {                                      \
+    if ((narrow)b == 0 || ((narrow)a == (min) && (narrow)b == -1)) return 0xde;                     \
+    uint64_t ax = (uint64_t)a, dx;                                                                   \
+    __asm__(setup "\n\t" insn " %2" : "+a"(ax), "=&d"(dx) : "r"(b));                               \
+    return (type)(result);                                                                          \
+  }
+X86_DIV(div_rt, int64_t, int64_t, INT64_MIN, "cqo", "idivq", ax)
+X86_DIV(rem_rt, int64_t, int64_t, INT64_MIN, "cqo", "idivq", dx)
+X86_DIV(divu_rt, uint64_t, int64_t, 1, "xorl %%edx, %%edx", "divq", ax)
+X86_DIV(remu_rt, uint64_t, int64_t, 1, "xorl %%edx, %%edx", "divq", dx)
+X86_DIV(divw_rt, int64_t, int32_t, INT32_MIN, "cltd", "idivl %k2 #", ax)
+X86_DIV(remw_rt, int64_t, int32_t, INT32_MIN, "cltd", "idivl %k2 #", dx)
+X86_DIV(divuw_rt, int64_t, int32_t, 1, "xorl %%edx, %%edx", "divl %k2 #", ax)
+X86_DIV(remuw_rt, int64_t, int32_t, 1, "xorl %%edx, %%edx", "divl %k2 #", dx)
+__attribute__((noinline)) static int64_t mulw_rt(int64_t a, int64_t b) {
+  uint64_t r = (uint64_t)a;
+  __asm__("imull %k1, %k0" : "+r"(r) : "r"(b));
+  return (int64_t)r;
+}
 #else
 #error "integer.c: no division instructions for this architecture"
 #endif
@@ -318,8 +342,52 @@ static void conversions(void) {
   printf("u32->i64 %" PRId64 " i32->i64 %" PRId64 "\n", (int64_t)u, (int64_t)(int32_t)u);
 }
 
+#if defined(__x86_64__)
+#include <setjmp.h>
+#include <signal.h>
+/* #DE: a SIGFPE with FPE_INTDIV at the division, which leaves its registers unchanged. */
+static sigjmp_buf de_jump;
+static volatile int de_code;
+static void *volatile de_addr;
+static void on_fpe(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)uc;
+  de_code = si->si_code;
+  de_addr = si->si_addr;
+  siglongjmp(de_jump, 1);
+}
+extern char x86_idiv_insn[];
+__attribute__((noipa)) static int64_t idiv_may_trap(int64_t a, int64_t b) {
+  uint64_t ax = (uint64_t)a, dx;
+  __asm__ volatile("cqo\n.globl x86_idiv_insn\nx86_idiv_insn: idivq %2" : "+a"(ax), "=&d"(dx) : "r"(b));
+  return (int64_t)ax;
+}
+static void x86_divide_error(void) {
+  printf("== x86 divide error\n");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fpe;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGFPE, &sa, NULL);
+  static const int64_t cases[][2] = {{7, 0}, {INT64_MIN, -1}, {-5, 0}, {-9, 2}};
+  for (size_t i = 0; i < 4; i++) {
+    volatile int64_t a = cases[i][0], b = cases[i][1];
+    if (sigsetjmp(de_jump, 1) == 0) {
+      printf("%" PRId64 " / %" PRId64 " = %" PRId64 "\n", (int64_t)a, (int64_t)b, idiv_may_trap(a, b));
+    } else {
+      printf("%" PRId64 " / %" PRId64 ": SIGFPE code %s at the idiv %d\n", (int64_t)a, (int64_t)b,
+             de_code == FPE_INTDIV ? "FPE_INTDIV" : "other", de_addr == (void *)x86_idiv_insn);
+    }
+  }
+  signal(SIGFPE, SIG_DFL);
+}
+#endif
+
 int main(void) {
   arith64();
+#if defined(__x86_64__)
+  x86_divide_error();
+#endif
   division_edges();
   arith32();
   shifts();

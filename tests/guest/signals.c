@@ -19,8 +19,20 @@ static volatile sig_atomic_t last_code;
 static void *volatile last_addr;
 static volatile int usr1_blocked_in_handler;
 
+#if defined(__x86_64__)
+/* x86-64's sigcontext also says which exception it was: the vector, the page-fault error code
+ * (present, write, user, fetch) and cr2. */
+static volatile long last_trapno, last_err, last_cr2;
+#endif
+
 static void on_segv(int sig, siginfo_t *si, void *uc) {
   (void)uc;
+#if defined(__x86_64__)
+  const ucontext_t *u = uc;
+  last_trapno = u->uc_mcontext.gregs[REG_TRAPNO];
+  last_err = u->uc_mcontext.gregs[REG_ERR];
+  last_cr2 = u->uc_mcontext.gregs[REG_CR2];
+#endif
   segv_count++;
   last_code = si->si_code;
   last_addr = si->si_addr;
@@ -32,17 +44,25 @@ static void on_segv(int sig, siginfo_t *si, void *uc) {
 #define SAVED_PC(uc) ((uc)->uc_mcontext.__gregs[REG_PC])
 #elif defined(__aarch64__)
 #define SAVED_PC(uc) ((uc)->uc_mcontext.pc)
+#elif defined(__x86_64__)
+#define SAVED_PC(uc) ((uc)->uc_mcontext.gregs[REG_RIP])
 #else
 #error "signals.c: no ucontext pc or illegal instruction for this architecture"
 #endif
 
-/* Resume after the faulting instruction. The illegal instruction below is 4 bytes long. */
+/* Resume after the faulting instruction. The illegal instruction below is 4 bytes long (x86-64:
+ * ud2, 2 bytes). */
+#if defined(__x86_64__)
+#define ILLEGAL_LEN 2
+#else
+#define ILLEGAL_LEN 4
+#endif
 static void on_ill(int sig, siginfo_t *si, void *ucv) {
   ucontext_t *uc = ucv;
   ill_count++;
   last_code = si->si_code;
   last_addr = si->si_addr;
-  if (sig == SIGILL && (uintptr_t)si->si_addr == SAVED_PC(uc)) SAVED_PC(uc) += 4;
+  if (sig == SIGILL && (uintptr_t)si->si_addr == (uintptr_t)SAVED_PC(uc)) SAVED_PC(uc) += ILLEGAL_LEN;
 }
 
 static void on_usr1(int sig) {
@@ -64,6 +84,14 @@ static void on_usr2(int sig) {
   on_alt_stack = &here >= alt_base && &here < alt_base + 65536;
 }
 
+static void print_x86_fault(void) {
+#if defined(__x86_64__)
+  /* (err's bit 0, "the page was present", depends on whether the kernel had populated the page: a
+   * store to a read-only page never touched before reports it absent) */
+  printf("  x86: trapno %ld err %ld cr2 is si_addr %d\n", last_trapno, last_err & ~1L, (void *)last_cr2 == last_addr);
+#endif
+}
+
 static void null_deref(void) {
   printf("== SIGSEGV from a NULL load\n");
   struct sigaction sa;
@@ -80,6 +108,7 @@ static void null_deref(void) {
       printf("round %d: caught SIGSEGV #%d code %s addr %p\n", round, (int)segv_count,
              last_code == SEGV_MAPERR ? "SEGV_MAPERR" : last_code == SEGV_ACCERR ? "SEGV_ACCERR" : "other",
              last_addr);
+      print_x86_fault();
     }
   }
   printf("== SIGSEGV from an unmapped page and a read-only page\n");
@@ -91,6 +120,7 @@ static void null_deref(void) {
   } else {
     printf("caught: code %s addr is page+%ld\n", last_code == SEGV_MAPERR ? "SEGV_MAPERR" : "other",
            (long)((char *)last_addr - page));
+    print_x86_fault();
   }
   mprotect(page, 4096, PROT_READ);
   if (sigsetjmp(jump_back, 1) == 0) {
@@ -99,6 +129,7 @@ static void null_deref(void) {
   } else {
     printf("caught: code %s addr is page+%ld\n", last_code == SEGV_ACCERR ? "SEGV_ACCERR" : "other",
            (long)((char *)last_addr - page));
+    print_x86_fault();
   }
   printf("read-only page still readable: %d\n", page[77]);
   munmap(page, 4096);
@@ -127,6 +158,13 @@ static void illegal_instruction(void) {
   __asm__ volatile(
       "adr %0, 1f\n"
       "1: .4byte 0\n"
+      : "=r"(where)
+      :
+      : "memory");
+#elif defined(__x86_64__)
+  __asm__ volatile(
+      "lea 1f(%%rip), %0\n"
+      "1: ud2\n"
       : "=r"(where)
       :
       : "memory");

@@ -22,6 +22,11 @@ static uint32_t add_arg0(int imm) {  // add x0, x0, #imm or sub x0, x0, #-imm (i
   return opcode | (magnitude << 10);  // Rn = Rd = 0: x0
 }
 static const uint32_t kRet = 0xd65f03c0;  // ret (x30)
+#elif defined(__x86_64__)
+// x86-64 in 4-byte slots: lea rdi, [rdi + imm8] (the immediate's low byte, sign-extended: 500
+// adds -12, the same natively), and mov rax, rdi; ret.
+static uint32_t add_arg0(int imm) { return 0x007f8d48u | ((uint32_t)(imm & 0xff) << 24); }
+static const uint32_t kRet = 0xc3f88948;
 #else
 #error "smc.c: no instruction encoder for this architecture"
 #endif

@@ -103,10 +103,7 @@ class X64Frontend final : public Frontend {
   uint32_t pc_offset() const override { return kOffRip; }
   // As after RESET/INIT (SDM Vol. 3 §9.1): MXCSR 0x1f80, FCW 0x037f, all x87 registers empty.
   void reset_state(uint8_t* state) const override {
-    State& s = *reinterpret_cast<State*>(state);
-    s.mxcsr = 0x1f80;
-    s.fcw = 0x037f;
-    s.ftw = 0xffff;
+    reset_fpu(*reinterpret_cast<State*>(state));
   }
   // The exception vectors: #DE 0, #BP 3, #UD 6, #GP 13, #AC 17, #XM 19.
   uint32_t exception_cause(GuestException e) const override {

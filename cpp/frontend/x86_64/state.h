@@ -84,4 +84,14 @@ uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c);
 uint64_t rflags(const State& s);
 void set_rflags(State& s, uint64_t v);
 
+// The 512-byte FXSAVE image of the x87, MMX and SSE state (SDM Vol. 1 §10.5.1), as fxsave64 and
+// Linux's signal frames (without XSAVE) hold it (fxsave.cpp). Bytes 416..511 are left alone.
+constexpr unsigned kFxsaveBytes = 512;
+constexpr uint32_t kMxcsrMask = 0xffff;  // the MXCSR bits vmkit implements (FZ, DAZ, masks, RC, flags)
+void fxsave_image(const State& s, uint8_t* out);
+// Loads an image; false (nothing loaded) if its MXCSR sets a bit outside kMxcsrMask (#GP).
+bool fxrstor_image(State& s, const uint8_t* in);
+// The x87 state after FNINIT, and MXCSR as at reset: what a signal handler starts with.
+void reset_fpu(State& s);
+
 }  // namespace vmkit::x64

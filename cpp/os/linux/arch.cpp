@@ -4,7 +4,7 @@
 namespace vmkit::linux_user {
 
 namespace {
-const LinuxArch* const kArchs[] = {&riscv64_linux(), &aarch64_linux()};
+const LinuxArch* const kArchs[] = {&riscv64_linux(), &aarch64_linux(), &x86_64_linux()};
 }
 
 const LinuxArch* linux_arch_for_machine(uint16_t e_machine) {
@@ -13,7 +13,9 @@ const LinuxArch* linux_arch_for_machine(uint16_t e_machine) {
   return nullptr;
 }
 
-std::string supported_arch_names() { return std::string(riscv64_linux().name) + " or " + aarch64_linux().name; }
-std::string supported_machine_names() { return "EM_RISCV or EM_AARCH64"; }
+std::string supported_arch_names() {
+  return std::string(riscv64_linux().name) + ", " + aarch64_linux().name + " or " + x86_64_linux().name;
+}
+std::string supported_machine_names() { return "EM_RISCV, EM_AARCH64 or EM_X86_64"; }
 
 }  // namespace vmkit::linux_user

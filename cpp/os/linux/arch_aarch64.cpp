@@ -4,10 +4,12 @@
 // rt_sigframe (sigcontext with an fpsimd_context record, and a frame record above it).
 #include <elf.h>
 #include <fcntl.h>
+#include <signal.h>
 
 #include "frontend/aarch64/frontend.h"
 #include "frontend/aarch64/state.h"
 #include "os/linux/arch.h"
+#include "os/linux/syscalls.h"
 
 namespace vmkit::linux_user {
 
@@ -131,6 +133,14 @@ class Aarch64Linux final : public LinuxArch {
     st.excl_size = 0;
   }
 
+  // asm-generic's table as riscv64 has it, plus renameat and without the riscv calls.
+  const char* syscall_name(uint64_t number) const override {
+    if (number == nr::renameat) return "renameat";
+    if (number == nr::riscv_hwprobe || number == nr::riscv_flush_icache) return "unknown";
+    const char* s = generic_syscall_name(number);
+    return s ? s : "unknown";
+  }
+
   void clear_reservation(uint8_t* s) const override { state_of(s).excl_size = 0; }
 
   unsigned insn_length(uint16_t) const override { return 4; }
@@ -138,9 +148,11 @@ class Aarch64Linux final : public LinuxArch {
   uint32_t open_flags_to_host(uint32_t guest) const override { return translate_open_flags(guest, true); }
   uint32_t open_flags_to_guest(uint32_t host) const override { return translate_open_flags(host, false); }
 
-  void save_context(const uint8_t* s, uint8_t* frame, uint64_t fault_addr) const override {
+  void save_context(const uint8_t* s, uint8_t* frame, uint64_t, const SignalCause& cause) const override {
     const a64::State& st = state_of(s);
-    store64(frame + kScFaultAddress, fault_addr);
+    // fault_address: the faulting address of a SIGSEGV or SIGBUS.
+    const bool memory_fault = cause.fault && (cause.signo == SIGSEGV || cause.signo == SIGBUS);
+    store64(frame + kScFaultAddress, memory_fault ? cause.addr : 0);
     for (unsigned i = 0; i < 31; ++i) store64(frame + kScRegs + 8 * i, st.x[i]);
     store64(frame + kScSp, st.x[a64::kSp]);
     store64(frame + kScPc, st.pc);

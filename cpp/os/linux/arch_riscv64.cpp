@@ -5,6 +5,7 @@
 #include "frontend/riscv64/frontend.h"
 #include "frontend/riscv64/state.h"
 #include "os/linux/arch.h"
+#include "os/linux/syscalls.h"
 
 namespace vmkit::linux_user {
 
@@ -56,12 +57,17 @@ class Riscv64Linux final : public LinuxArch {
     st.pc = entry;
   }
 
+  const char* syscall_name(uint64_t number) const override {
+    const char* s = generic_syscall_name(number);
+    return s ? s : "unknown";
+  }
+
   void clear_reservation(uint8_t* s) const override { state_of(s).res_addr = rv64::kNoReservation; }
 
   // The C extension: a 16-bit instruction unless the low two bits are 11.
   unsigned insn_length(uint16_t first) const override { return (first & 3) == 3 ? 4 : 2; }
 
-  void save_context(const uint8_t* s, uint8_t* frame, uint64_t) const override {
+  void save_context(const uint8_t* s, uint8_t* frame, uint64_t, const SignalCause&) const override {
     const rv64::State& st = state_of(s);
     store64(frame + kMcRegs, st.pc);
     for (unsigned i = 1; i < 32; ++i) store64(frame + kMcRegs + 8 * i, st.x[i]);

@@ -1,8 +1,8 @@
 // Event fds: epoll, eventfd and timerfd pass through to the host's, with the guest fd table in
-// front. struct itimerspec has the same layout on the guests (riscv64, aarch64) and x86-64;
-// struct epoll_event does not (x86-64 packs it into 12 bytes, the asm-generic guests have
-// {u32 events; 4 bytes padding; u64 data}), so
-// it is translated both ways. The guest's data field is opaque and kept as is.
+// front. struct itimerspec has the same layout on every guest and the x86-64 host; struct
+// epoll_event does not (x86-64 packs it into 12 bytes, the asm-generic guests have {u32 events;
+// 4 bytes padding; u64 data}), so it is translated both ways. The guest's data field is opaque
+// and kept as is.
 //
 // signalfd4 is not implemented: its reads must return the guest's pending signals (which live in
 // vmkit, not in the host kernel), so it would need an fd whose readiness vmkit drives; until then
@@ -28,7 +28,13 @@ namespace {
 using Args = const uint64_t (&)[6];
 
 constexpr int64_t kNsPerSec = 1'000'000'000;
-constexpr uint64_t kGuestEpollEventSize = 16;
+// struct epoll_event in guest memory: {u32 events, u64 data} at offset 4 (x86-64, packed) or 8.
+struct GuestEpollLayout {
+  uint64_t size, data;
+  explicit GuestEpollLayout(const Process& p)
+      : size(p.arch->host_struct_layouts ? 12 : 16), data(p.arch->host_struct_layouts ? 4 : 8) {}
+};
+constexpr uint64_t kMaxGuestEpollEventSize = 16;
 
 int64_t sys_eventfd2(Process& p, Args a) {
   int flags = int(a[1]);
@@ -54,11 +60,12 @@ int64_t sys_epoll_ctl(Process& p, Args a) {
   const int op = int(a[1]);
   struct epoll_event ev {};
   if (op != EPOLL_CTL_DEL) {
-    uint8_t guest_ev[kGuestEpollEventSize];
-    if (!p.mem->accessible(a[3], sizeof guest_ev, kRead)) return -EFAULT;
-    p.mem->read(a[3], guest_ev, sizeof guest_ev);
+    const GuestEpollLayout layout(p);
+    uint8_t guest_ev[kMaxGuestEpollEventSize];
+    if (!p.mem->accessible(a[3], layout.size, kRead)) return -EFAULT;
+    p.mem->read(a[3], guest_ev, layout.size);
     std::memcpy(&ev.events, guest_ev, 4);
-    std::memcpy(&ev.data.u64, guest_ev + 8, 8);
+    std::memcpy(&ev.data.u64, guest_ev + layout.data, 8);
   }
   return host_result(::epoll_ctl(ep, op, target, &ev));
 }
@@ -68,8 +75,9 @@ int64_t sys_epoll_wait(Process& p, Args a, bool timespec_timeout) {
   int ep = hfd(p, a[0]);
   if (ep < 0) return ep;
   const int64_t maxevents = int64_t(int32_t(a[2]));
-  if (maxevents <= 0 || maxevents > INT_MAX / int64_t(kGuestEpollEventSize)) return -EINVAL;
-  void* out = guest_buf(p, a[1], uint64_t(maxevents) * kGuestEpollEventSize, kWrite);
+  const GuestEpollLayout layout(p);
+  if (maxevents <= 0 || maxevents > INT_MAX / int64_t(layout.size)) return -EINVAL;
+  void* out = guest_buf(p, a[1], uint64_t(maxevents) * layout.size, kWrite);
   if (!out) return -EFAULT;
   // The timeout as a relative time in ns, -1 for none.
   int64_t timeout_ns = -1;
@@ -117,10 +125,10 @@ int64_t sys_epoll_wait(Process& p, Args a, bool timespec_timeout) {
   }
   uint8_t* dst = static_cast<uint8_t*>(out);
   for (long i = 0; i < n; ++i) {
-    uint8_t guest_ev[kGuestEpollEventSize] = {};
+    uint8_t guest_ev[kMaxGuestEpollEventSize] = {};
     std::memcpy(guest_ev, &events[size_t(i)].events, 4);
-    std::memcpy(guest_ev + 8, &events[size_t(i)].data.u64, 8);
-    std::memcpy(dst + i * kGuestEpollEventSize, guest_ev, sizeof guest_ev);
+    std::memcpy(guest_ev + layout.data, &events[size_t(i)].data.u64, 8);
+    std::memcpy(dst + i * layout.size, guest_ev, layout.size);
   }
   return n;
 }

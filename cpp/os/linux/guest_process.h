@@ -42,6 +42,7 @@ struct PendingSignal {
   uint64_t addr = 0;  // si_addr for faults
   int pid = 0, uid = 0;  // sender for SI_USER / SI_TKILL / SIGCHLD
   int status = 0;        // SIGCHLD: exit code or signal
+  bool write = false;    // SIGSEGV from a memory access: by a store (x86-64's sigcontext err)
 };
 
 // Signal state shared by every thread of the process (CLONE_SIGHAND: one table of actions).

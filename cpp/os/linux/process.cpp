@@ -280,6 +280,26 @@ bool stopped_by_hooks(Process& p) {
 }
 }  // namespace
 
+namespace {
+// A call into x86-64's vsyscall page (old static binaries call time() there): the entry's syscall
+// with the caller's arguments, then a return to the caller. false: not an entry (the fetch then
+// faults, as it does on Linux for any other address of the page).
+bool emulate_vsyscall(Process& p, uint64_t addr) {
+  const LinuxArch& arch = *p.arch;
+  if (!arch.vsyscall_base || addr < arch.vsyscall_base || addr - arch.vsyscall_base >= 3 * 0x400 ||
+      (addr - arch.vsyscall_base) % 0x400)
+    return false;
+  GuestRegs regs = p.regs();
+  if (!p.mem->accessible(regs.sp(), 8, kRead)) return false;
+  const uint64_t ret = p.mem->read_val<uint64_t>(regs.sp());
+  regs.set(arch.off_syscall_nr, arch.vsyscall_numbers[(addr - arch.vsyscall_base) / 0x400]);
+  regs.set_sp(regs.sp() + 8);
+  regs.set_pc(ret);
+  handle_syscall(p);
+  return true;
+}
+}  // namespace
+
 void handle_stop(Process& p, const Stop& s) {
   using namespace gsig;
   p.cur->after_syscall = s.reason == StopReason::Syscall;
@@ -307,32 +327,44 @@ void handle_stop(Process& p, const Stop& s) {
         if (p.regs().pc() != s.pc) return;  // the hook moved pc: no syscall
       }
       p.regs().set_pc(s.pc + p.arch->syscall_insn_len);
+      p.arch->syscall_entry(p.regs().data(), s.pc + p.arch->syscall_insn_len);
       handle_syscall(p);
       return;
     case StopReason::IllegalInsn:
-      force_signal(p, PendingSignal{kSIGILL, kILL_ILLOPC, s.pc}, s.pc, s.insn, s.insn_len);
+      force_signal(p, PendingSignal{kSIGILL, p.arch->ill_code, s.pc}, s.pc, s.insn, s.insn_len);
       return;
     case StopReason::Breakpoint:
-      force_signal(p, PendingSignal{kSIGTRAP, kTRAP_BRKPT, s.pc}, s.pc, s.insn, s.insn_len);
+      // x86's int3 is a trap: the handler sees rip past it (and si_code SI_KERNEL, no address).
+      if (p.arch->breakpoint_reports_next_pc) {
+        p.regs().set_pc(s.pc + s.insn_len);
+        force_signal(p, PendingSignal{kSIGTRAP, p.arch->breakpoint_code, 0}, s.pc + s.insn_len, s.insn, s.insn_len);
+        return;
+      }
+      force_signal(p, PendingSignal{kSIGTRAP, p.arch->breakpoint_code, s.pc}, s.pc, s.insn, s.insn_len);
       return;
     case StopReason::MemFault: {
       FaultInfo fault;
       if (hooks && hooks->handle_fault(s, fault)) return;  // a hook mapped memory: retry
       if (stopped_by_hooks(p)) return;
       bool mapped = p.mem->accessible(page_down(s.addr), 1, 0);
-      force_signal(p, PendingSignal{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr}, s.pc, s.insn, s.insn_len);
+      PendingSignal sig{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr};
+      sig.write = s.write;
+      force_signal(p, sig, s.pc, s.insn, s.insn_len);
       return;
     }
     case StopReason::FetchFault: {
       FaultInfo fault;
       if (hooks && hooks->handle_fault(s, fault)) return;
       if (stopped_by_hooks(p)) return;
+      if (emulate_vsyscall(p, s.addr)) return;
       bool mapped = p.mem->accessible(page_down(s.addr), 1, 0);
       force_signal(p, PendingSignal{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr}, s.addr, 0, 0);
       return;
     }
     case StopReason::Trap:
-      force_signal(p, PendingSignal{s.signo, s.code, s.addr}, s.pc, s.insn, s.insn_len);
+      // x86's #GP (SIGSEGV, SI_KERNEL) reports no address.
+      force_signal(p, PendingSignal{s.signo, s.code, s.signo == kSIGSEGV && s.code == kSI_KERNEL ? 0 : s.addr}, s.pc,
+                   s.insn, s.insn_len);
       return;
   }
 }

@@ -61,6 +61,14 @@ void fetch_insn(Process& p, uint64_t pc, uint32_t& insn, uint8_t& len) {
   }
 }
 
+// The instruction for a death report: the frontend's disassembly where it has one (x86-64:
+// "ud2 (0f 0b)", since its instructions have no fixed length), else the word.
+std::string describe_insn(Process& p, uint64_t pc, uint32_t insn, uint8_t len) {
+  const std::string text = p.fe->describe_insn(*p.mem, pc);
+  if (!text.empty()) return text;
+  return len ? insn_text(insn, len) : std::string("unreadable");
+}
+
 bool is_fault(const PendingSignal& s) {
   return s.code > 0 && (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGILL || s.signo == kSIGFPE || s.signo == kSIGTRAP);
 }
@@ -69,10 +77,7 @@ void kill_process(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn
   std::string line = std::string("vmkit: guest killed by ") + signal_name(s.signo);
   if (s.signo > 31) line += std::to_string(s.signo);
   line += " at pc=" + hex(pc);
-  if (s.signo == kSIGILL)
-    line += " (illegal instruction " + (len ? insn_text(insn, len) : std::string("unreadable")) + ")";
-  else
-    line += " (insn " + (len ? insn_text(insn, len) : std::string("unreadable")) + ")";
+  line += (s.signo == kSIGILL ? " (illegal instruction " : " (insn ") + describe_insn(p, pc, insn, len) + ")";
   if (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGFPE) line += ", fault address " + hex(s.addr);
   // A writer killed by SIGPIPE is the routine end of a pipeline (`yes | head`); shells and the
   // kernel say nothing about it, and a line per pipeline would bury the reports that matter.
@@ -91,10 +96,17 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   ThreadSignals& ts = p.ts();
   const LinuxArch& arch = *p.arch;
   GuestRegs regs = p.regs();
-  uint64_t sp = regs.sp();
+  // The kernel skips the red zone first, then decides on the alternate stack.
+  uint64_t sp = regs.sp() - arch.red_zone;
   bool on_alt = ts.altstack_size && sp - ts.altstack_sp <= ts.altstack_size;
   if ((act.flags & kSA_ONSTACK) && ts.altstack_size && !(ts.altstack_flags & kSS_DISABLE) && !on_alt)
     sp = ts.altstack_sp + ts.altstack_size;
+  // Where the handler returns: its own sa_restorer where the arch has one (aarch64's glibc sets
+  // none, so the vDSO's trampoline - here vmkit's - is the usual one). x86-64 has no other way
+  // back, so there a handler without one is not run.
+  const bool own_restorer = arch.has_sa_restorer && (act.flags & kSA_RESTORER);
+  if (arch.requires_sa_restorer && !own_restorer) return false;
+  const uint64_t restorer = own_restorer ? act.restorer : p.sigreturn_trampoline;
   const uint64_t frame = arch.sigframe_address(sp);
   const uint64_t frame_bytes = arch.sigframe_size + arch.frame_record_size;
   // (guest_buf prepares the frame's pages for the write: translated code, snapshot pages)
@@ -106,29 +118,28 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   auto put32 = [&](uint64_t off, uint32_t v) { store32(buf + off, v); };
   auto put64 = [&](uint64_t off, uint64_t v) { store64(buf + off, v); };
   // siginfo_t: si_signo, si_errno, si_code, then the union at 16.
-  put32(kFrameInfo + 0, uint32_t(s.signo));
-  put32(kFrameInfo + 8, uint32_t(s.code));
+  const uint64_t info = arch.frame_info;
+  put32(info + 0, uint32_t(s.signo));
+  put32(info + 8, uint32_t(s.code));
   const bool fault = is_fault(s);
   if (fault) {
-    put64(kFrameInfo + 16, s.addr);
+    put64(info + 16, s.addr);
   } else {
-    put32(kFrameInfo + 16, uint32_t(s.pid));
-    put32(kFrameInfo + 20, uint32_t(s.uid));
-    if (s.signo == kSIGCHLD) put32(kFrameInfo + 24, uint32_t(s.status));
+    put32(info + 16, uint32_t(s.pid));
+    put32(info + 20, uint32_t(s.uid));
+    if (s.signo == kSIGCHLD) put32(info + 24, uint32_t(s.status));
   }
-  const uint64_t uc = kFrameUc;
+  const uint64_t uc = arch.frame_uc;
   put64(uc + kUcStack + 0, ts.altstack_sp);
   put32(uc + kUcStack + 8, uint32_t(on_alt ? kSS_ONSTACK : (ts.altstack_size ? ts.altstack_flags : kSS_DISABLE)));
   put64(uc + kUcStack + 16, ts.altstack_size);
   // After rt_sigsuspend the frame keeps the mask from before the call, so sigreturn restores it.
-  put64(uc + kUcSigmask, ts.restore_mask ? ts.saved_mask : ts.blocked);
+  put64(uc + arch.uc_sigmask, ts.restore_mask ? ts.saved_mask : ts.blocked);
   ts.restore_mask = false;
-  arch.save_context(regs.data(), buf, fault && (s.signo == kSIGSEGV || s.signo == kSIGBUS) ? s.addr : 0);
+  if (arch.return_address_in_frame) put64(0, restorer);
+  arch.save_context(regs.data(), buf, frame, SignalCause{s.signo, s.code, s.addr, fault, s.write});
   std::memcpy(frame_host, buf, frame_bytes);
 
-  // Where the handler returns: its own sa_restorer where the arch has one (aarch64's glibc sets
-  // none, so the vDSO's trampoline - here vmkit's - is the usual one).
-  const uint64_t restorer = arch.has_sa_restorer && (act.flags & kSA_RESTORER) ? act.restorer : p.sigreturn_trampoline;
   arch.enter_handler(regs.data(), frame, s.signo, act.handler, restorer);
   // A reservation (LR, load-exclusive) does not survive a trap into the kernel.
   regs.clear_reservation();
@@ -352,8 +363,9 @@ int64_t sigsuspend(Process& p, uint64_t mask) {
 void sigreturn(Process& p) {
   const LinuxArch& arch = *p.arch;
   GuestRegs regs = p.regs();
-  const uint64_t frame = regs.sp();
-  std::vector<uint8_t> buf(arch.sigframe_size);
+  // (x86-64: the handler's ret popped the frame's first word, its return address)
+  const uint64_t frame = regs.sp() - (arch.return_address_in_frame ? 8 : 0);
+  std::vector<uint8_t> buf(arch.sigframe_size + arch.frame_record_size);
   // The kernel's badframe: an unreadable or malformed frame is a SIGSEGV at the sigreturn.
   const bool readable = p.mem->accessible(frame, buf.size(), kRead);
   if (readable) std::memcpy(buf.data(), p.mem->host(frame), buf.size());
@@ -364,7 +376,7 @@ void sigreturn(Process& p) {
     force_signal(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, regs.pc(), insn, len);
     return;
   }
-  p.ts().blocked = load64(buf.data() + kFrameUc + kUcSigmask) & ~kUnblockable;
+  p.ts().blocked = load64(buf.data() + arch.frame_uc + arch.uc_sigmask) & ~kUnblockable;
   regs.clear_reservation();
   p.cur->after_syscall = false;  // pc is the interrupted instruction now, not one past a syscall
 }

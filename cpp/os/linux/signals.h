@@ -22,7 +22,7 @@ constexpr uint64_t kSIG_DFL = 0, kSIG_IGN = 1;
 constexpr int kSS_ONSTACK = 1, kSS_DISABLE = 2;
 
 // si_code values.
-constexpr int kSI_USER = 0, kSI_TKILL = -6, kSEGV_MAPERR = 1, kSEGV_ACCERR = 2, kILL_ILLOPC = 1,
+constexpr int kSI_USER = 0, kSI_TKILL = -6, kSEGV_MAPERR = 1, kSEGV_ACCERR = 2, kILL_ILLOPC = 1, kILL_ILLOPN = 2, kSI_KERNEL = 0x80,
               kTRAP_BRKPT = 1, kBUS_ADRERR = 2;
 
 constexpr uint64_t bit(int signo) { return 1ull << (signo - 1); }

@@ -1,6 +1,7 @@
-// The Linux syscall layer of riscv64 and aarch64 guests, which share the asm-generic numbers and
-// structures (their differences - registers, struct sigaction, open flags, MINSIGSTKSZ - come
-// from the LinuxArch). Guest pointers are checked against the guest's mappings (a bad one gives
+// The Linux syscall layer. It speaks asm-generic's numbers, which riscv64 and aarch64 use; an
+// x86-64 guest's calls are mapped onto them first (LinuxArch::canonical_syscall), and the few
+// x86-64 has alone are nr::legacy_*. The differences between the arches - registers, struct
+// sigaction, open flags, MINSIGSTKSZ, x86-64's host-shaped struct stat - come from the LinuxArch. Guest pointers are checked against the guest's mappings (a bad one gives
 // -EFAULT, never a host fault); guest fds are translated through the FdTable; structures whose
 // asm-generic layout differs from the x86-64 host's (struct stat) are translated field by field,
 // the others (timespec, iovec, statx, dirent64, termios, rusage, ...) have the same layout on
@@ -46,19 +47,30 @@
 
 namespace vmkit::linux_user {
 
-const char* syscall_name(uint64_t number, const LinuxArch& arch) {
+namespace {
+const std::unordered_map<uint64_t, const char*>& generic_names() {
   static const std::unordered_map<uint64_t, const char*> names = {
 #define SYSCALL_NAME(n, name) {n, #name},
 #include "os/linux/syscall_names_riscv64.def"
 #undef SYSCALL_NAME
   };
-  // aarch64's table is the same asm-generic one, plus renameat and without the riscv calls.
-  if (arch.elf_machine != EM_RISCV) {
-    if (number == nr::renameat) return "renameat";
-    if (number == nr::riscv_hwprobe || number == nr::riscv_flush_icache) return "unknown";
-  }
-  auto it = names.find(number);
-  return it == names.end() ? "unknown" : it->second;
+  return names;
+}
+}  // namespace
+
+const char* generic_syscall_name(uint64_t number) {
+  auto it = generic_names().find(number);
+  return it == generic_names().end() ? nullptr : it->second;
+}
+
+int64_t generic_syscall_number(std::string_view name) {
+  static const std::unordered_map<std::string_view, uint64_t> numbers = [] {
+    std::unordered_map<std::string_view, uint64_t> m;
+    for (const auto& [n, s] : generic_names()) m.emplace(s, n);
+    return m;
+  }();
+  auto it = numbers.find(name);
+  return it == numbers.end() ? -1 : int64_t(it->second);
 }
 
 namespace {
@@ -112,8 +124,13 @@ std::string guest_str(Process& p, uint64_t addr) { return p.mem->read_cstr(addr,
 
 // ---- struct translation -------------------------------------------------------------------------
 
-// The guest's struct stat (asm-generic, 128 bytes: riscv64 and aarch64).
+// The guest's struct stat: x86-64's is the host's own; asm-generic's (riscv64, aarch64) is 128
+// bytes with 32-bit st_nlink and st_blksize.
 void put_stat(Process& p, uint64_t addr, const struct stat& s) {
+  if (p.arch->host_struct_layouts) {
+    p.mem->write(addr, &s, sizeof s);
+    return;
+  }
   uint8_t b[128] = {};
   auto u32 = [&](size_t off, uint32_t v) { std::memcpy(b + off, &v, 4); };
   auto u64 = [&](size_t off, uint64_t v) { std::memcpy(b + off, &v, 8); };
@@ -740,11 +757,11 @@ int64_t sys_getdents64(Process& p, Args a) {
   return host_result(::syscall(SYS_getdents64, h, buf, unsigned(a[2])));
 }
 
-int64_t sys_ppoll(Process& p, Args a) {
-  uint64_t n = a[1];
+// poll on guest fds, with a host-side timeout (nullptr: none); the caller applies any sigmask.
+int64_t poll_guest_fds(Process& p, uint64_t fds_addr, uint64_t n, const struct timespec* timeout) {
   if (n > uint64_t(p.fds.max_fds())) return -EINVAL;
   std::vector<struct pollfd> fds(n);
-  if (n) p.mem->read(a[0], fds.data(), n * sizeof(struct pollfd));
+  if (n) p.mem->read(fds_addr, fds.data(), n * sizeof(struct pollfd));
   std::vector<int> guest(n);
   for (uint64_t i = 0; i < n; ++i) {
     guest[i] = fds[i].fd;
@@ -754,15 +771,10 @@ int64_t sys_ppoll(Process& p, Args a) {
       fds[i].fd = h >= 0 ? h : INT_MAX;
     }
   }
-  struct timespec ts;
-  if (a[2]) p.mem->read(a[2], &ts, sizeof ts);
-  if (a[3]) {
-    if (int64_t e = apply_wait_sigmask(p, a[3], a[4])) return e;
-  }
   int r;
   if (p.threads.size() > 1) {
     // Other threads run while this one waits (threads.cpp): look without waiting, else park.
-    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : a[2] ? wait_deadline(ts) : -1;
+    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : timeout ? wait_deadline(*timeout) : -1;
     if (deadline == -2) return -EINVAL;
     struct timespec zero{};
     r = ::ppoll(fds.data(), n, &zero, nullptr);
@@ -772,16 +784,28 @@ int64_t sys_ppoll(Process& p, Args a) {
       return park_on_fds(p, std::move(fds), deadline, false);
     }
   } else {
-    r = int(retry_eintr(p, [&] { return long(::ppoll(fds.data(), n, a[2] ? &ts : nullptr, nullptr)); }));
+    r = int(retry_eintr(p, [&] { return long(::ppoll(fds.data(), n, timeout, nullptr)); }));
     if (r < 0) return -errno;
   }
   for (uint64_t i = 0; i < n; ++i) fds[i].fd = guest[i];
-  if (n) p.mem->write(a[0], fds.data(), n * sizeof(struct pollfd));
+  if (n) p.mem->write(fds_addr, fds.data(), n * sizeof(struct pollfd));
   return r;
 }
 
-// pselect6 through host poll: guest fd_sets name guest fds, which map to arbitrary host fds.
-int64_t sys_pselect6(Process& p, Args a) {
+int64_t sys_ppoll(Process& p, Args a) {
+  if (a[1] > uint64_t(p.fds.max_fds())) return -EINVAL;
+  struct timespec ts;
+  if (a[2]) p.mem->read(a[2], &ts, sizeof ts);
+  if (a[3]) {
+    if (int64_t e = apply_wait_sigmask(p, a[3], a[4])) return e;
+  }
+  return poll_guest_fds(p, a[0], a[1], a[2] ? &ts : nullptr);
+}
+
+// select through host poll: guest fd_sets name guest fds, which map to arbitrary host fds.
+// a[0..3] are select's first four arguments; the timeout is host-side (nullptr: none) and the
+// caller applies any sigmask.
+int64_t select_guest_fds(Process& p, Args a, const struct timespec* timeout) {
   int64_t n = int64_t(a[0]);
   if (n < 0 || n > p.fds.max_fds()) return -EINVAL;
   const size_t words = size_t(n + 63) / 64;
@@ -804,19 +828,9 @@ int64_t sys_pselect6(Process& p, Args a) {
     pfds.push_back({h, ev, 0});
     guest_fd.push_back(fd);
   }
-  struct timespec ts;
-  if (a[4]) p.mem->read(a[4], &ts, sizeof ts);
-  if (a[5]) {
-    // A pointer to {const sigset_t* set; size_t size}.
-    uint64_t mask_arg[2];
-    p.mem->read(a[5], mask_arg, sizeof mask_arg);
-    if (mask_arg[0]) {
-      if (int64_t e = apply_wait_sigmask(p, mask_arg[0], mask_arg[1])) return e;
-    }
-  }
   int r;
   if (p.threads.size() > 1) {
-    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : a[4] ? wait_deadline(ts) : -1;
+    int64_t deadline = p.cur->resumed ? p.cur->resume_deadline_ns : timeout ? wait_deadline(*timeout) : -1;
     if (deadline == -2) return -EINVAL;
     struct timespec zero{};
     r = ::ppoll(pfds.data(), pfds.size(), &zero, nullptr);
@@ -826,7 +840,7 @@ int64_t sys_pselect6(Process& p, Args a) {
       return park_on_fds(p, pfds, deadline, false);
     }
   } else {
-    r = int(retry_eintr(p, [&] { return long(::ppoll(pfds.data(), pfds.size(), a[4] ? &ts : nullptr, nullptr)); }));
+    r = int(retry_eintr(p, [&] { return long(::ppoll(pfds.data(), pfds.size(), timeout, nullptr)); }));
     if (r < 0) return -errno;
   }
   for (auto& set : sets) std::fill(set.begin(), set.end(), 0);
@@ -847,6 +861,129 @@ int64_t sys_pselect6(Process& p, Args a) {
   for (int k = 0; k < 3; ++k)
     if (a[1 + k] && words) p.mem->write(a[1 + k], sets[k].data(), words * 8);
   return count;
+}
+
+int64_t sys_pselect6(Process& p, Args a) {
+  int64_t n = int64_t(a[0]);
+  if (n < 0 || n > p.fds.max_fds()) return -EINVAL;
+  struct timespec ts;
+  if (a[4]) p.mem->read(a[4], &ts, sizeof ts);
+  if (a[5]) {
+    // A pointer to {const sigset_t* set; size_t size}.
+    uint64_t mask_arg[2];
+    p.mem->read(a[5], mask_arg, sizeof mask_arg);
+    if (mask_arg[0]) {
+      if (int64_t e = apply_wait_sigmask(p, mask_arg[0], mask_arg[1])) return e;
+    }
+  }
+  return select_guest_fds(p, a, a[4] ? &ts : nullptr);
+}
+
+// ---- calls only x86-64 has (nr::legacy_*) -----------------------------------------------------
+// The host is x86-64 too, so where a call has no asm-generic twin its host version does the
+// work once fds and paths are translated.
+
+constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004,
+                   kArchGetCpuid = 0x1011, kArchSetCpuid = 0x1012;
+
+int64_t sys_arch_prctl(Process& p, Args a) {
+  GuestRegs regs = p.regs();
+  switch (a[0]) {
+    case kArchSetFs: regs.set(p.arch->off_tls, a[1]); return 0;
+    case kArchSetGs: regs.set(p.arch->off_gs_base, a[1]); return 0;
+    case kArchGetFs:
+    case kArchGetGs:
+      p.mem->write_val(a[1], regs.get(a[0] == kArchGetFs ? p.arch->off_tls : p.arch->off_gs_base));
+      return 0;
+    case kArchGetCpuid: return 1;  // cpuid is allowed (never faults)
+    case kArchSetCpuid: return a[1] ? 0 : -ENODEV;  // vmkit cannot make cpuid fault
+  }
+  return -EINVAL;
+}
+
+// select: the remaining time is written back to the guest's timeval, as Linux does.
+int64_t sys_select(Process& p, Args a) {
+  int64_t n = int64_t(a[0]);
+  if (n < 0 || n > p.fds.max_fds()) return -EINVAL;
+  if (!a[4]) return select_guest_fds(p, a, nullptr);
+  struct timeval tv;
+  p.mem->read(a[4], &tv, sizeof tv);
+  if (tv.tv_sec < 0 || tv.tv_usec < 0) return -EINVAL;
+  // (an over-long tv_usec carries into seconds, as the kernel's poll_select_set_timeout does)
+  const int64_t total_ns = int64_t(tv.tv_sec) * 1'000'000'000 + int64_t(tv.tv_usec) * 1000;
+  struct timespec ts {time_t(total_ns / 1'000'000'000), long(total_ns % 1'000'000'000)};
+  const int64_t start = monotonic_now_ns();
+  int64_t r = select_guest_fds(p, a, &ts);
+  if (r == kNoResult) return r;
+  const int64_t left = std::max<int64_t>(0, total_ns - (monotonic_now_ns() - start));
+  struct timeval rem {time_t(left / 1'000'000'000), suseconds_t(left % 1'000'000'000 / 1000)};
+  p.mem->write(a[4], &rem, sizeof rem);
+  return r;
+}
+
+// utime, utimes and futimesat read their times from the guest and run on the host.
+int64_t sys_utimes_like(Process& p, uint64_t number, Args a) {
+  const bool at = number == nr::legacy_futimesat;
+  int dfd = at ? hdirfd(p, a[0]) : AT_FDCWD;
+  if (dfd < 0 && dfd != AT_FDCWD) return dfd;
+  const uint64_t path_addr = at ? a[1] : a[0], times_addr = at ? a[2] : a[1];
+  std::string path = host_path(p, guest_str(p, path_addr), false);
+  if (number == nr::legacy_utime) {
+    struct utimbuf {
+      int64_t actime, modtime;
+    } ub;
+    if (times_addr) p.mem->read(times_addr, &ub, sizeof ub);
+    return host_result(::syscall(SYS_utime, path.c_str(), times_addr ? &ub : nullptr));
+  }
+  struct timeval tv[2];
+  if (times_addr) p.mem->read(times_addr, tv, sizeof tv);
+  return host_result(::syscall(SYS_futimesat, dfd, path.c_str(), times_addr ? tv : nullptr));
+}
+
+int64_t sys_legacy(Process& p, uint64_t number, Args a) {
+  switch (number) {
+    case nr::legacy_dup2: {
+      int h = hfd(p, a[0]);
+      if (h < 0) return h;
+      if (a[0] == a[1]) return int64_t(int32_t(a[0]));  // dup2(fd, fd) only checks fd
+      const uint64_t args[6] = {a[0], a[1], 0, 0, 0, 0};
+      return sys_dup3(p, args);
+    }
+    case nr::legacy_poll: {
+      const int32_t ms = int32_t(a[2]);
+      struct timespec ts {time_t(ms / 1000), long(ms % 1000) * 1'000'000};
+      return poll_guest_fds(p, a[0], a[1], ms < 0 ? nullptr : &ts);
+    }
+    case nr::legacy_select: return sys_select(p, a);
+    case nr::legacy_time: {
+      const int64_t t = int64_t(::time(nullptr));
+      if (a[0]) p.mem->write_val(a[0], t);
+      return t;
+    }
+    case nr::legacy_alarm: return int64_t(::alarm(unsigned(a[0])));  // SIGALRM is forwarded
+    case nr::legacy_pause: return sigsuspend(p, p.ts().blocked);
+    case nr::legacy_getdents: {
+      // struct linux_dirent (d_type in each record's last byte) is the host's as well.
+      int h = hfd(p, a[0]);
+      if (h < 0) return h;
+      void* buf = guest_buf(p, a[1], a[2], kWrite);
+      if (!buf) return -EFAULT;
+      return host_result(::syscall(SYS_getdents, h, buf, unsigned(a[2])));
+    }
+    case nr::legacy_utime:
+    case nr::legacy_utimes:
+    case nr::legacy_futimesat: return sys_utimes_like(p, number, a);
+    case nr::legacy_epoll_create: {
+      if (int32_t(a[0]) <= 0) return -EINVAL;
+      const uint64_t args[6] = {0, 0, 0, 0, 0, 0};
+      int64_t r = -ENOSYS;
+      handle_event_syscall(p, nr::epoll_create1, args, r);
+      return r;
+    }
+    case nr::legacy_arch_prctl: return sys_arch_prctl(p, a);
+    case nr::legacy_no_permission: return -EPERM;
+  }
+  return -ENOSYS;
 }
 
 int64_t sys_sendfile(Process& p, Args a) {
@@ -968,9 +1105,16 @@ int path_argument(uint64_t number) {
   }
 }
 
-std::string trace_call(Process& p, uint64_t number, const uint64_t* a) {
-  std::string line = std::to_string(::getpid()) + " " + syscall_name(number, *p.arch) + "(";
-  int path = path_argument(number);
+// The call as the guest made it; one the arch rewrote onto an asm-generic call (x86-64's open onto
+// openat) shows that call's arguments, as "open [openat](-100,...)".
+std::string trace_call(Process& p, uint64_t guest_number, const CanonicalSyscall& call) {
+  std::string line = std::to_string(::getpid()) + " " + p.arch->syscall_name(guest_number);
+  const char* generic = generic_syscall_name(call.number);
+  if (call.known && generic && std::strcmp(generic, p.arch->syscall_name(guest_number)) != 0)
+    line += std::string(" [") + generic + "]";
+  line += "(";
+  const uint64_t* a = call.args;
+  int path = call.known ? path_argument(call.number) : -1;
   for (int i = 0; i < 6; ++i) {
     if (i) line += ",";
     if (i == path) {
@@ -995,22 +1139,26 @@ std::string trace_result(int64_t r) {
 
 void handle_syscall(Process& p) {
   GuestRegs regs = p.regs();
-  const uint64_t number = regs.syscall_nr();
-  const uint64_t a[6] = {regs.arg(0), regs.arg(1), regs.arg(2), regs.arg(3), regs.arg(4), regs.arg(5)};
+  // The guest's number and arguments, and the call as this layer handles it (asm-generic).
+  const uint64_t guest_number = regs.syscall_nr();
+  const uint64_t guest_args[6] = {regs.arg(0), regs.arg(1), regs.arg(2), regs.arg(3), regs.arg(4), regs.arg(5)};
+  const CanonicalSyscall call = p.arch->canonical_syscall(guest_number, guest_args);
+  const uint64_t number = call.number;
+  const uint64_t (&a)[6] = call.args;
   const uint64_t syscall_pc = regs.pc() - p.arch->syscall_insn_len;
   // The riscv-specific calls (asm-generic leaves 244..259 to each arch) exist on riscv64 only.
   const bool riscv = p.arch->elf_machine == EM_RISCV;
   int64_t r = -ENOSYS;
-  bool known = true;
+  bool known = call.known;
   std::string trace;
   if (p.opts.strace) {
-    trace = trace_call(p, number, a);
+    trace = trace_call(p, guest_number, call);
     // These do not return to the caller when they succeed: show the call now.
     if (number == nr::exit || number == nr::exit_group || number == nr::execve || number == nr::rt_sigreturn)
       p.diag_write(trace);
   }
   try {
-    switch (number) {
+    switch (known ? number : ~uint64_t(0)) {
       case nr::read: r = sys_rw(p, a, false, false); break;
       case nr::write: r = sys_rw(p, a, true, false); break;
       case nr::pread64: r = sys_rw(p, a, false, true); break;
@@ -1249,7 +1397,9 @@ void handle_syscall(Process& p) {
       case nr::rseq: r = -ENOSYS; break;
       case nr::riscv_hwprobe: known = riscv; break;
       default:
-        known = handle_socket_syscall(p, number, a, r) || handle_event_syscall(p, number, a, r);
+        if (!known) break;
+        if (number >= nr::legacy_base && number < nr::legacy_end) r = sys_legacy(p, number, a);
+        else known = handle_socket_syscall(p, number, a, r) || handle_event_syscall(p, number, a, r);
         break;
     }
   } catch (const GuestAccessError&) {
@@ -1267,10 +1417,10 @@ void handle_syscall(Process& p) {
     return;
   }
   if (!known) {
-    std::string msg = "vmkit: unsupported syscall " + std::to_string(number) + " (" + syscall_name(number, *p.arch) +
-                      ") at pc=" + hex(syscall_pc);
+    std::string msg = "vmkit: unsupported syscall " + std::to_string(guest_number) + " (" +
+                      p.arch->syscall_name(guest_number) + ") at pc=" + hex(syscall_pc);
     if (p.opts.strict) throw UnsupportedSyscallError(msg);
-    if (p.reported_syscalls.insert(number).second) p.diag(msg);
+    if (p.reported_syscalls.insert(guest_number).second) p.diag(msg);
   }
   if (!p.exited) p.regs().set_result(uint64_t(r));
 }

@@ -2,13 +2,16 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "os/linux/arch.h"
 
 namespace vmkit::linux_user {
 
-// The syscall's name on `arch` for diagnostics ("unknown" if the number is unknown).
-const char* syscall_name(uint64_t nr, const LinuxArch& arch);
+// The asm-generic syscall table (riscv64's, which aarch64 shares but for a few): the name of a
+// number (nullptr if none), and the number of a name (-1 if none).
+const char* generic_syscall_name(uint64_t nr);
+int64_t generic_syscall_number(std::string_view name);
 
 // The syscall numbers vmkit implements (asm-generic numbering: riscv64 and aarch64 share it; the
 // riscv_* ones exist on riscv64 only).
@@ -31,6 +34,26 @@ enum : uint64_t {
   mmap = 222, mprotect = 226, madvise = 233, riscv_hwprobe = 258, riscv_flush_icache = 259,
   wait4 = 260, prlimit64 = 261, renameat2 = 276, getrandom = 278, membarrier = 283, rseq = 293,
   statx = 291, clone3 = 435, faccessat2 = 439,
+  eventfd2 = 19, epoll_create1 = 20, epoll_pwait = 22, inotify_init1 = 26, signalfd4 = 74,
+};
+// Calls that x86-64 has and asm-generic does not (LinuxArch::canonical_syscall maps the guest's
+// number to these when no argument rewrite onto an asm-generic call does it).
+enum : uint64_t {
+  legacy_base = 1000,
+  legacy_dup2 = legacy_base,  // dup2(fd, fd) checks fd; dup3 would fail
+  legacy_poll,                // timeout in ms
+  legacy_select,              // struct timeval, updated
+  legacy_time,
+  legacy_alarm,
+  legacy_pause,
+  legacy_getdents,            // struct linux_dirent
+  legacy_utime,               // struct utimbuf
+  legacy_utimes,              // struct timeval[2]
+  legacy_futimesat,
+  legacy_epoll_create,        // size must be positive
+  legacy_arch_prctl,
+  legacy_no_permission,       // iopl, ioperm: -EPERM for an unprivileged process
+  legacy_end,
 };
 }  // namespace nr
 

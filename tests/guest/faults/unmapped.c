@@ -11,6 +11,8 @@ int main(void) {
   __asm__ volatile(".globl fault_insn\nfault_insn: sd %1, 0(%0)" : : "r"(target), "r"((uint64_t)42) : "memory");
 #elif defined(__aarch64__)
   __asm__ volatile(".globl fault_insn\nfault_insn: str %1, [%0]" : : "r"(target), "r"((uint64_t)42) : "memory");
+#elif defined(__x86_64__)
+  __asm__ volatile(".globl fault_insn\nfault_insn: movq %1, (%0)" : : "r"(target), "r"((uint64_t)42) : "memory");
 #else
 #error "unmapped.c: no store instruction for this architecture"
 #endif

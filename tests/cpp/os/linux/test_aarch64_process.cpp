@@ -419,7 +419,11 @@ TEST(LinuxAarch64, ProgramArchFollowsTheElfAndScriptInterpreters) {
   auto x86 = a64_program();
   reinterpret_cast<Elf64_Ehdr*>(x86.data())->e_machine = EM_X86_64;
   std::ofstream(box.dir + "/x86", std::ios::binary).write(reinterpret_cast<const char*>(x86.data()), std::streamsize(x86.size()));
-  EXPECT_EQ(program_arch(box.dir + "/x86"), "");
+  EXPECT_EQ(program_arch(box.dir + "/x86"), "x86_64");
+  auto i386 = a64_program();
+  reinterpret_cast<Elf64_Ehdr*>(i386.data())->e_machine = EM_386;
+  std::ofstream(box.dir + "/i386", std::ios::binary).write(reinterpret_cast<const char*>(i386.data()), std::streamsize(i386.size()));
+  EXPECT_EQ(program_arch(box.dir + "/i386"), "");
 }
 
 // execve may start a program of the other architecture (binfmt_misc with qemu-user would): the

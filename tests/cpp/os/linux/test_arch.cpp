@@ -3,6 +3,7 @@
 // the layout the kernel uses (arm64: sigcontext, fpsimd_context, end record, frame record).
 #include <elf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -52,9 +53,10 @@ void expect_same_a64_registers(const a64::State& a, const a64::State& b) {
 TEST(LinuxArch, ChosenByElfMachine) {
   EXPECT_EQ(linux_arch_for_machine(EM_RISCV), &riscv64_linux());
   EXPECT_EQ(linux_arch_for_machine(EM_AARCH64), &aarch64_linux());
-  EXPECT_EQ(linux_arch_for_machine(EM_X86_64), nullptr);
+  EXPECT_EQ(linux_arch_for_machine(EM_X86_64), &x86_64_linux());
   EXPECT_EQ(linux_arch_for_machine(EM_PPC64), nullptr);
-  EXPECT_EQ(supported_arch_names(), "riscv64 or aarch64");
+  EXPECT_EQ(linux_arch_for_machine(EM_386), nullptr);
+  EXPECT_EQ(supported_arch_names(), "riscv64, aarch64 or x86_64");
 }
 
 TEST(LinuxArch, Aarch64AbiValues) {
@@ -146,7 +148,7 @@ TEST(LinuxArch, Aarch64SigframeLayoutAndRoundTrip) {
   a64::State st = orig;
   st.excl_size = 8;  // a reservation: delivery clears it
   std::vector<uint8_t> frame = frame_for(a);
-  a.save_context(bytes(&st), frame.data(), 0xdead000);
+  a.save_context(bytes(&st), frame.data(), 0x7fff0000, SignalCause{SIGSEGV, 1, 0xdead000, true, false});
   const uint64_t frame_addr = 0x7fff0000;
 
   // struct sigcontext at 128 + 176: fault_address, regs[31], sp, pc, pstate, __reserved.
@@ -190,7 +192,7 @@ TEST(LinuxArch, Aarch64SigreturnRejectsMalformedFrames) {
   const LinuxArch& a = aarch64_linux();
   const a64::State orig = random_a64_state(3);
   std::vector<uint8_t> good = frame_for(a);
-  a.save_context(bytes(&orig), good.data(), 0);
+  a.save_context(bytes(&orig), good.data(), 0, SignalCause{});
   auto rejected = [&](std::vector<uint8_t> frame, uint64_t addr) {
     a64::State st = random_a64_state(4);
     const a64::State before = st;
@@ -234,7 +236,7 @@ TEST(LinuxArch, Riscv64SigframeRoundTrip) {
   orig.res_addr = 0x2000;
   rv64::State st = orig;
   std::vector<uint8_t> frame = frame_for(r);
-  r.save_context(bytes(&st), frame.data(), 0);
+  r.save_context(bytes(&st), frame.data(), 0, SignalCause{});
   EXPECT_EQ(load64(&frame[304]), orig.pc);         // sc_regs.pc
   EXPECT_EQ(load64(&frame[304 + 8 * 10]), orig.x[10]);
   EXPECT_EQ(load32(&frame[304 + 512]), (3u << 5) | 0x15u);  // fcsr

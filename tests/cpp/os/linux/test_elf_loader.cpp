@@ -83,8 +83,10 @@ TEST(ElfLoader, RejectsWrongClassEndianMachine) {
   auto be = make_elf(good_segments());
   be[EI_DATA] = ELFDATA2MSB;
   EXPECT_NE(elf_error(be).find("big-endian"), std::string::npos);
-  std::string m = elf_error(make_elf(good_segments(), EM_X86_64));
-  EXPECT_NE(m.find("x86-64 (EM_X86_64), vmkit runs riscv64 or aarch64 programs (EM_RISCV or EM_AARCH64)"), std::string::npos) << m;
+  std::string m = elf_error(make_elf(good_segments(), EM_386));
+  EXPECT_NE(m.find("i386 (EM_386), vmkit runs riscv64, aarch64 or x86_64 programs (EM_RISCV, EM_AARCH64 or EM_X86_64)"),
+            std::string::npos)
+      << m;
   m = elf_error(make_elf(good_segments(), EM_PPC64));
   EXPECT_NE(m.find("'prog' is an ELF for ppc64 (EM_PPC64)"), std::string::npos) << m;
   EXPECT_NE(elf_error(make_elf(good_segments(), EM_RISCV, ELFCLASS64, 0x2000, ET_REL)).find("relocatable"), std::string::npos);
@@ -208,9 +210,9 @@ TEST(ElfLoader, MissingAarch64InterpreterSuggestsTheArm64Sysroot) {
 TEST(ElfLoader, RunProcessReportsBadProgramsAsErrors) {
   char dir[] = "/tmp/vmkit-elf-XXXXXX";
   ASSERT_TRUE(mkdtemp(dir));
-  std::string path = std::string(dir) + "/x86";
+  std::string path = std::string(dir) + "/i386";
   {
-    auto d = make_elf(good_segments(), EM_X86_64);
+    auto d = make_elf(good_segments(), EM_386);
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(d.data()), std::streamsize(d.size()));
   }
   ProcessOptions o;
