@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Usage: guest_busybox.sh [ARCH]    ARCH: riscv64 (the default), aarch64 (or arm64)
+# Usage: guest_busybox.sh [ARCH]    ARCH: riscv64 (the default), aarch64 (or arm64), x86_64 (or amd64)
 # Prints the path of Debian's statically linked busybox for ARCH, unpacked under build/guests/.
 # The .deb is taken from ../shared/guests (kept there so tests do not depend on a moving archive)
 # or, where that is absent, downloaded from this machine's Debian mirror through a private apt
 # configuration that leaves the machine's own apt state alone: riscv64 is not a bookworm
-# architecture, so it comes from the suite that has it (forky); arm64 comes from bookworm, with
-# ../shared/guests/debfetch where it exists. One place for the demo, the Python tests and the
+# architecture, so it comes from the suite that has it (forky); arm64 and amd64 come from bookworm,
+# with ../shared/guests/debfetch where it exists. One place for the demo, the Python tests and the
 # benchmark.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +14,8 @@ mkdir -p "$out"
 case "${1:-riscv64}" in
   riscv64) debarch=riscv64 suite=${VMKIT_RISCV64_SUITE:-forky} ;;
   aarch64|arm64) debarch=arm64 suite=${VMKIT_ARM64_SUITE:-bookworm} ;;
-  *) echo "guest_busybox: unknown architecture '$1' (use riscv64 or aarch64)" >&2; exit 2 ;;
+  x86_64|amd64) debarch=amd64 suite=${VMKIT_AMD64_SUITE:-bookworm} ;;
+  *) echo "guest_busybox: unknown architecture '$1' (use riscv64, aarch64 or x86_64)" >&2; exit 2 ;;
 esac
 
 # Downloads busybox-static:$debarch from $suite into $out.
@@ -40,9 +41,9 @@ if [ -z "$deb" ]; then
 fi
 if [ -z "$deb" ]; then
   debfetch="$repo/../shared/guests/debfetch"
-  if [ "$debarch" = arm64 ] && [ -x "$debfetch" ]; then
-    echo "guest_busybox: downloading busybox-static:arm64 from $suite with debfetch" >&2
-    "$debfetch" arm64 "$suite" "$out" busybox-static >&2
+  if [ "$debarch" != riscv64 ] && [ -x "$debfetch" ]; then
+    echo "guest_busybox: downloading busybox-static:$debarch from $suite with debfetch" >&2
+    "$debfetch" "$debarch" "$suite" "$out" busybox-static >&2
   else
     download
   fi

@@ -1,6 +1,6 @@
 """vmkit: a Python-scriptable, multi-architecture emulation toolkit.
 
-Run a foreign Linux program (riscv64 or aarch64: the architecture is the program's)::
+Run a foreign Linux program (riscv64, aarch64 or x86_64: the architecture is the program's)::
 
     import vmkit.linux
     r = vmkit.linux.run("hello", ["hello"], sysroot="/usr/riscv64-linux-gnu")
@@ -56,7 +56,7 @@ UsageError.__doc__ = "An argument is invalid (bad size, unknown register, overla
 UnsupportedSyscallError.__doc__ = "Strict mode: the guest called a syscall vmkit does not implement."
 MemoryAccessError.__doc__ = "Host-side access (mem.read / mem.write) to guest memory that is not mapped for it."
 
-ARCHES = tuple(_core.guest_archs())  # the guest architectures vmkit runs: ("riscv64", "aarch64")
+ARCHES = tuple(_core.guest_archs())  # the guest architectures vmkit runs: ("riscv64", "aarch64", "x86_64")
 
 
 class LiftedBlock(NamedTuple):

@@ -1,4 +1,4 @@
-"""Linux user mode: run a Linux program built for another architecture (riscv64 or aarch64, chosen
+"""Linux user mode: run a Linux program built for another architecture (riscv64, aarch64 or x86_64, chosen
 by the program's ELF machine), like qemu-user.
 
     r = vmkit.linux.run("prog", ["prog", "arg"])             # run it, capture its output
@@ -100,7 +100,7 @@ class Process(_Hookable):
     arguments of :func:`run`; add hooks with the ``hook_*`` methods, then call :meth:`run`. While it
     runs (in hooks), ``regs`` and ``mem`` are the registers and memory of the running guest thread.
     ``stop()`` from a hook ends the program (``RunResult.stopped``). ``arch`` is the program's
-    architecture ("riscv64" or "aarch64"; for a ``#!`` script, its interpreter's), which names the
+    architecture ("riscv64", "aarch64" or "x86_64"; for a ``#!`` script, its interpreter's), which names the
     registers.
     """
 
@@ -148,6 +148,7 @@ class Process(_Hookable):
     def hook_syscall(self, callback: Callable, *, user_data: int = 0) -> Hook:
         """``callback(process, number) -> None | int`` before each syscall (pc at the ecall or svc;
         the arguments in ``regs.a0``..``regs.a5`` on riscv64, ``regs.x0``..``regs.x5`` on aarch64,
+        ``regs.rdi``, ``rsi``, ``rdx``, ``r10``, ``r8``, ``r9`` on x86_64 (number in ``rax``),
         which the hook may change). Return None to let the syscall run, or an int to skip it and
         make that its result."""
         if callable(callback) and not isinstance(callback, int) and not _is_c_function(callback):
@@ -205,7 +206,7 @@ class ProcessMemory:
     regions = Memory.regions
 
 
-_RETURN_REGISTER = {"riscv64": "a0", "aarch64": "x0"}
+_RETURN_REGISTER = {"riscv64": "a0", "aarch64": "x0", "x86_64": "rax"}
 #: The execution engines (see vmkit.Machine.engine).
 ENGINES = ("interp", "jit", "auto")
 
@@ -227,7 +228,7 @@ def run(
     argv defaults to ``[path]``; env to a minimal environment (PATH only); sysroot is where the
     dynamic linker and shared libraries of the guest are looked up (like qemu-user's -L), e.g.
     ``/usr/riscv64-linux-gnu`` (the default, when installed, is the Debian cross sysroot of the
-    program's architecture: ``/usr/riscv64-linux-gnu`` or ``/usr/aarch64-linux-gnu``). stdout/stderr are captured by default (PIPE); pass None to
+    program's architecture: ``/usr/riscv64-linux-gnu`` or ``/usr/aarch64-linux-gnu``; x86_64 programs use the host's own libraries). stdout/stderr are captured by default (PIPE); pass None to
     inherit this process's, DEVNULL, a file descriptor, or a file object. stdin may be bytes.
     strict=True turns an unsupported syscall into an UnsupportedSyscallError. strace=True writes a
     line per syscall (``pid name(args) = result``) with vmkit's diagnostics, like qemu's -strace.

@@ -310,7 +310,7 @@ class Memory:
 
 
 class Machine(_Hookable):
-    """A bare machine of guest architecture ``arch`` (``"riscv64"`` or ``"aarch64"``) with no
+    """A bare machine of guest architecture ``arch`` (``"riscv64"``, ``"aarch64"`` or ``"x86_64"``) with no
     operating system.
 
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
@@ -408,7 +408,8 @@ class Machine(_Hookable):
         """``callback(m, cause)`` for system calls, breakpoints and other synchronous exceptions,
         numbered as the architecture does: riscv64 uses mcause (ecall 8, ebreak 3, illegal
         instruction 2, misaligned load 4 / store 6); aarch64 uses unicorn's ARM64 numbers (svc 2,
-        brk 7, undefined instruction 1, alignment fault 4). pc is at the instruction (also for
+        brk 7, undefined instruction 1, alignment fault 4); x86_64 uses the exception vectors (#DE 0,
+        int3 3, #UD 6, #GP 13, #AC 17, #XM 19) and 0x80 for ``syscall``. pc is at the instruction (also for
         svc, where unicorn's hook sees the pc after it); unless the hook moves pc, execution
         continues after the instruction."""
         return self._add(HookType.INTERRUPT, callback, 0, None, user_data)

@@ -1,9 +1,10 @@
 """Shared fixtures for vmkit's pytest suite.
 
 Guest programs (tests/guest/*.c) are compiled with Debian's cross compilers (riscv64 and aarch64)
-into a per-session cache in four variants (static/dynamic x -O0/-O2). Every guest test runs the
-same binary with the same arguments under qemu-user (qemu-riscv64 or qemu-aarch64: the reference)
-and under vmkit, and compares what they did.
+and the host's gcc (x86_64) into a per-session cache in four variants (static/dynamic x -O0/-O2).
+Every guest test runs the same binary with the same arguments under the reference - qemu-user
+(qemu-riscv64, qemu-aarch64), or for x86-64 the host CPU itself - and under vmkit, and compares
+what they did.
 
 vmkit runs in a child Python process (calling ``vmkit.linux.run`` there) so that a guest that makes
 vmkit hang is stopped by a timeout instead of hanging the whole suite.
@@ -32,8 +33,8 @@ FAULT_DIR = GUEST_DIR / "faults"
 
 @dataclass(frozen=True)
 class GuestArch:
-    """A guest architecture's tools: its cross compiler, its qemu-user command (the reference) and
-    its sysroot for dynamically linked programs."""
+    """A guest architecture's tools: its cross compiler, its qemu-user command (the reference; empty
+    where the host runs the programs itself) and its sysroot for dynamically linked programs."""
 
     name: str
     cross_cc: str
@@ -41,6 +42,22 @@ class GuestArch:
     sysroot: str
     nm: str
     e_machine: int  # the ELF header's machine number
+
+    @property
+    def reference(self) -> str:
+        """What the reference is called in messages: "qemu-aarch64", or "native"."""
+        return self.qemu[0] if self.qemu else "native"
+
+    def reference_command(self, prog, args=(), sysroot: Optional[str] = None) -> list:
+        """The command that runs ``prog`` on the reference (qemu -L the sysroot, or the host)."""
+        if not self.qemu:
+            return [str(prog), *args]
+        return [*self.qemu, "-L", sysroot or self.sysroot, str(prog), *args]
+
+    def require_reference(self) -> None:
+        """Skips the test when the reference emulator is not installed."""
+        if self.qemu:
+            _require_tool(self.qemu[0])
 
 
 GUEST_ARCHES = {
@@ -50,9 +67,13 @@ GUEST_ARCHES = {
     # qemu's default "max" CPU glibc would take other code paths (same output, but less comparable).
     "aarch64": GuestArch("aarch64", "aarch64-linux-gnu-gcc", ("qemu-aarch64", "-cpu", "cortex-a76"),
                          "/usr/aarch64-linux-gnu", "aarch64-linux-gnu-nm", 183),
+    # The host is x86-64: its own gcc builds the programs, its CPU and kernel are the reference and
+    # its C library (in /) is the guest's.
+    "x86_64": GuestArch("x86_64", "gcc", (), "/", "nm", 62),
 }
 RISCV64 = GUEST_ARCHES["riscv64"]
 AARCH64 = GUEST_ARCHES["aarch64"]
+X86_64 = GUEST_ARCHES["x86_64"]
 # The riscv64 names the tests that are not about architectures use.
 SYSROOT = RISCV64.sysroot
 CROSS_CC = RISCV64.cross_cc
@@ -65,7 +86,7 @@ def arch_of(prog: Path) -> GuestArch:
     for arch in GUEST_ARCHES.values():
         if arch.e_machine == machine:
             return arch
-    raise AssertionError(f"{prog} is not a riscv64 or aarch64 ELF file (e_machine {machine})")
+    raise AssertionError(f"{prog} is not a riscv64, aarch64 or x86_64 ELF file (e_machine {machine})")
 
 # Minimal, fixed environment for guests, so output never depends on the host's environment.
 GUEST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C", "HOME": "/nonexistent"}
@@ -148,7 +169,7 @@ def guest_arch(request) -> GuestArch:
     """Each guest architecture in turn, with its cross compiler and qemu (skips if they are missing)."""
     arch = GUEST_ARCHES[request.param]
     _require_tool(arch.cross_cc)
-    _require_tool(arch.qemu[0])
+    arch.require_reference()
     return arch
 
 
@@ -189,10 +210,11 @@ def run_qemu(
     cwd: Optional[Path] = None,
     timeout: float = QEMU_TIMEOUT,
 ) -> Outcome:
-    """Runs ``prog`` under its architecture's qemu-user (-L its sysroot, harmless for static programs)."""
+    """Runs ``prog`` on its architecture's reference: qemu-user (-L its sysroot, harmless for static
+    programs), or the host itself for x86-64."""
     arch = arch_of(prog)
     r = subprocess.run(
-        [*arch.qemu, "-L", arch.sysroot, str(prog), *args],
+        arch.reference_command(prog, args),
         input=stdin if stdin is not None else b"",
         capture_output=True,
         env=dict(env if env is not None else GUEST_ENV),
@@ -307,7 +329,7 @@ def compare_with_qemu(
     ref = run_qemu(prog, args, stdin=stdin, env=env, cwd=cwd)
     got = run_vmkit(prog, args, sysroot=sysroot, stdin=stdin, env=env, cwd=cwd, timeout=vmkit_timeout, engine=engine)
     label = f"{prog.name} {' '.join(args)}".strip()
-    reference = arch_of(prog).qemu[0]
+    reference = arch_of(prog).reference
     assert got.stdout == ref.stdout, (
         f"{label}: stdout differs from {reference} ({len(ref.stdout)} vs {len(got.stdout)} bytes)\n"
         f"{_first_difference(ref.stdout, got.stdout, reference)}\nvmkit stderr: {got.stderr[-2000:]!r}\n"

@@ -80,8 +80,7 @@ def test_sysroot_option_runs_dynamic_program(guest_arch, guest_builder, vmkit_mo
     """Each architecture's dynamically linked program: the runner follows the program's ELF."""
     prog = guest_builder.build(GUEST_DIR / "env_argv.c", DYNAMIC_O2, guest_arch)
     env = dict(GUEST_ENV, VMKIT_T_GREETING="cli")
-    q = subprocess.run([*guest_arch.qemu, "-L", guest_arch.sysroot, str(prog), "x", "y"], capture_output=True, env=env,
-                       timeout=TIMEOUT)
+    q = subprocess.run(guest_arch.reference_command(prog, ["x", "y"]), capture_output=True, env=env, timeout=TIMEOUT)
     v = vmkit_cli(PY_RUN, "-L", guest_arch.sysroot, prog, "x", "y", env=dict(os.environ, **env))
     assert v.stdout == q.stdout
     assert v.returncode == q.returncode == 3

@@ -1,7 +1,7 @@
 """Hooks on Linux programs (vmkit.linux.Process): syscall hooks that inspect, change or replace a
 syscall, code hooks on a function found in the ELF symbol table, memory-fault hooks, stop, and
 exceptions from hooks. The guest is tests/guest/hooked.c built by Debian's cross gcc for each guest
-architecture (riscv64, aarch64)."""
+architecture (riscv64, aarch64; the host's gcc for x86_64)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ import vmkit.linux
 
 from conftest import GUEST_ARCHES, GUEST_DIR, STATIC_O2, elf_symbol_address
 
-# (the same numbers on both architectures: asm-generic)
-SYS_write, SYS_getpid, SYS_getuid, SYS_exit_group = 64, 172, 174, 94
+# The syscall numbers the hooks see are the guest's own: asm-generic's on riscv64 and aarch64,
+# x86-64's there.
+SYSCALLS = {
+    "riscv64": {"write": 64, "getpid": 172, "getuid": 174, "exit_group": 94},
+    "aarch64": {"write": 64, "getpid": 172, "getuid": 174, "exit_group": 94},
+    "x86_64": {"write": 1, "getpid": 39, "getuid": 102, "exit_group": 231},
+}
 # The syscall argument and result registers, by architecture.
-ARG_REGS = {"riscv64": ("a0", "a1", "a2"), "aarch64": ("x0", "x1", "x2")}
+ARG_REGS = {"riscv64": ("a0", "a1", "a2"), "aarch64": ("x0", "x1", "x2"), "x86_64": ("rdi", "rsi", "rdx")}
 
 
 @pytest.fixture(scope="module", params=list(GUEST_ARCHES))
@@ -30,13 +35,14 @@ def hooked(guest_builder, arch) -> Path:
     return guest_builder.build(GUEST_DIR / "hooked.c", STATIC_O2, GUEST_ARCHES[arch])
 
 
-def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked):
+def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked, arch):
+    nr = SYSCALLS[arch]
     p = vmkit.linux.Process(hooked)
     seen = []
 
     def on_syscall(proc, number):
         seen.append(number)
-        if number == SYS_getpid:
+        if number == nr["getpid"]:
             return 4242          # replaced: the kernel is not asked
         return None              # the others run
 
@@ -44,16 +50,17 @@ def test_syscall_hook_sees_every_syscall_and_replaces_one(hooked):
     r = p.run()
     assert r.exit_status == 0 and not r.stopped
     assert b"pid=4242 " in r.stdout and r.stdout.endswith(b"done\n")
-    assert SYS_getpid in seen and SYS_getuid in seen and seen[-1] == SYS_exit_group
-    assert seen.count(SYS_write) == 2
+    assert nr["getpid"] in seen and nr["getuid"] in seen and seen[-1] == nr["exit_group"]
+    assert seen.count(nr["write"]) == 2
 
 
 def test_syscall_hook_changes_arguments(hooked, arch):
+    nr = SYSCALLS[arch]
     p = vmkit.linux.Process(hooked)
     fd, buf, count = ARG_REGS[arch]
 
     def redirect_done(proc, number):
-        if number == SYS_write and proc.mem.read(proc.regs[buf], proc.regs[count]) == b"done\n":
+        if number == nr["write"] and proc.mem.read(proc.regs[buf], proc.regs[count]) == b"done\n":
             proc.regs[fd] = 2     # to stderr
             proc.regs[count] = 4  # without the newline
         return None
@@ -79,10 +86,11 @@ def test_code_hook_on_a_function_and_stop(hooked, arch):
 
 
 def test_exception_in_a_syscall_hook_propagates(hooked, arch):
+    nr = SYSCALLS[arch]
     p = vmkit.linux.Process(hooked)
 
     def fail(proc, number):
-        if number == SYS_getuid:
+        if number == nr["getuid"]:
             raise RuntimeError("no uid for you")
 
     p.hook_syscall(fail)
@@ -92,9 +100,10 @@ def test_exception_in_a_syscall_hook_propagates(hooked, arch):
         p.regs[ARG_REGS[arch][0]]
 
 
-def test_native_syscall_hook_and_bad_return(hooked):
+def test_native_syscall_hook_and_bad_return(hooked, arch):
+    nr = SYSCALLS[arch]
     p = vmkit.linux.Process(hooked)
-    p.hook_syscall(lambda proc, number: "nope" if number == SYS_getpid else None)
+    p.hook_syscall(lambda proc, number: "nope" if number == nr["getpid"] else None)
     with pytest.raises(TypeError, match="None or an int"):
         p.run()
 
