@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Guest workload benchmark: vmkit against qemu-user (qemu-riscv64 or qemu-aarch64) and native
-execution, in one run.
+"""Guest workload benchmark: vmkit against qemu-user (qemu-riscv64, qemu-aarch64 or qemu-x86_64)
+and native execution, in one run.
 
-Workloads (for the guest architecture --arch: riscv64, the default, or aarch64)
+Workloads (for the guest architecture --arch: riscv64, the default, aarch64 or x86_64)
   cpu     bench/workloads/cpu.c (lists, integer matmul, a tokenizer state machine, CRC/hash), built
           for the guest (static, -O2) and for the host (-O2); native = the host build.
   sha256  busybox sha256sum of a deterministic ~8 MiB file (Debian's busybox-static for the guest);
-          native = the host's coreutils sha256sum (busybox is not installed for the host).
-  gzip    busybox gzip -c of the same file; native = the host's gzip -c.
+          native = the host's coreutils sha256sum (busybox is not installed for the host), or for
+          x86_64 guests the very same busybox run natively.
+  gzip    busybox gzip -c of the same file; native = the host's gzip -c (x86_64: the same busybox).
+
+For x86_64, --qemu-cpu picks qemu-x86_64's CPU model: its default ("max", with AVX2, so glibc
+takes other code paths than under vmkit) or one close to what vmkit reports, such as qemu64.
 
 Every workload runs N times (--runs, default 3) natively, under qemu and under vmkit; the
 table shows medians. vmkit runs as `vmkit run` does: its native runner vmkit-run (found through
@@ -18,8 +22,8 @@ Python's start-up. The guest outputs
 of qemu and vmkit must be byte-identical, and the native output must agree with them (same
 checksum / digest; for gzip, the decompressed output), else the run is reported as a mismatch.
 
-Usage: python3 bench/run.py [--arch riscv64|aarch64] [--runs N] [--quick] [--only cpu|sha256|gzip]
-                          [--timeout S] [--engine interp|jit|auto] [--via-python]
+Usage: python3 bench/run.py [--arch riscv64|aarch64|x86_64] [--runs N] [--quick] [--only cpu|sha256|gzip]
+                          [--timeout S] [--engine interp|jit|auto] [--via-python] [--qemu-cpu MODEL]
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ from typing import Callable, List, Optional
 REPO = Path(__file__).resolve().parents[1]
 WORKLOADS = REPO / "bench" / "workloads"
 # Per guest architecture: its cross compiler and its qemu-user.
-TOOLS = {"riscv64": ("riscv64-linux-gnu-gcc", "qemu-riscv64"), "aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64")}
+TOOLS = {"riscv64": ("riscv64-linux-gnu-gcc", "qemu-riscv64"), "aarch64": ("aarch64-linux-gnu-gcc", "qemu-aarch64"),
+         "x86_64": ("gcc", "qemu-x86_64")}
 
 
 class BenchError(Exception):
@@ -160,13 +165,14 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["interp", "jit", "auto"], default="auto",
                     help="vmkit's execution engine (vmkit run --engine)")
     ap.add_argument("--via-python", action="store_true", help="run vmkit as `python -m vmkit run`")
+    ap.add_argument("--qemu-cpu", help="qemu's -cpu model (default: qemu's own default)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
 
     cross_cc, qemu_name = TOOLS[args.arch]
     try:
-        qemu = require(qemu_name)
+        qemu_cmd = [require(qemu_name), *(["-cpu", args.qemu_cpu] if args.qemu_cpu else [])]
         probe = subprocess.run([args.python, "-c", "import vmkit.linux, vmkit.cli; print(vmkit.cli.runner_path())"],
                                capture_output=True, text=True)
         if probe.returncode:
@@ -188,19 +194,25 @@ def main(argv=None) -> int:
             else:
                 data = work / "data.bin"
                 make_data(data, (1 << 20) if args.quick else (8 << 20))
+                # An x86-64 guest's busybox runs natively too: the same program is the native column.
+                same_busybox = args.arch == "x86_64"
                 if args.only in (None, "sha256"):
                     first_field = lambda out: out.split()[0] if out.split() else out  # noqa: E731
-                    workloads.append(Workload("sha256", [require("sha256sum"), str(data)], [str(bb), "sha256sum", str(data)],
-                                              "host coreutils sha256sum", first_field, first_field))
+                    native = [str(bb), "sha256sum", str(data)] if same_busybox else [require("sha256sum"), str(data)]
+                    workloads.append(Workload("sha256", native, [str(bb), "sha256sum", str(data)],
+                                              "the same busybox" if same_busybox else "host coreutils sha256sum",
+                                              first_field, first_field))
                 if args.only in (None, "gzip"):
                     # Different gzip implementations produce different bytes; compare what they decompress to.
-                    workloads.append(Workload("gzip", [require("gzip"), "-c", str(data)], [str(bb), "gzip", "-c", str(data)],
-                                              "host gzip", gzip.decompress, gzip.decompress))
+                    native = [str(bb), "gzip", "-c", str(data)] if same_busybox else [require("gzip"), "-c", str(data)]
+                    workloads.append(Workload("gzip", native, [str(bb), "gzip", "-c", str(data)],
+                                              "the same busybox" if same_busybox else "host gzip",
+                                              gzip.decompress, gzip.decompress))
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
 
-    print(f"vmkit benchmark, {args.arch} guests against {qemu_name}: {args.runs} run(s) each, median wall-clock "
+    print(f"vmkit benchmark, {args.arch} guests against {' '.join([qemu_name, *qemu_cmd[1:]])}: {args.runs} run(s) each, median wall-clock "
           f"seconds; vmkit via `{' '.join(vmkit_cmd)}`")
     # Start-up: an empty static program under both. vmkit pays for starting Python and importing
     # vmkit; the last column takes each runner's start-up out of its time.
@@ -208,7 +220,7 @@ def main(argv=None) -> int:
     empty_src = work / "empty.c"
     empty_src.write_text("int main(void) { return 0; }\n")
     subprocess.run([require(cross_cc), "-O2", "-static", "-o", str(empty), str(empty_src)], check=True)
-    q0 = measure([qemu, str(empty)], max(args.runs, 5), args.timeout).median
+    q0 = measure([*qemu_cmd, str(empty)], max(args.runs, 5), args.timeout).median
     v0 = measure([*vmkit_cmd, str(empty)], max(args.runs, 5), args.timeout).median
     print(f"start-up (an empty program): qemu {fmt_s(q0)} s, vmkit {fmt_s(v0)} s")
     header = (f"{'workload':<10}{'native s':>10}{'qemu s':>10}{'vmkit s':>10}{'qemu/nat':>10}{'vmkit/nat':>10}"
@@ -218,7 +230,7 @@ def main(argv=None) -> int:
     status = 0
     for w in workloads:
         nat = measure(w.native, args.runs, args.timeout)
-        q = measure([qemu, *w.guest], args.runs, args.timeout)
+        q = measure([*qemu_cmd, *w.guest], args.runs, args.timeout)
         v = measure([*vmkit_cmd, *w.guest], args.runs, args.timeout)
         notes = [f"native = {w.native_note}"] if w.native_note else []
         for label, t in (("native", nat), ("qemu", q), ("vmkit", v)):
