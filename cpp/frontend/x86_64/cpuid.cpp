@@ -10,13 +10,19 @@ namespace vmkit::x64 {
 
 namespace {
 
-// Leaf 1 EDX: TSC (rdtsc), CX8 (cmpxchg8b), CMOV. The rest of the x86-64 baseline glibc requires
-// of dynamically linked programs (FPU, MMX, FXSR, SSE, SSE2) is set when those lifters exist.
-constexpr uint32_t kLeaf1Edx = (1u << 4) | (1u << 8) | (1u << 15);
-constexpr uint32_t kLeaf1Ecx = (1u << 13) | (1u << 23);  // CX16 (cmpxchg16b), POPCNT
+// Leaf 1 EDX: the x86-64 baseline glibc requires of dynamically linked programs (its "ISA level"
+// check): FPU, TSC (rdtsc), CX8 (cmpxchg8b), CMOV, CLFSH, MMX, FXSR (fxsave/fxrstor), SSE, SSE2.
+// FPU is part of that baseline although vmkit lifts only the x87's control and status
+// instructions (what glibc and gcc's code use outside long double).
+constexpr uint32_t kFpu = 1u << 0, kTsc = 1u << 4, kCx8 = 1u << 8, kCmov = 1u << 15, kClfsh = 1u << 19,
+                   kMmx = 1u << 23, kFxsr = 1u << 24, kSse = 1u << 25, kSse2 = 1u << 26;
+constexpr uint32_t kLeaf1Edx = kFpu | kTsc | kCx8 | kCmov | kClfsh | kMmx | kFxsr | kSse | kSse2;
+constexpr uint32_t kLeaf1Ecx = (1u << 0) | (1u << 13) | (1u << 23);  // SSE3, CX16 (cmpxchg16b), POPCNT
 constexpr uint32_t kLeaf7Ebx = (1u << 3);   // BMI1 (tzcnt; andn/bextr/blsi... with it)
 constexpr uint32_t kExt1Ecx = (1u << 0) | (1u << 5);  // LAHF/SAHF in 64-bit mode, LZCNT (ABM)
-constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 29);  // SYSCALL, NX, LM
+// SYSCALL, NX, LM, and AMD's copies of the leaf-1 bits it has in this leaf (FPU, TSC, CX8, CMOV,
+// MMX, FXSR).
+constexpr uint32_t kExt1Edx = (1u << 11) | (1u << 20) | (1u << 29) | kFpu | kTsc | kCx8 | kCmov | kMmx | kFxsr;
 
 uint32_t chars(const char* s) {
   uint32_t v;

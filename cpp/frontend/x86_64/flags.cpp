@@ -93,6 +93,60 @@ uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
   return (cf ? kCF : 0) | parity(r) | (af ? kAF : 0) | (r == 0 ? kZF : 0) | ((r & sign) ? kSF : 0) | (of ? kOF : 0);
 }
 
+namespace {
+// A condition from flags in RFLAGS positions.
+bool cond_of_raw(unsigned cc, uint32_t f) {
+  const bool sf_ne_of = bool(f & kSF) != bool(f & kOF);
+  bool r;
+  switch (cc >> 1) {
+    case 0: r = f & kOF; break;
+    case 1: r = f & kCF; break;
+    case 2: r = f & kZF; break;
+    case 3: r = f & (kCF | kZF); break;
+    case 4: r = f & kSF; break;
+    case 5: r = f & kPF; break;
+    case 6: r = sf_ne_of; break;
+    default: r = (f & kZF) || sf_ne_of; break;
+  }
+  return cc & 1 ? !r : r;
+}
+}  // namespace
+
+// The common cases - a compare's or a logic op's conditions - straight from the operands; the
+// rest through the whole flag word.
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
+  const CcKind kind = CcKind(op >> 2);
+  if (kind == kCcSub || kind == kCcLogic) {
+    const unsigned shift = 64 - (8u << (op & 3));
+    // Unsigned order on the operands of the operation's width, signed order on their sign-extension.
+    a = (a << shift) >> shift;
+    b = (b << shift) >> shift;
+    const int64_t sa = int64_t(a << shift) >> shift;
+    const int64_t sb = kind == kCcSub ? int64_t(b << shift) >> shift : 0;
+    const uint64_t ub = kind == kCcSub ? b : 0;  // logic: the result against zero, CF = OF = 0
+    switch (cc) {
+      case B: return a < ub;
+      case AE: return a >= ub;
+      case E: return a == ub;
+      case NE: return a != ub;
+      case BE: return a <= ub;
+      case A: return a > ub;
+      case L: return sa < sb;
+      case GE: return sa >= sb;
+      case LE: return sa <= sb;
+      case G: return sa > sb;
+      case S: case NS: {
+        const bool neg = kind == kCcSub ? int64_t((a - b) << shift) < 0 : sa < 0;
+        return (cc == S) == neg;
+      }
+      case O: case NO:
+        if (kind == kCcLogic) return cc == NO;
+        break;
+    }
+  }
+  return cond_of_raw(cc, eval_flags(op, a, b, c));
+}
+
 uint64_t rflags(const State& s) {
   return eval_flags(s.cc_op, s.cc_a, s.cc_b, s.cc_c) | (s.df ? kDF : 0) | s.rflags_misc | 0x202;
 }
@@ -108,6 +162,10 @@ void set_rflags(State& s, uint64_t v) {
 
 uint64_t helper_flags(void*, uint64_t a, uint64_t b, uint64_t c_op, uint32_t) {
   return eval_flags(uint32_t(c_op >> 8), a, b, c_op & 0xff);
+}
+
+uint64_t helper_cond(void*, uint64_t a, uint64_t b, uint64_t c_op, uint32_t cc) {
+  return eval_cond(cc, uint32_t(c_op >> 8), a, b, c_op & 0xff);
 }
 
 namespace {
@@ -232,7 +290,14 @@ Slot Ctx::arith_flags() {
 }
 
 Slot Ctx::cond(unsigned cc) {
-  if (!flags.known) load_state_flags(*this);
+  // A condition read before the block set any flags (the block after a jcc reading the same
+  // compare, typically): one pure call for just that condition, which for a compare or a logic op
+  // costs a comparison rather than the whole flag word.
+  if (!flags.known) {
+    Slot op = zext64(b.get(Type::I32, kOffCcOp));
+    Slot cop = b.binop(Op::or_, b.get(Type::I64, kOffCcC), b.binop(Op::shl, op, c64(8)));
+    return b.callp(Type::I1, H_cond, b.get(Type::I64, kOffCcA), b.get(Type::I64, kOffCcB), cop, uint8_t(cc));
+  }
   if (Slot s = short_form(*this, flags, cc); s != ir::kNoSlot) return s;
   return from_raw(*this, eval(*this, flags), cc);
 }

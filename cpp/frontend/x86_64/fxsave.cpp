@@ -60,8 +60,9 @@ void fxsave_image(const State& s, uint8_t* out) {
 bool fxrstor_image(State& s, const uint8_t* in) {
   const uint32_t mxcsr = get<uint32_t>(in, kMxcsr);
   if (mxcsr & ~kMxcsrMask) return false;
-  s.fcw = get<uint16_t>(in, kFcw);
-  s.fsw = get<uint16_t>(in, kFsw);
+  // (normalised as fldcw and fldenv leave them: the host's fxrstor does the same)
+  s.fcw = loaded_fcw(get<uint16_t>(in, kFcw));
+  s.fsw = with_error_summary(get<uint16_t>(in, kFsw), s.fcw);
   s.fop = get<uint16_t>(in, kFop) & 0x7ff;
   s.fip = get<uint64_t>(in, kFip);
   s.fdp = get<uint64_t>(in, kFdp);
@@ -79,6 +80,13 @@ bool fxrstor_image(State& s, const uint8_t* in) {
   s.ftw = ftw;
   std::memcpy(s.xmm, in + kXmm, sizeof s.xmm);
   return true;
+}
+
+uint16_t loaded_fcw(uint16_t v) { return uint16_t((v & 0x1f3f) | 0x0040); }
+
+uint16_t with_error_summary(uint16_t fsw, uint16_t fcw) {
+  fsw &= uint16_t(~0x8080u);
+  return (fsw & ~fcw & 0x3f) ? uint16_t(fsw | 0x8080) : fsw;
 }
 
 void reset_fpu(State& s) {

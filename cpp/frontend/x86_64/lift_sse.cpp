@@ -6,7 +6,14 @@
 //
 // Legacy-SSE memory operands of 128 bits must be 16-byte aligned (#GP, SIGSEGV otherwise) except
 // for the unaligned moves (movdqu, movups, movupd); 64- and 32-bit ones need no alignment.
-// Forms on MMX registers (the same mnemonics without the 66 prefix) are declined.
+//
+// MMX: the integer instructions also have forms on the 64-bit mm registers (the encodings
+// without the 66 prefix). The lifters are width-generic: a vector value (Vec) is two halves for an
+// xmm register and one (`hi` absent) for an mm register, and each half goes through the same IR.
+// mm_i is the mantissa of the x87 physical register R_i (state.h); writing it sets R_i's exponent
+// to all ones. Every MMX instruction is a waiting x87 instruction (#MF first if an unmasked x87
+// exception is pending) and leaves TOP = 0 and every register valid (tag 00), after its accesses
+// so that a fault leaves them as they were (with_mmx_state).
 #include <algorithm>
 
 #include "frontend/x86_64/helpers.h"
@@ -22,9 +29,10 @@ using ir::Type;
 
 // ---- operands ----------------------------------------------------------------------------------
 
-// An xmm register's two halves.
+// A vector value: an xmm register's two halves, or an mm register's one (hi = kNoSlot).
 struct Vec {
-  Slot lo, hi;
+  Slot lo, hi = ir::kNoSlot;
+  bool is_mmx() const { return hi == ir::kNoSlot; }
 };
 
 enum class Align { Any, Sixteen };
@@ -37,9 +45,20 @@ bool is_gpr(const ZydisDecodedOperand& o) {
   const ZydisRegisterClass k = ZydisRegisterGetClass(o.reg.value);
   return k == ZYDIS_REGCLASS_GPR32 || k == ZYDIS_REGCLASS_GPR64;
 }
+bool is_mmx(const ZydisDecodedOperand& o) {
+  return o.type == ZYDIS_OPERAND_TYPE_REGISTER && ZydisRegisterGetClass(o.reg.value) == ZYDIS_REGCLASS_MMX;
+}
+bool is_vreg(const ZydisDecodedOperand& o) { return is_xmm(o) || is_mmx(o); }
 bool is_mem(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_MEMORY; }
 bool is_imm(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE; }
 unsigned xmm_n(const ZydisDecodedOperand& o) { return unsigned(o.reg.value - ZYDIS_REGISTER_XMM0); }
+unsigned mmx_n(const ZydisDecodedOperand& o) { return unsigned(o.reg.value - ZYDIS_REGISTER_MM0); }
+// Whether the instruction is an MMX one: it names an mm register.
+bool uses_mmx(const Insn& in) {
+  for (unsigned i = 0; i < in.d.operand_count_visible; ++i)
+    if (is_mmx(in.op(i))) return true;
+  return false;
+}
 unsigned imm8(const ZydisDecodedOperand& o) { return unsigned(o.imm.value.u & 0xff); }
 
 Slot get_half(Ctx& c, unsigned n, unsigned half) { return c.b.get(Type::I64, off_xmm(n, half)); }
@@ -48,6 +67,34 @@ Vec get_xmm(Ctx& c, unsigned n) { return {get_half(c, n, 0), get_half(c, n, 1)};
 void put_xmm(Ctx& c, unsigned n, Vec v) {
   put_half(c, n, 0, v.lo);
   put_half(c, n, 1, v.hi);
+}
+Slot get_mm(Ctx& c, unsigned n) { return c.b.get(Type::I64, off_fpr_mant(n)); }
+void put_mm(Ctx& c, unsigned n, Slot v) {
+  c.b.put(off_fpr_mant(n), v);
+  c.b.put(off_fpr_exp(n), c.konst(Type::I16, 0xffff));
+}
+
+// A vector register operand (xmm or mm), read or written whole.
+Vec get_vreg(Ctx& c, const ZydisDecodedOperand& o) {
+  if (is_mmx(o)) return {get_mm(c, mmx_n(o))};
+  return get_xmm(c, xmm_n(o));
+}
+void put_vreg(Ctx& c, const ZydisDecodedOperand& o, Vec v) {
+  if (is_mmx(o)) return put_mm(c, mmx_n(o), v.lo);
+  put_xmm(c, xmm_n(o), v);
+}
+
+// The MMX instruction's frame around lifter F, which does nothing else for an SSE form: #MF for
+// a pending x87 exception first; TOP = 0 and every tag valid last (the x87 tag word in its full
+// form is 0; fxsave's abridged form then has every bit set).
+template <LiftFn F>
+bool with_mmx_state(Ctx& c) {
+  if (!uses_mmx(c.in)) return F(c);
+  c.b.call(Type::I64, H_x87_wait);
+  if (!F(c)) return false;
+  c.b.put(kOffFsw, c.b.binop(Op::and_, c.b.get(Type::I16, kOffFsw), c.konst(Type::I16, ~0x3800u)));
+  c.b.put(kOffFtw, c.konst(Type::I16, 0));
+  return true;
 }
 
 // The address of memory operand i, checked for 16-byte alignment where required (the helper
@@ -58,22 +105,39 @@ Slot mem_address(Ctx& c, unsigned i, Align a) {
   return addr;
 }
 
-// Operand i of 128 bits: an xmm register or m128.
-Vec read128(Ctx& c, unsigned i, Align a) {
-  if (is_xmm(c.in.op(i))) return get_xmm(c, xmm_n(c.in.op(i)));
+// Vector operand i: an xmm register or m128 (aligned as `a` says), or, in an MMX instruction,
+// an mm register or a memory operand of its size (m64; m32 for punpckl*), never aligned.
+Vec read_vec(Ctx& c, unsigned i, Align a) {
+  const ZydisDecodedOperand& o = c.in.op(i);
+  if (is_vreg(o)) return get_vreg(c, o);
+  if (uses_mmx(c.in)) return {c.zext64(c.read(i))};
   Slot addr = mem_address(c, i, a);
   return {c.b.load(Type::I64, addr), c.b.load(Type::I64, c.b.binop(Op::add, addr, c.c64(8)))};
 }
 
-void write128(Ctx& c, unsigned i, Vec v, Align a) {
-  if (is_xmm(c.in.op(i))) return put_xmm(c, xmm_n(c.in.op(i)), v);
+void write_vec(Ctx& c, unsigned i, Vec v, Align a) {
+  const ZydisDecodedOperand& o = c.in.op(i);
+  if (is_vreg(o)) return put_vreg(c, o, v);
+  if (v.is_mmx()) return c.write(i, v.lo);
   Slot addr = mem_address(c, i, a);
   c.b.store(addr, v.lo);
   c.b.store(c.b.binop(Op::add, addr, c.c64(8)), v.hi);
 }
 
-// xmm, xmm/m128: the form of every two-operand integer and logic instruction here.
-bool xmm_rm_form(const Ctx& c) { return is_xmm(c.in.op(0)) && (is_xmm(c.in.op(1)) || is_mem(c.in.op(1))); }
+// xmm, xmm/m128 or mm, mm/m64: the form of every two-operand integer and logic instruction here.
+bool vec_rm_form(const Ctx& c) {
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (is_xmm(d)) return is_xmm(s) || is_mem(s);
+  return is_mmx(d) && (is_mmx(s) || is_mem(s));
+}
+bool xmm_rm_form(const Ctx& c) { return is_xmm(c.in.op(0)) && vec_rm_form(c); }
+
+// F applied to each half of a and b (one half for MMX).
+template <class F>
+Vec per_half(Vec a, Vec b, F f) {
+  if (a.is_mmx()) return {f(a.lo, b.lo)};
+  return {f(a.lo, b.lo), f(a.hi, b.hi)};
+}
 
 // ---- lane constants and SWAR building blocks ----------------------------------------------------
 
@@ -156,14 +220,24 @@ template <Align A>
 bool lift_mov128(Ctx& c) {
   const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
   if (!(is_xmm(d) && (is_xmm(s) || is_mem(s))) && !(is_mem(d) && is_xmm(s))) return false;
-  write128(c, 0, read128(c, 1, A), A);
+  write_vec(c, 0, read_vec(c, 1, A), A);
   return true;
 }
 
 // movd/movq: xmm <- r32/r64/m32/m64 or xmm (the high half cleared, the value zero-extended), and
-// r32/r64/m32/m64 <- the low bits of an xmm.
+// r32/r64/m32/m64 <- the low bits of an xmm; the same with mm (mm <- mm as well).
 bool lift_movd_movq(Ctx& c) {
   const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (is_mmx(d)) {
+    if (!is_mmx(s) && !is_gpr(s) && !is_mem(s)) return false;
+    put_mm(c, mmx_n(d), is_mmx(s) ? get_mm(c, mmx_n(s)) : c.zext64(c.read(1)));
+    return true;
+  }
+  if (is_mmx(s)) {
+    if (!is_gpr(d) && !is_mem(d)) return false;
+    c.write(0, get_mm(c, mmx_n(s)));
+    return true;
+  }
   if (is_xmm(d)) {
     Slot lo;
     if (is_xmm(s)) lo = get_half(c, xmm_n(s), 0);
@@ -216,6 +290,27 @@ bool lift_mov_half_reg(Ctx& c) {
   return true;
 }
 
+// movq2dq xmm, mm: the xmm's low half from the mm, the high half cleared.
+bool lift_movq2dq(Ctx& c) {
+  if (!is_xmm(c.in.op(0)) || !is_mmx(c.in.op(1))) return false;
+  put_xmm(c, xmm_n(c.in.op(0)), {get_mm(c, mmx_n(c.in.op(1))), c.c64(0)});
+  return true;
+}
+
+// movdq2q mm, xmm: the xmm's low half.
+bool lift_movdq2q(Ctx& c) {
+  if (!is_mmx(c.in.op(0)) || !is_xmm(c.in.op(1))) return false;
+  put_mm(c, mmx_n(c.in.op(0)), get_half(c, xmm_n(c.in.op(1)), 0));
+  return true;
+}
+
+// movntq m64, mm: a plain store.
+bool lift_movntq(Ctx& c) {
+  if (!is_mem(c.in.op(0)) || !is_mmx(c.in.op(1))) return false;
+  c.write(0, get_mm(c, mmx_n(c.in.op(1))));
+  return true;
+}
+
 // movnti m32/m64, r: a plain store.
 bool lift_movnti(Ctx& c) {
   if (!is_mem(c.in.op(0)) || !is_gpr(c.in.op(1))) return false;
@@ -230,11 +325,10 @@ using HalfOp = Slot (*)(Ctx& c, Slot d, Slot s);
 
 template <HalfOp F>
 bool lift_binary(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
-  const unsigned n = xmm_n(c.in.op(0));
-  Vec s = read128(c, 1, Align::Sixteen);
-  Vec d = get_xmm(c, n);
-  put_xmm(c, n, {F(c, d.lo, s.lo), F(c, d.hi, s.hi)});
+  if (!vec_rm_form(c)) return false;
+  Vec s = read_vec(c, 1, Align::Sixteen);
+  Vec d = get_vreg(c, c.in.op(0));
+  put_vreg(c, c.in.op(0), per_half(d, s, [&](Slot x, Slot y) { return F(c, x, y); }));
   return true;
 }
 
@@ -357,17 +451,17 @@ Slot narrow_half(Ctx& c, Slot half) {
 }
 
 // packsswb (16, signed), packssdw (32, signed), packuswb (16, unsigned): the destination's lanes
-// narrowed into the low half, the source's into the high half.
+// narrowed into the low half, the source's into the high half (for mm: into the low and the high
+// 32 bits).
 template <unsigned E, bool UnsignedResult>
 bool lift_pack(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
-  const unsigned n = xmm_n(c.in.op(0));
-  Vec s = read128(c, 1, Align::Sixteen);
-  Vec d = get_xmm(c, n);
-  auto narrow = [&](Vec v) {
-    return or_(c, narrow_half<E, UnsignedResult>(c, v.lo), shl(c, narrow_half<E, UnsignedResult>(c, v.hi), 32));
+  if (!vec_rm_form(c)) return false;
+  Vec s = read_vec(c, 1, Align::Sixteen);
+  Vec d = get_vreg(c, c.in.op(0));
+  auto pair = [&](Slot low, Slot high) {
+    return or_(c, narrow_half<E, UnsignedResult>(c, low), shl(c, narrow_half<E, UnsignedResult>(c, high), 32));
   };
-  put_xmm(c, n, {narrow(d), narrow(s)});
+  put_vreg(c, c.in.op(0), d.is_mmx() ? Vec{pair(d.lo, s.lo)} : Vec{pair(d.lo, d.hi), pair(s.lo, s.hi)});
   return true;
 }
 
@@ -381,9 +475,9 @@ Slot byte_signs(Ctx& c, Slot half) {
 }
 
 bool lift_pmovmskb(Ctx& c) {
-  if (!is_gpr(c.in.op(0)) || !is_xmm(c.in.op(1))) return false;
-  Vec v = get_xmm(c, xmm_n(c.in.op(1)));
-  c.write(0, or_(c, byte_signs(c, v.lo), shl(c, byte_signs(c, v.hi), 8)));
+  if (!is_gpr(c.in.op(0)) || !is_vreg(c.in.op(1))) return false;
+  Vec v = get_vreg(c, c.in.op(1));
+  c.write(0, v.is_mmx() ? byte_signs(c, v.lo) : or_(c, byte_signs(c, v.lo), shl(c, byte_signs(c, v.hi), 8)));
   return true;
 }
 
@@ -457,21 +551,22 @@ Slot shift_lanes_by(Ctx& c, Slot x, unsigned ebits, Op k, Slot count) {
   return or_(c, logical, c.b.binop(Op::andn, negative, kept));
 }
 
-// psrlw/d/q, psllw/d/q, psraw/d xmm, imm8 or xmm/m128 (the count: its low 64 bits).
+// psrlw/d/q, psllw/d/q, psraw/d xmm, imm8 or xmm/m128 (the count: its low 64 bits); mm, imm8 or
+// mm/m64.
 template <unsigned E, Op K>
 bool lift_shift(Ctx& c) {
-  if (!is_xmm(c.in.op(0))) return false;
-  const unsigned n = xmm_n(c.in.op(0));
+  const ZydisDecodedOperand& d = c.in.op(0);
   if (is_imm(c.in.op(1))) {
+    if (!is_vreg(d)) return false;
     const unsigned count = imm8(c.in.op(1));
-    Vec v = get_xmm(c, n);
-    put_xmm(c, n, {shift_lanes(c, v.lo, E, K, count), shift_lanes(c, v.hi, E, K, count)});
+    Vec v = get_vreg(c, d);
+    put_vreg(c, d, per_half(v, v, [&](Slot x, Slot) { return shift_lanes(c, x, E, K, count); }));
     return true;
   }
-  if (!xmm_rm_form(c)) return false;
-  Slot count = read128(c, 1, Align::Sixteen).lo;
-  Vec v = get_xmm(c, n);
-  put_xmm(c, n, {shift_lanes_by(c, v.lo, E, K, count), shift_lanes_by(c, v.hi, E, K, count)});
+  if (!vec_rm_form(c)) return false;
+  Slot count = read_vec(c, 1, Align::Sixteen).lo;
+  Vec v = get_vreg(c, d);
+  put_vreg(c, d, per_half(v, v, [&](Slot x, Slot) { return shift_lanes_by(c, x, E, K, count); }));
   return true;
 }
 
@@ -484,13 +579,20 @@ Slot shuffle_words(Ctx& c, Slot half, unsigned sel) {
   return r;
 }
 
+// pshufw mm, mm/m64, imm8: the words shuffled.
+bool lift_pshufw(Ctx& c) {
+  if (!is_mmx(c.in.op(0)) || !vec_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  put_mm(c, mmx_n(c.in.op(0)), shuffle_words(c, read_vec(c, 1, Align::Any).lo, imm8(c.in.op(2))));
+  return true;
+}
+
 // pshuflw (High false) / pshufhw xmm, xmm/m128, imm8: the words of one half shuffled, the other
 // half copied.
 template <bool High>
 bool lift_pshuf_words(Ctx& c) {
   if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
   const unsigned sel = imm8(c.in.op(2));
-  Vec s = read128(c, 1, Align::Sixteen);
+  Vec s = read_vec(c, 1, Align::Sixteen);
   put_xmm(c, xmm_n(c.in.op(0)), High ? Vec{s.lo, shuffle_words(c, s.hi, sel)} : Vec{shuffle_words(c, s.lo, sel), s.hi});
   return true;
 }
@@ -502,7 +604,7 @@ Slot dword_of(Ctx& c, Vec v, unsigned k) { return element(c, k < 2 ? v.lo : v.hi
 bool lift_pshufd(Ctx& c) {
   if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
   const unsigned sel = imm8(c.in.op(2));
-  Vec s = read128(c, 1, Align::Sixteen);
+  Vec s = read_vec(c, 1, Align::Sixteen);
   auto pick = [&](unsigned k) { return dword_of(c, s, (sel >> (2 * k)) & 3); };
   put_xmm(c, xmm_n(c.in.op(0)), {or_(c, pick(0), shl(c, pick(1), 32)), or_(c, pick(2), shl(c, pick(3), 32))});
   return true;
@@ -513,7 +615,7 @@ bool lift_pshufd(Ctx& c) {
 bool lift_shufps(Ctx& c) {
   if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
   const unsigned n = xmm_n(c.in.op(0)), sel = imm8(c.in.op(2));
-  Vec s = read128(c, 1, Align::Sixteen);
+  Vec s = read_vec(c, 1, Align::Sixteen);
   Vec d = get_xmm(c, n);
   auto pick = [&](Vec from, unsigned k) { return dword_of(c, from, (sel >> (2 * k)) & 3); };
   put_xmm(c, n, {or_(c, pick(d, 0), shl(c, pick(d, 1), 32)), or_(c, pick(s, 2), shl(c, pick(s, 3), 32))});
@@ -525,7 +627,7 @@ bool lift_shufps(Ctx& c) {
 bool lift_shufpd(Ctx& c) {
   if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
   const unsigned n = xmm_n(c.in.op(0)), sel = imm8(c.in.op(2));
-  Vec s = read128(c, 1, Align::Sixteen);
+  Vec s = read_vec(c, 1, Align::Sixteen);
   Vec d = get_xmm(c, n);
   put_xmm(c, n, {sel & 1 ? d.hi : d.lo, sel & 2 ? s.hi : s.lo});
   return true;
@@ -543,22 +645,27 @@ bool lift_movmsk(Ctx& c) {
   return true;
 }
 
-// pextrw r32/r64, xmm, imm8: word imm8 & 7, zero-extended.
+// pextrw r32/r64, xmm, imm8: word imm8 & 7, zero-extended (mm: word imm8 & 3).
 bool lift_pextrw(Ctx& c) {
-  if (!is_gpr(c.in.op(0)) || !is_xmm(c.in.op(1)) || !is_imm(c.in.op(2))) return false;
-  const unsigned k = imm8(c.in.op(2)) & 7;
-  c.write(0, element(c, get_half(c, xmm_n(c.in.op(1)), k / 4), 16, k % 4));
+  const ZydisDecodedOperand& s = c.in.op(1);
+  if (!is_gpr(c.in.op(0)) || !is_vreg(s) || !is_imm(c.in.op(2))) return false;
+  const unsigned k = imm8(c.in.op(2)) & (is_mmx(s) ? 3 : 7);
+  Slot half = is_mmx(s) ? get_mm(c, mmx_n(s)) : get_half(c, xmm_n(s), k / 4);
+  c.write(0, element(c, half, 16, k % 4));
   return true;
 }
 
-// pinsrw xmm, r32/m16, imm8: word imm8 & 7 replaced by the source's low 16 bits.
+// pinsrw xmm, r32/m16, imm8: word imm8 & 7 replaced by the source's low 16 bits (mm: word
+// imm8 & 3).
 bool lift_pinsrw(Ctx& c) {
-  const ZydisDecodedOperand& s = c.in.op(1);
-  if (!is_xmm(c.in.op(0)) || !(is_gpr(s) || is_mem(s)) || !is_imm(c.in.op(2))) return false;
-  const unsigned n = xmm_n(c.in.op(0)), k = imm8(c.in.op(2)) & 7, shift = 16 * (k % 4);
+  const ZydisDecodedOperand &d = c.in.op(0), &s = c.in.op(1);
+  if (!is_vreg(d) || !(is_gpr(s) || is_mem(s)) || !is_imm(c.in.op(2))) return false;
+  const unsigned k = imm8(c.in.op(2)) & (is_mmx(d) ? 3 : 7), shift = 16 * (k % 4);
   Slot word = and64(c, c.zext64(c.read(1)), 0xffff);
-  Slot kept = and64(c, get_half(c, n, k / 4), ~(0xffffull << shift));
-  put_half(c, n, k / 4, or_(c, kept, shl(c, word, shift)));
+  Slot old = is_mmx(d) ? get_mm(c, mmx_n(d)) : get_half(c, xmm_n(d), k / 4);
+  Slot merged = or_(c, and64(c, old, ~(0xffffull << shift)), shl(c, word, shift));
+  if (is_mmx(d)) put_mm(c, mmx_n(d), merged);
+  else put_half(c, xmm_n(d), k / 4, merged);
   return true;
 }
 
@@ -577,12 +684,19 @@ Slot interleave(Ctx& c, Slot a, Slot b, unsigned ebits) {
 }
 
 // punpckl* (High false) / punpckh* (High true) of `E`-bit elements: the destination's and the
-// source's elements of the low (high) half, interleaved, the destination's first.
+// source's elements of the low (high) half, interleaved, the destination's first. For mm the
+// halves are the low and high 32 bits (punpckl* reads an m32).
 template <unsigned E, bool High>
 bool lift_unpack(Ctx& c) {
+  if (is_mmx(c.in.op(0))) {
+    if (E == 64 || !vec_rm_form(c)) return false;
+    Slot s = read_vec(c, 1, Align::Any).lo, d = get_mm(c, mmx_n(c.in.op(0)));
+    put_mm(c, mmx_n(c.in.op(0)), High ? interleave(c, shr(c, d, 32), shr(c, s, 32), E) : interleave(c, d, s, E));
+    return true;
+  }
   if (!xmm_rm_form(c)) return false;
   const unsigned n = xmm_n(c.in.op(0));
-  Vec s = read128(c, 1, Align::Sixteen);
+  Vec s = read_vec(c, 1, Align::Sixteen);
   Slot a = get_half(c, n, High ? 1 : 0), b = High ? s.hi : s.lo;
   if (E == 64) {
     put_xmm(c, n, {a, b});
@@ -594,6 +708,7 @@ bool lift_unpack(Ctx& c) {
 
 // ---- the table ----------------------------------------------------------------------------------
 
+// Entries wrapped in with_mmx_state also lift the mnemonic's MMX forms.
 const InsnDesc kInsns[] = {
     // moves
     {ZYDIS_MNEMONIC_MOVDQA, lift_mov128<Align::Sixteen>},
@@ -605,8 +720,8 @@ const InsnDesc kInsns[] = {
     {ZYDIS_MNEMONIC_MOVDQU, lift_mov128<Align::Any>},
     {ZYDIS_MNEMONIC_MOVUPS, lift_mov128<Align::Any>},
     {ZYDIS_MNEMONIC_MOVUPD, lift_mov128<Align::Any>},
-    {ZYDIS_MNEMONIC_MOVD, lift_movd_movq},
-    {ZYDIS_MNEMONIC_MOVQ, lift_movd_movq},
+    {ZYDIS_MNEMONIC_MOVD, with_mmx_state<lift_movd_movq>},
+    {ZYDIS_MNEMONIC_MOVQ, with_mmx_state<lift_movd_movq>},
     {ZYDIS_MNEMONIC_MOVSS, lift_mov_scalar<32>},
     {ZYDIS_MNEMONIC_MOVSD, lift_mov_scalar<64>},
     {ZYDIS_MNEMONIC_MOVLPS, lift_mov_half<0>},
@@ -616,86 +731,90 @@ const InsnDesc kInsns[] = {
     {ZYDIS_MNEMONIC_MOVHLPS, lift_mov_half_reg<1, 0>},
     {ZYDIS_MNEMONIC_MOVLHPS, lift_mov_half_reg<0, 1>},
     {ZYDIS_MNEMONIC_MOVNTI, lift_movnti},
+    {ZYDIS_MNEMONIC_MOVQ2DQ, with_mmx_state<lift_movq2dq>},
+    {ZYDIS_MNEMONIC_MOVDQ2Q, with_mmx_state<lift_movdq2q>},
+    {ZYDIS_MNEMONIC_MOVNTQ, with_mmx_state<lift_movntq>},
     // bitwise (the ps/pd forms are the same bits)
-    {ZYDIS_MNEMONIC_PXOR, lift_binary<bitwise<Op::xor_>>},
+    {ZYDIS_MNEMONIC_PXOR, with_mmx_state<lift_binary<bitwise<Op::xor_>>>},
     {ZYDIS_MNEMONIC_XORPS, lift_binary<bitwise<Op::xor_>>},
     {ZYDIS_MNEMONIC_XORPD, lift_binary<bitwise<Op::xor_>>},
-    {ZYDIS_MNEMONIC_POR, lift_binary<bitwise<Op::or_>>},
+    {ZYDIS_MNEMONIC_POR, with_mmx_state<lift_binary<bitwise<Op::or_>>>},
     {ZYDIS_MNEMONIC_ORPS, lift_binary<bitwise<Op::or_>>},
     {ZYDIS_MNEMONIC_ORPD, lift_binary<bitwise<Op::or_>>},
-    {ZYDIS_MNEMONIC_PAND, lift_binary<bitwise<Op::and_>>},
+    {ZYDIS_MNEMONIC_PAND, with_mmx_state<lift_binary<bitwise<Op::and_>>>},
     {ZYDIS_MNEMONIC_ANDPS, lift_binary<bitwise<Op::and_>>},
     {ZYDIS_MNEMONIC_ANDPD, lift_binary<bitwise<Op::and_>>},
-    {ZYDIS_MNEMONIC_PANDN, lift_binary<and_not>},
+    {ZYDIS_MNEMONIC_PANDN, with_mmx_state<lift_binary<and_not>>},
     {ZYDIS_MNEMONIC_ANDNPS, lift_binary<and_not>},
     {ZYDIS_MNEMONIC_ANDNPD, lift_binary<and_not>},
     // lane arithmetic and compares
-    {ZYDIS_MNEMONIC_PADDB, lift_binary<add_lanes<8, false>>},
-    {ZYDIS_MNEMONIC_PADDW, lift_binary<add_lanes<16, false>>},
-    {ZYDIS_MNEMONIC_PADDD, lift_binary<add_lanes<32, false>>},
-    {ZYDIS_MNEMONIC_PADDQ, lift_binary<add_lanes<64, false>>},
-    {ZYDIS_MNEMONIC_PSUBB, lift_binary<add_lanes<8, true>>},
-    {ZYDIS_MNEMONIC_PSUBW, lift_binary<add_lanes<16, true>>},
-    {ZYDIS_MNEMONIC_PSUBD, lift_binary<add_lanes<32, true>>},
-    {ZYDIS_MNEMONIC_PSUBQ, lift_binary<add_lanes<64, true>>},
-    {ZYDIS_MNEMONIC_PCMPEQB, lift_binary<cmpeq_lanes<8>>},
-    {ZYDIS_MNEMONIC_PCMPEQW, lift_binary<cmpeq_lanes<16>>},
-    {ZYDIS_MNEMONIC_PCMPEQD, lift_binary<cmpeq_lanes<32>>},
-    {ZYDIS_MNEMONIC_PCMPGTB, lift_binary<cmpgt_lanes<8>>},
-    {ZYDIS_MNEMONIC_PCMPGTW, lift_binary<cmpgt_lanes<16>>},
-    {ZYDIS_MNEMONIC_PCMPGTD, lift_binary<cmpgt_lanes<32>>},
-    {ZYDIS_MNEMONIC_PMINUB, lift_binary<minmax_lanes<8, false, false>>},
-    {ZYDIS_MNEMONIC_PMAXUB, lift_binary<minmax_lanes<8, false, true>>},
-    {ZYDIS_MNEMONIC_PMINSW, lift_binary<minmax_lanes<16, true, false>>},
-    {ZYDIS_MNEMONIC_PMAXSW, lift_binary<minmax_lanes<16, true, true>>},
-    {ZYDIS_MNEMONIC_PMOVMSKB, lift_pmovmskb},
-    {ZYDIS_MNEMONIC_PADDUSB, lift_binary<add_saturate_lanes<8>>},
-    {ZYDIS_MNEMONIC_PADDUSW, lift_binary<add_saturate_lanes<16>>},
-    {ZYDIS_MNEMONIC_PSUBUSB, lift_binary<sub_saturate_lanes<8>>},
-    {ZYDIS_MNEMONIC_PSUBUSW, lift_binary<sub_saturate_lanes<16>>},
-    {ZYDIS_MNEMONIC_PAVGB, lift_binary<average_lanes<8>>},
-    {ZYDIS_MNEMONIC_PAVGW, lift_binary<average_lanes<16>>},
-    {ZYDIS_MNEMONIC_PMULUDQ, lift_binary<mul_low_dwords>},
-    {ZYDIS_MNEMONIC_PADDSB, lift_binary<signed_saturate_lanes<8, false>>},
-    {ZYDIS_MNEMONIC_PADDSW, lift_binary<signed_saturate_lanes<16, false>>},
-    {ZYDIS_MNEMONIC_PSUBSB, lift_binary<signed_saturate_lanes<8, true>>},
-    {ZYDIS_MNEMONIC_PSUBSW, lift_binary<signed_saturate_lanes<16, true>>},
-    {ZYDIS_MNEMONIC_PMULLW, lift_binary<mul_words<MulPart::Low>>},
-    {ZYDIS_MNEMONIC_PMULHW, lift_binary<mul_words<MulPart::HighSigned>>},
-    {ZYDIS_MNEMONIC_PMULHUW, lift_binary<mul_words<MulPart::HighUnsigned>>},
-    {ZYDIS_MNEMONIC_PMADDWD, lift_binary<madd_words>},
-    {ZYDIS_MNEMONIC_PSADBW, lift_binary<sad_bytes>},
-    {ZYDIS_MNEMONIC_PACKSSWB, lift_pack<16, false>},
-    {ZYDIS_MNEMONIC_PACKSSDW, lift_pack<32, false>},
-    {ZYDIS_MNEMONIC_PACKUSWB, lift_pack<16, true>},
+    {ZYDIS_MNEMONIC_PADDB, with_mmx_state<lift_binary<add_lanes<8, false>>>},
+    {ZYDIS_MNEMONIC_PADDW, with_mmx_state<lift_binary<add_lanes<16, false>>>},
+    {ZYDIS_MNEMONIC_PADDD, with_mmx_state<lift_binary<add_lanes<32, false>>>},
+    {ZYDIS_MNEMONIC_PADDQ, with_mmx_state<lift_binary<add_lanes<64, false>>>},
+    {ZYDIS_MNEMONIC_PSUBB, with_mmx_state<lift_binary<add_lanes<8, true>>>},
+    {ZYDIS_MNEMONIC_PSUBW, with_mmx_state<lift_binary<add_lanes<16, true>>>},
+    {ZYDIS_MNEMONIC_PSUBD, with_mmx_state<lift_binary<add_lanes<32, true>>>},
+    {ZYDIS_MNEMONIC_PSUBQ, with_mmx_state<lift_binary<add_lanes<64, true>>>},
+    {ZYDIS_MNEMONIC_PCMPEQB, with_mmx_state<lift_binary<cmpeq_lanes<8>>>},
+    {ZYDIS_MNEMONIC_PCMPEQW, with_mmx_state<lift_binary<cmpeq_lanes<16>>>},
+    {ZYDIS_MNEMONIC_PCMPEQD, with_mmx_state<lift_binary<cmpeq_lanes<32>>>},
+    {ZYDIS_MNEMONIC_PCMPGTB, with_mmx_state<lift_binary<cmpgt_lanes<8>>>},
+    {ZYDIS_MNEMONIC_PCMPGTW, with_mmx_state<lift_binary<cmpgt_lanes<16>>>},
+    {ZYDIS_MNEMONIC_PCMPGTD, with_mmx_state<lift_binary<cmpgt_lanes<32>>>},
+    {ZYDIS_MNEMONIC_PMINUB, with_mmx_state<lift_binary<minmax_lanes<8, false, false>>>},
+    {ZYDIS_MNEMONIC_PMAXUB, with_mmx_state<lift_binary<minmax_lanes<8, false, true>>>},
+    {ZYDIS_MNEMONIC_PMINSW, with_mmx_state<lift_binary<minmax_lanes<16, true, false>>>},
+    {ZYDIS_MNEMONIC_PMAXSW, with_mmx_state<lift_binary<minmax_lanes<16, true, true>>>},
+    {ZYDIS_MNEMONIC_PMOVMSKB, with_mmx_state<lift_pmovmskb>},
+    {ZYDIS_MNEMONIC_PADDUSB, with_mmx_state<lift_binary<add_saturate_lanes<8>>>},
+    {ZYDIS_MNEMONIC_PADDUSW, with_mmx_state<lift_binary<add_saturate_lanes<16>>>},
+    {ZYDIS_MNEMONIC_PSUBUSB, with_mmx_state<lift_binary<sub_saturate_lanes<8>>>},
+    {ZYDIS_MNEMONIC_PSUBUSW, with_mmx_state<lift_binary<sub_saturate_lanes<16>>>},
+    {ZYDIS_MNEMONIC_PAVGB, with_mmx_state<lift_binary<average_lanes<8>>>},
+    {ZYDIS_MNEMONIC_PAVGW, with_mmx_state<lift_binary<average_lanes<16>>>},
+    {ZYDIS_MNEMONIC_PMULUDQ, with_mmx_state<lift_binary<mul_low_dwords>>},
+    {ZYDIS_MNEMONIC_PADDSB, with_mmx_state<lift_binary<signed_saturate_lanes<8, false>>>},
+    {ZYDIS_MNEMONIC_PADDSW, with_mmx_state<lift_binary<signed_saturate_lanes<16, false>>>},
+    {ZYDIS_MNEMONIC_PSUBSB, with_mmx_state<lift_binary<signed_saturate_lanes<8, true>>>},
+    {ZYDIS_MNEMONIC_PSUBSW, with_mmx_state<lift_binary<signed_saturate_lanes<16, true>>>},
+    {ZYDIS_MNEMONIC_PMULLW, with_mmx_state<lift_binary<mul_words<MulPart::Low>>>},
+    {ZYDIS_MNEMONIC_PMULHW, with_mmx_state<lift_binary<mul_words<MulPart::HighSigned>>>},
+    {ZYDIS_MNEMONIC_PMULHUW, with_mmx_state<lift_binary<mul_words<MulPart::HighUnsigned>>>},
+    {ZYDIS_MNEMONIC_PMADDWD, with_mmx_state<lift_binary<madd_words>>},
+    {ZYDIS_MNEMONIC_PSADBW, with_mmx_state<lift_binary<sad_bytes>>},
+    {ZYDIS_MNEMONIC_PACKSSWB, with_mmx_state<lift_pack<16, false>>},
+    {ZYDIS_MNEMONIC_PACKSSDW, with_mmx_state<lift_pack<32, false>>},
+    {ZYDIS_MNEMONIC_PACKUSWB, with_mmx_state<lift_pack<16, true>>},
     {ZYDIS_MNEMONIC_MOVMSKPS, lift_movmsk<32>},
     {ZYDIS_MNEMONIC_MOVMSKPD, lift_movmsk<64>},
-    {ZYDIS_MNEMONIC_PEXTRW, lift_pextrw},
-    {ZYDIS_MNEMONIC_PINSRW, lift_pinsrw},
+    {ZYDIS_MNEMONIC_PEXTRW, with_mmx_state<lift_pextrw>},
+    {ZYDIS_MNEMONIC_PINSRW, with_mmx_state<lift_pinsrw>},
     // shifts
     {ZYDIS_MNEMONIC_PSRLDQ, lift_byte_shift<true>},
     {ZYDIS_MNEMONIC_PSLLDQ, lift_byte_shift<false>},
-    {ZYDIS_MNEMONIC_PSRLW, lift_shift<16, Op::lshr>},
-    {ZYDIS_MNEMONIC_PSRLD, lift_shift<32, Op::lshr>},
-    {ZYDIS_MNEMONIC_PSRLQ, lift_shift<64, Op::lshr>},
-    {ZYDIS_MNEMONIC_PSLLW, lift_shift<16, Op::shl>},
-    {ZYDIS_MNEMONIC_PSLLD, lift_shift<32, Op::shl>},
-    {ZYDIS_MNEMONIC_PSLLQ, lift_shift<64, Op::shl>},
-    {ZYDIS_MNEMONIC_PSRAW, lift_shift<16, Op::ashr>},
-    {ZYDIS_MNEMONIC_PSRAD, lift_shift<32, Op::ashr>},
+    {ZYDIS_MNEMONIC_PSRLW, with_mmx_state<lift_shift<16, Op::lshr>>},
+    {ZYDIS_MNEMONIC_PSRLD, with_mmx_state<lift_shift<32, Op::lshr>>},
+    {ZYDIS_MNEMONIC_PSRLQ, with_mmx_state<lift_shift<64, Op::lshr>>},
+    {ZYDIS_MNEMONIC_PSLLW, with_mmx_state<lift_shift<16, Op::shl>>},
+    {ZYDIS_MNEMONIC_PSLLD, with_mmx_state<lift_shift<32, Op::shl>>},
+    {ZYDIS_MNEMONIC_PSLLQ, with_mmx_state<lift_shift<64, Op::shl>>},
+    {ZYDIS_MNEMONIC_PSRAW, with_mmx_state<lift_shift<16, Op::ashr>>},
+    {ZYDIS_MNEMONIC_PSRAD, with_mmx_state<lift_shift<32, Op::ashr>>},
     // shuffles
     {ZYDIS_MNEMONIC_PSHUFD, lift_pshufd},
+    {ZYDIS_MNEMONIC_PSHUFW, with_mmx_state<lift_pshufw>},
     {ZYDIS_MNEMONIC_PSHUFLW, lift_pshuf_words<false>},
     {ZYDIS_MNEMONIC_PSHUFHW, lift_pshuf_words<true>},
     {ZYDIS_MNEMONIC_SHUFPS, lift_shufps},
     {ZYDIS_MNEMONIC_SHUFPD, lift_shufpd},
-    {ZYDIS_MNEMONIC_PUNPCKLBW, lift_unpack<8, false>},
-    {ZYDIS_MNEMONIC_PUNPCKLWD, lift_unpack<16, false>},
-    {ZYDIS_MNEMONIC_PUNPCKLDQ, lift_unpack<32, false>},
+    {ZYDIS_MNEMONIC_PUNPCKLBW, with_mmx_state<lift_unpack<8, false>>},
+    {ZYDIS_MNEMONIC_PUNPCKLWD, with_mmx_state<lift_unpack<16, false>>},
+    {ZYDIS_MNEMONIC_PUNPCKLDQ, with_mmx_state<lift_unpack<32, false>>},
     {ZYDIS_MNEMONIC_PUNPCKLQDQ, lift_unpack<64, false>},
-    {ZYDIS_MNEMONIC_PUNPCKHBW, lift_unpack<8, true>},
-    {ZYDIS_MNEMONIC_PUNPCKHWD, lift_unpack<16, true>},
-    {ZYDIS_MNEMONIC_PUNPCKHDQ, lift_unpack<32, true>},
+    {ZYDIS_MNEMONIC_PUNPCKHBW, with_mmx_state<lift_unpack<8, true>>},
+    {ZYDIS_MNEMONIC_PUNPCKHWD, with_mmx_state<lift_unpack<16, true>>},
+    {ZYDIS_MNEMONIC_PUNPCKHDQ, with_mmx_state<lift_unpack<32, true>>},
     {ZYDIS_MNEMONIC_PUNPCKHQDQ, lift_unpack<64, true>},
     {ZYDIS_MNEMONIC_UNPCKLPS, lift_unpack<32, false>},
     {ZYDIS_MNEMONIC_UNPCKHPS, lift_unpack<32, true>},

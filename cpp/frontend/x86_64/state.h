@@ -81,6 +81,8 @@ constexpr uint32_t off_fpr_exp(unsigned i) { return uint32_t(offsetof(State, fpr
 // The arithmetic flags of a lazy form (RFLAGS positions), and RFLAGS as a program sees it (pushfq,
 // Python): those, DF, the kept misc bits and the always-one bit 1 (and IF, as in user mode).
 uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c);
+// Whether condition cc (the low nibble of jcc's opcode) holds for that lazy form.
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c);
 uint64_t rflags(const State& s);
 void set_rflags(State& s, uint64_t v);
 
@@ -89,8 +91,14 @@ void set_rflags(State& s, uint64_t v);
 constexpr unsigned kFxsaveBytes = 512;
 constexpr uint32_t kMxcsrMask = 0xffff;  // the MXCSR bits vmkit implements (FZ, DAZ, masks, RC, flags)
 void fxsave_image(const State& s, uint8_t* out);
-// Loads an image; false (nothing loaded) if its MXCSR sets a bit outside kMxcsrMask (#GP).
+// Loads an image, FCW and FSW normalised as the hardware's fxrstor leaves them; false (nothing
+// loaded) if its MXCSR sets a bit outside kMxcsrMask (#GP).
 bool fxrstor_image(State& s, const uint8_t* in);
+// What fldcw, fldenv and fxrstor keep of a control word: bits 7 and 13..15 read as 0, bit 6 as 1
+// (the host's behaviour); and a status word with its error summary (ES, B) recomputed for a
+// control word: set exactly when an exception flag is unmasked.
+uint16_t loaded_fcw(uint16_t v);
+uint16_t with_error_summary(uint16_t fsw, uint16_t fcw);
 // The x87 state after FNINIT, and MXCSR as at reset: what a signal handler starts with.
 void reset_fpu(State& s);
 

@@ -109,6 +109,34 @@ TEST(X64Flags, EveryKindAndWidthMatchesTheHost) {
   }
 }
 
+// The per-condition evaluation (blocks that read a condition before setting flags) against the
+// conditions of the whole flag word, for every kind, width and condition.
+TEST(X64Flags, EvalCondAgreesWithTheFlagWord) {
+  auto holds = [](unsigned cc, uint32_t f) {
+    const bool sf_ne_of = bool(f & kSF) != bool(f & kOF);
+    const bool r[8] = {bool(f & kOF), bool(f & kCF), bool(f & kZF), bool(f & (kCF | kZF)),
+                       bool(f & kSF), bool(f & kPF), sf_ne_of, bool(f & kZF) || sf_ne_of};
+    return (cc & 1) ? !r[cc >> 1] : r[cc >> 1];
+  };
+  const uint64_t edges[] = {0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
+                            0xffffffff, 0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull};
+  std::mt19937_64 rng(7);
+  for (uint32_t kind = kCcRaw; kind < kCcKinds; ++kind) {
+    for (unsigned bytes : {1u, 2u, 4u, 8u}) {
+      const uint32_t op = cc_op(CcKind(kind), bytes);
+      for (int n = 0; n < 400; ++n) {
+        uint64_t a = n < 196 ? edges[n % 14] : rng(), b = n < 196 ? edges[n / 14] : rng();
+        if (kind >= kCcShl && kind <= kCcSar) b = 1 + b % (bytes * 8 - 1);  // counts as recorded
+        const uint64_t c = n & 1;
+        const uint32_t word = eval_flags(op, a, b, c);
+        for (unsigned cc = 0; cc < 16; ++cc)
+          ASSERT_EQ(eval_cond(cc, op, a, b, c), holds(cc, word))
+              << "kind " << kind << " bytes " << bytes << " cc " << cc << std::hex << " a=0x" << a << " b=0x" << b;
+      }
+    }
+  }
+}
+
 TEST(X64Flags, RflagsReadsAndWritesEveryWritableBit) {
   X64Machine m;
   set_rflags(m.st(), kArithFlags | kDF | (1u << 21) | (1u << 8));

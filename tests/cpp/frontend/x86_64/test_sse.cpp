@@ -364,18 +364,6 @@ TEST(X64Sse, UnalignedMovesAndScalarsAcceptAnyAddress) {
   EXPECT_EQ(m.st().xmm[2][1], 0u);
 }
 
-// The same mnemonics on MMX registers are not lifted (yet): an illegal-instruction stop at them.
-TEST(X64Sse, MmxFormsAreDeclined) {
-  for (const char* text : {"pxor mm0, mm1", "paddb mm0, mm1", "movq mm0, rax", "movd eax, mm1", "pmovmskb eax, mm0",
-                           "psrlq mm0, 3", "punpcklbw mm0, mm1",
-                           "paddsb mm0, mm1", "pmullw mm0, mm1", "psadbw mm0, mm1", "packsswb mm0, mm1"}) {
-    X64Machine m;
-    Stop s = m.run(text);
-    EXPECT_EQ(s.reason, StopReason::IllegalInsn) << text;
-    EXPECT_EQ(s.pc, kCode) << text;
-  }
-}
-
 // movsd is both the SSE2 scalar move and the string instruction: each form goes to its lifter.
 TEST(X64Sse, MovsdStringAndScalarFormsBothLift) {
   X64Machine m;
