@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up this machine, build a RISC-V and an AArch64 program with Debian's cross
-# compilers and run them - and Debian's riscv64 and arm64 busybox - with `vmkit run`, as
-# qemu-riscv64 and qemu-aarch64 would.
+# compilers (and an x86-64 one with the host's gcc) and run them - and Debian's riscv64, arm64 and
+# amd64 busybox - with `vmkit run`, as qemu-riscv64, qemu-aarch64 and qemu-x86_64 would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,4 +19,10 @@ echo "== vmkit run -L /usr/aarch64-linux-gnu build/demo/hello-a64 vmkit"
 vmkit run -L /usr/aarch64-linux-gnu build/demo/hello-a64 vmkit
 bb=$(bash scripts/guest_busybox.sh aarch64)
 echo "== echo hello | vmkit run busybox-arm64 sha256sum"
+echo hello | vmkit run "$bb" sha256sum
+gcc -O2 -o build/demo/hello-x64 examples/hello.c -lm
+echo "== vmkit run build/demo/hello-x64 vmkit"
+vmkit run build/demo/hello-x64 vmkit
+bb=$(bash scripts/guest_busybox.sh x86_64)
+echo "== echo hello | vmkit run busybox-amd64 sha256sum"
 echo hello | vmkit run "$bb" sha256sum

@@ -175,6 +175,42 @@ def test_faulting_guest_via_cli(name, guest_arch, guest_builder, vmkit_module):
     assert b"pc=" in v.stderr or b"pc " in v.stderr, v.stderr
 
 
+@pytest.mark.parametrize("engine", ["interp", "jit"])
+def test_x86_instruction_vmkit_does_not_implement(engine, guest_builder, vmkit_module, tmp_path):
+    """An AVX instruction (the host runs it; vmkit's CPUID does not offer AVX and vmkit does not lift
+    it) is a SIGILL for the guest, which a handler sees as ILL_ILLOPN at the instruction, and - when
+    unhandled - a diagnostic with the pc, Zydis' mnemonic and the bytes."""
+    src = tmp_path / "avx.c"
+    src.write_text(
+        "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\n#include <string.h>\n#include <ucontext.h>\n"
+        "static void on_ill(int s, siginfo_t *si, void *ucv) {\n"
+        "  ucontext_t *uc = ucv;\n"
+        "  printf(\"SIGILL code %d at the insn %d\\n\", si->si_code,\n"
+        "         (void *)uc->uc_mcontext.gregs[REG_RIP] == si->si_addr);\n"
+        "  uc->uc_mcontext.gregs[REG_RIP] += 4;\n"
+        "}\n"
+        "int main(int argc, char **argv) {\n"
+        "  (void)argv;\n"
+        "  if (argc > 1) {\n"
+        "    struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_sigaction = on_ill; sa.sa_flags = SA_SIGINFO;\n"
+        "    sigaction(SIGILL, &sa, NULL);\n"
+        "  }\n"
+        "  __asm__ volatile(\".globl avx_insn\\navx_insn: vaddps %%ymm2, %%ymm1, %%ymm0\" ::: \"xmm0\");\n"
+        "  printf(\"after\\n\");\n"
+        "  return 0;\n"
+        "}\n"
+    )
+    prog = guest_builder.build(src, STATIC_O2, X86_64)
+    pc = elf_symbol_address(prog, "avx_insn")
+    died = run_vmkit(prog, engine=engine)
+    assert died.returncode == -4 and died.stdout == b"", died
+    report = died.stderr.decode(errors="replace") + "\n".join(died.diagnostics)
+    assert f"pc={pc:#x}" in report and "vaddps ymm0, ymm1, ymm2 (c5 f4 58 c2)" in report, report
+    handled = run_vmkit(prog, ["handle"], engine=engine)
+    assert handled.returncode == 0, handled
+    assert handled.stdout == b"SIGILL code 2 at the insn 1\nafter\n", handled  # 2: ILL_ILLOPN
+
+
 def test_strict_unknown_syscall(vmkit_module, guest_builder, tmp_path):
     """An unknown syscall number: under qemu it fails with ENOSYS; vmkit must agree by default and,
     with strict=True, report it as UnsupportedSyscallError naming the number."""
