@@ -17,7 +17,8 @@ namespace {
 constexpr uint32_t kFpu = 1u << 0, kTsc = 1u << 4, kCx8 = 1u << 8, kCmov = 1u << 15, kClfsh = 1u << 19,
                    kMmx = 1u << 23, kFxsr = 1u << 24, kSse = 1u << 25, kSse2 = 1u << 26;
 constexpr uint32_t kLeaf1Edx = kFpu | kTsc | kCx8 | kCmov | kClfsh | kMmx | kFxsr | kSse | kSse2;
-constexpr uint32_t kLeaf1Ecx = (1u << 0) | (1u << 13) | (1u << 23);  // SSE3, CX16 (cmpxchg16b), POPCNT
+// SSE3, SSSE3, CX16 (cmpxchg16b), SSE4.1, SSE4.2, POPCNT.
+constexpr uint32_t kLeaf1Ecx = (1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23);
 constexpr uint32_t kLeaf7Ebx = (1u << 3);   // BMI1 (tzcnt; andn/bextr/blsi... with it)
 constexpr uint32_t kExt1Ecx = (1u << 0) | (1u << 5);  // LAHF/SAHF in 64-bit mode, LZCNT (ABM)
 // SYSCALL, NX, LM, and AMD's copies of the leaf-1 bits it has in this leaf (FPU, TSC, CX8, CMOV,

@@ -27,7 +27,7 @@ const char* const kGpr8[16] = {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil
 struct Lifters {
   std::array<std::vector<LiftFn>, ZYDIS_MNEMONIC_MAX_VALUE + 1> by_mnemonic{};
   Lifters() {
-    for (InsnTable t : {alu_insns(), shift_insns(), muldiv_insns(), bits_insns(), branch_insns(), string_insns(), sse_insns(), sse_fp_insns(), x87_insns()})
+    for (InsnTable t : {alu_insns(), shift_insns(), muldiv_insns(), bits_insns(), branch_insns(), string_insns(), sse_insns(), sse4_insns(), sse_fp_insns(), x87_insns()})
       for (unsigned i = 0; i < t.count; ++i) by_mnemonic[t.insns[i].mnemonic].push_back(t.insns[i].lift);
   }
 };

@@ -7,6 +7,7 @@ const ir::HelperInfo kHelpers[] = {
 #define HELPER(name) {#name, &helper_##name},
 #include "frontend/x86_64/helpers_int.def"
 #include "frontend/x86_64/helpers_sse_fp.def"
+#include "frontend/x86_64/helpers_sse4.def"
 #include "frontend/x86_64/helpers_x87.def"
 #undef HELPER
 };

@@ -13,6 +13,7 @@ enum Helper : uint32_t {
 #define HELPER(name) H_##name,
 #include "frontend/x86_64/helpers_int.def"
 #include "frontend/x86_64/helpers_sse_fp.def"
+#include "frontend/x86_64/helpers_sse4.def"
 #include "frontend/x86_64/helpers_x87.def"
 #undef HELPER
   H_Count
@@ -21,6 +22,7 @@ enum Helper : uint32_t {
 #define HELPER(name) uint64_t helper_##name(void* state, uint64_t a, uint64_t b, uint64_t c, uint32_t imm);
 #include "frontend/x86_64/helpers_int.def"
 #include "frontend/x86_64/helpers_sse_fp.def"
+#include "frontend/x86_64/helpers_sse4.def"
 #include "frontend/x86_64/helpers_x87.def"
 #undef HELPER
 

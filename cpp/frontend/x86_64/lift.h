@@ -115,6 +115,7 @@ InsnTable bits_insns();    // bt*, bsf/bsr, popcnt, lzcnt, tzcnt, setcc, cmovcc 
 InsnTable branch_insns();  // jmp, jcc, call, ret, loop*, jrcxz, push/pop, enter/leave, flags ops, syscall, int3, ud2, cpuid, rdtsc (lift_branch.cpp)
 InsnTable string_insns();  // movs, stos, lods, scas, cmps with rep prefixes; xadd, cmpxchg (lift_string.cpp)
 InsnTable sse_insns();     // SSE/SSE2 integer and data movement; MMX forms (lift_sse.cpp)
+InsnTable sse4_insns();    // SSSE3, SSE4.1, SSE4.2 (lift_sse4.cpp)
 InsnTable sse_fp_insns();  // SSE/SSE2 floating point, conversions, MXCSR (lift_sse_fp.cpp)
 InsnTable x87_insns();     // x87 control and status, fxsave/fxrstor, emms (lift_x87.cpp)
 

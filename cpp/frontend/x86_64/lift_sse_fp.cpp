@@ -10,49 +10,17 @@
 // Only the legacy encodings are lifted here (the VEX forms have their own mnemonics).
 #include "frontend/x86_64/helpers.h"
 #include "frontend/x86_64/lift.h"
+#include "frontend/x86_64/lift_sse.h"
 
 namespace vmkit::x64 {
 
 namespace {
 
-using ir::Op;
-using ir::Slot;
-using ir::Type;
+using namespace sse;
 
 enum Pp : unsigned { kPs = 0, kPd = 1, kSs = 2, kSd = 3 };  // the mandatory prefix: none, 66, F3, F2
 
-// ---- operands (the pieces of lift_sse.cpp this file needs) --------------------------------------
-
-struct Vec {
-  Slot lo, hi;
-};
-
-enum class Align { Any, Sixteen };
-
-bool is_xmm(const ZydisDecodedOperand& o) {
-  return o.type == ZYDIS_OPERAND_TYPE_REGISTER && ZydisRegisterGetClass(o.reg.value) == ZYDIS_REGCLASS_XMM;
-}
-bool is_gpr(const ZydisDecodedOperand& o) {
-  if (o.type != ZYDIS_OPERAND_TYPE_REGISTER) return false;
-  const ZydisRegisterClass k = ZydisRegisterGetClass(o.reg.value);
-  return k == ZYDIS_REGCLASS_GPR32 || k == ZYDIS_REGCLASS_GPR64;
-}
-bool is_mem(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_MEMORY; }
-bool is_imm(const ZydisDecodedOperand& o) { return o.type == ZYDIS_OPERAND_TYPE_IMMEDIATE; }
-unsigned xmm_n(const ZydisDecodedOperand& o) { return unsigned(o.reg.value - ZYDIS_REGISTER_XMM0); }
-bool is_legacy(const Ctx& c) { return c.in.d.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY; }
-
-Slot get_half(Ctx& c, unsigned n, unsigned half) { return c.b.get(Type::I64, off_xmm(n, half)); }
-void put_xmm(Ctx& c, unsigned n, Vec v) {
-  c.b.put(off_xmm(n, 0), v.lo);
-  c.b.put(off_xmm(n, 1), v.hi);
-}
-
-Slot mem_address(Ctx& c, unsigned i, Align a) {
-  Slot addr = c.address(i);
-  if (a == Align::Sixteen) c.b.call(Type::I64, H_check_align16, addr);
-  return addr;
-}
+// ---- operands ------------------------------------------------------------------------------------
 
 // Source operand i: an xmm register (both halves), m128 (16-byte aligned unless `a` says
 // otherwise), or m64/m32 (zero-extended into the low half, the high half zero).
@@ -66,10 +34,8 @@ Vec read_source(Ctx& c, unsigned i, Align a) {
   return {c.zext64(c.read(i)), c.c64(0)};
 }
 
-// xmm, xmm/m: the form of every instruction here with an xmm destination.
-bool xmm_rm_form(const Ctx& c) {
-  return is_legacy(c) && is_xmm(c.in.op(0)) && (is_xmm(c.in.op(1)) || is_mem(c.in.op(1)));
-}
+// xmm, xmm/m in the legacy encoding: the form of every instruction here with an xmm destination.
+bool legacy_xmm_rm_form(const Ctx& c) { return is_legacy(c) && xmm_rm_form(c); }
 
 // ---- arithmetic, compares and conversions with an xmm destination -------------------------------
 
@@ -84,7 +50,7 @@ void call_sse_fp(Ctx& c, uint8_t opcode, unsigned pp, unsigned extra, Vec source
 // and widening forms).
 template <uint8_t Opcode, Pp P>
 bool lift_fp(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
+  if (!legacy_xmm_rm_form(c)) return false;
   call_sse_fp(c, Opcode, P, 0, read_source(c, 1, Align::Sixteen));
   return true;
 }
@@ -93,7 +59,7 @@ bool lift_fp(Ctx& c) {
 // CMPSD is also the string instruction's mnemonic: that form (no xmm operand) is lift_string's.
 template <Pp P>
 bool lift_cmp(Ctx& c) {
-  if (!xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
+  if (!legacy_xmm_rm_form(c) || !is_imm(c.in.op(2))) return false;
   call_sse_fp(c, 0xC2, P, unsigned(c.in.op(2).imm.value.u & 7), read_source(c, 1, Align::Sixteen));
   return true;
 }
@@ -123,7 +89,7 @@ bool lift_cvt_to_int(Ctx& c) {
 // AF cleared.
 template <uint8_t Opcode, Pp P>
 bool lift_compare_flags(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
+  if (!legacy_xmm_rm_form(c)) return false;
   Slot y = read_source(c, 1, Align::Any).lo;
   Slot x = get_half(c, xmm_n(c.in.op(0)), 0);
   c.set_flags_raw(c.b.call(Type::I32, H_sse_fp_compare, x, y, c.c64(P), Opcode));
@@ -153,7 +119,7 @@ Slot high_dword(Ctx& c, Slot half) { return c.b.binop(Op::and_, half, c.c64(0xff
 
 // movddup xmm, xmm/m64: the low 64 bits in both halves.
 bool lift_movddup(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
+  if (!legacy_xmm_rm_form(c)) return false;
   Slot lo = read_source(c, 1, Align::Any).lo;
   put_xmm(c, xmm_n(c.in.op(0)), {lo, lo});
   return true;
@@ -162,7 +128,7 @@ bool lift_movddup(Ctx& c) {
 // movsldup (High false: dwords 0 0 2 2) / movshdup (High true: 1 1 3 3) xmm, xmm/m128.
 template <bool High>
 bool lift_mov_dup_dwords(Ctx& c) {
-  if (!xmm_rm_form(c)) return false;
+  if (!legacy_xmm_rm_form(c)) return false;
   Vec s = read_source(c, 1, Align::Sixteen);
   auto dup = [&](Slot half) {
     return High ? c.b.binop(Op::or_, high_dword(c, half), c.b.binop(Op::lshr, half, c.c64(32)))
@@ -174,7 +140,7 @@ bool lift_mov_dup_dwords(Ctx& c) {
 
 // lddqu xmm, m128: an unaligned load.
 bool lift_lddqu(Ctx& c) {
-  if (!xmm_rm_form(c) || !is_mem(c.in.op(1))) return false;
+  if (!legacy_xmm_rm_form(c) || !is_mem(c.in.op(1))) return false;
   put_xmm(c, xmm_n(c.in.op(0)), read_source(c, 1, Align::Any));
   return true;
 }
