@@ -33,6 +33,7 @@ struct SignalCause {
   uint64_t addr = 0;      // si_addr of a fault
   bool fault = false;     // a synchronous fault (si_addr meaningful)
   bool write = false;     // a memory fault by a store
+  bool present = false;   // a memory fault on a page mapped with some access (not PROT_NONE)
 };
 
 // A syscall as the shared syscall layer handles it: its asm-generic number (nr:: in syscalls.h)

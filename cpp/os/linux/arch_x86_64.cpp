@@ -102,6 +102,8 @@ const Rewrite kRewrites[] = {
     {"chown", nr::fchownat, {K(kFdCwd), G(0), G(1), G(2), K(0)}},
     {"lchown", nr::fchownat, {K(kFdCwd), G(0), G(1), G(2), K(AT_SYMLINK_NOFOLLOW)}},
     {"pipe", nr::pipe2, {G(0), K(0)}},
+    // (asm-generic has renameat, but riscv64 - whose table vmkit's generic names come from - does not)
+    {"renameat", nr::renameat, {G(0), G(1), G(2), G(3)}},
     {"epoll_wait", nr::epoll_pwait, {G(0), G(1), G(2), G(3), K(0), K(8)}},
     {"eventfd", nr::eventfd2, {G(0), K(0)}},
     {"signalfd", nr::signalfd4, {G(0), G(1), G(2), K(0)}},
@@ -283,7 +285,7 @@ class X86_64Linux final : public LinuxArch {
           } else {
             trapno = kTrapPf;
             cr2 = cause.addr;
-            err = kPfUser | (cause.code == SEGV_ACCERR ? kPfProt : 0) | (cause.write ? kPfWrite : 0) |
+            err = kPfUser | (cause.present ? kPfProt : 0) | (cause.write ? kPfWrite : 0) |
                   (cause.addr == st.rip ? kPfInstr : 0);
           }
           break;

@@ -43,6 +43,7 @@ struct PendingSignal {
   int pid = 0, uid = 0;  // sender for SI_USER / SI_TKILL / SIGCHLD
   int status = 0;        // SIGCHLD: exit code or signal
   bool write = false;    // SIGSEGV from a memory access: by a store (x86-64's sigcontext err)
+  bool present = false;  // ... on a page mapped with some access (Linux keeps PROT_NONE ones absent)
 };
 
 // Signal state shared by every thread of the process (CLONE_SIGHAND: one table of actions).

@@ -349,6 +349,7 @@ void handle_stop(Process& p, const Stop& s) {
       bool mapped = p.mem->accessible(page_down(s.addr), 1, 0);
       PendingSignal sig{kSIGSEGV, mapped ? kSEGV_ACCERR : kSEGV_MAPERR, s.addr};
       sig.write = s.write;
+      sig.present = mapped && p.mem->accessible(page_down(s.addr), 1, kRead);
       force_signal(p, sig, s.pc, s.insn, s.insn_len);
       return;
     }

@@ -77,7 +77,9 @@ void kill_process(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn
   std::string line = std::string("vmkit: guest killed by ") + signal_name(s.signo);
   if (s.signo > 31) line += std::to_string(s.signo);
   line += " at pc=" + hex(pc);
-  line += (s.signo == kSIGILL ? " (illegal instruction " : " (insn ") + describe_insn(p, pc, insn, len) + ")";
+  // (x86's int3 reports the pc after it; the instruction to name is the int3)
+  const uint64_t insn_pc = s.signo == kSIGTRAP && p.arch->breakpoint_reports_next_pc && len ? pc - len : pc;
+  line += (s.signo == kSIGILL ? " (illegal instruction " : " (insn ") + describe_insn(p, insn_pc, insn, len) + ")";
   if (s.signo == kSIGSEGV || s.signo == kSIGBUS || s.signo == kSIGFPE) line += ", fault address " + hex(s.addr);
   // A writer killed by SIGPIPE is the routine end of a pipeline (`yes | head`); shells and the
   // kernel say nothing about it, and a line per pipeline would bury the reports that matter.
@@ -137,7 +139,7 @@ bool setup_frame(Process& p, const PendingSignal& s) {
   put64(uc + arch.uc_sigmask, ts.restore_mask ? ts.saved_mask : ts.blocked);
   ts.restore_mask = false;
   if (arch.return_address_in_frame) put64(0, restorer);
-  arch.save_context(regs.data(), buf, frame, SignalCause{s.signo, s.code, s.addr, fault, s.write});
+  arch.save_context(regs.data(), buf, frame, SignalCause{s.signo, s.code, s.addr, fault, s.write, s.present});
   std::memcpy(frame_host, buf, frame_bytes);
 
   arch.enter_handler(regs.data(), frame, s.signo, act.handler, restorer);
@@ -159,9 +161,13 @@ void deliver(Process& p, const PendingSignal& s, uint64_t pc, uint32_t insn, uin
   }
   if (act.handler == kSIG_IGN) return;
   if (!setup_frame(p, s)) {
-    // The kernel's answer to an unwritable signal stack: force SIGSEGV with the default action.
-    p.sig.actions[kSIGSEGV] = GuestSigaction{};
-    kill_process(p, PendingSignal{kSIGSEGV, kSI_USER, 0}, pc, insn, len);
+    // The kernel's force_sigsegv: a frame that cannot be built (unwritable stack; x86-64: no
+    // SA_RESTORER) becomes a SIGSEGV, which a SIGSEGV handler may still catch - unless SIGSEGV's
+    // own frame was the one that failed, which resets it to the default and so kills.
+    GuestSigaction& segv = p.sig.actions[kSIGSEGV];
+    if (s.signo == kSIGSEGV || segv.handler == kSIG_IGN) segv = GuestSigaction{};
+    p.ts().blocked &= ~bit(kSIGSEGV);
+    deliver(p, PendingSignal{kSIGSEGV, kSI_KERNEL, 0}, pc, insn, len);
   }
 }
 

@@ -886,11 +886,18 @@ int64_t sys_pselect6(Process& p, Args a) {
 constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004,
                    kArchGetCpuid = 0x1011, kArchSetCpuid = 0x1012;
 
+// The highest user address plus one (the kernel's TASK_SIZE_MAX with 4-level paging): a segment
+// base at or above it is refused.
+constexpr uint64_t kTaskSizeMax = 0x7ffffffff000ull;
+
 int64_t sys_arch_prctl(Process& p, Args a) {
   GuestRegs regs = p.regs();
   switch (a[0]) {
-    case kArchSetFs: regs.set(p.arch->off_tls, a[1]); return 0;
-    case kArchSetGs: regs.set(p.arch->off_gs_base, a[1]); return 0;
+    case kArchSetFs:
+    case kArchSetGs:
+      if (a[1] >= kTaskSizeMax) return -EPERM;
+      regs.set(a[0] == kArchSetFs ? p.arch->off_tls : p.arch->off_gs_base, a[1]);
+      return 0;
     case kArchGetFs:
     case kArchGetGs:
       p.mem->write_val(a[1], regs.get(a[0] == kArchGetFs ? p.arch->off_tls : p.arch->off_gs_base));
