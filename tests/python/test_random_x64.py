@@ -1,9 +1,13 @@
 """Random x86-64 instruction sequences, run natively on the host CPU (the reference) and under vmkit's
 bare machine: all sixteen general registers, RFLAGS (the status flags the sequence leaves defined,
-and DF) and a scratch buffer must come out identical.
+and DF), xmm0-15, MXCSR and a scratch buffer must come out identical. This module's sequences are
+integer code, which must leave the xmm registers and MXCSR as they were; test_random_x64_simd.py
+generates SSE/SSE2/SSE3 sequences and shares everything else here.
 
-A sequence starts from random register values, random flags (DF too) and a random buffer, then runs
-random integer instructions: every ALU operation at 8/16/32/64 bits with register, immediate and
+A sequence starts from random register values, random flags (DF too), random xmm values (integer
+lanes, floating-point lanes with edge values, random bits), a random MXCSR (every exception masked,
+any rounding mode, sometimes FTZ/DAZ and sticky flags) and a random buffer, then runs random
+integer instructions: every ALU operation at 8/16/32/64 bits with register, immediate and
 memory operands (ah..bh included), shifts and rotates by 1, an immediate or cl (counts 0 and past
 the width too), shld/shrd, every form of mul/imul, div/idiv (their operands prepared so that no #DE
 can happen), bt*, bsf/bsr, lzcnt/tzcnt/popcnt, setcc/cmovcc and forward jcc for all sixteen
@@ -30,6 +34,12 @@ silent or wrong (mul/imul, div, bt*, bsf/bsr, lzcnt/tzcnt, popcnt, logic ops, th
 readers). Flags are tracked through the forward branches, and no instruction is allowed to read an
 undefined flag (a cmp is put in front of such a reader), so registers and memory never depend on one.
 
+A failure reports the seed, every difference (the first first; xmm registers as four hex dwords), the
+initial state, the whole sequence and a minimal one: runs of lines taken out, from the same initial
+state, as long as the host still runs it to the ud2 and vmkit still differs first in the same place.
+(An operand "[rip -> ADDRESS]" is RIP-relative, addressing ADDRESS: assemble() computes the
+displacement.)
+
 ``python3 tests/python/test_random_x64.py [SEED ...]`` prints sequences and the state the host CPU
 leaves, without vmkit's x86-64 guest.
 """
@@ -40,12 +50,14 @@ import functools
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import struct
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -124,6 +136,102 @@ def signed_imm(rng: random.Random, bits: int) -> int:
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return rng.choice([0, 1, -1, 2, lo, hi, lo + 1, hi - 1, rng.randint(-128, 127), rng.randint(lo, hi),
                        rng.randint(lo, hi)])
+
+
+def _f32(x: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def _f64(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+# Floating-point edge values as bit patterns: signed zeros and infinities, quiet and signalling NaNs
+# (with payloads), the smallest and largest denormals and normals, rounding ties, and the limits of
+# the conversions to 32- and 64-bit integers (and of double to single).
+F32_EDGES = [0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000, 0x7FC12345, 0x7FA00000, 0xFF800001,
+             0x7F800001, 0x00000001, 0x80000001, 0x007FFFFF, 0x807FFFFF, 0x00800000, 0x80800000, 0x7F7FFFFF,
+             0xFF7FFFFF] + [_f32(x) for x in (
+                 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 3.0, 0.1, 2.0 ** 31, -2.0 ** 31, 2.0 ** 31 - 128, 2.0 ** 32,
+                 2.0 ** 63, -2.0 ** 63, 2.0 ** 63 - 2 ** 39, 2.0 ** 64, 2.0 ** 24 + 2, 1e30, 1e-30, 2.0 ** -126 * 1.5)]
+F64_EDGES = [0, 0x8000000000000000, 0x7FF0000000000000, 0xFFF0000000000000, 0x7FF8000000000000, 0xFFF8000000000000,
+             0x7FF8000012345678, 0x7FF4000000000000, 0xFFF0000000000001, 0x7FF0000000000001, 0x1, 0x8000000000000001,
+             0x000FFFFFFFFFFFFF, 0x0010000000000000, 0x8010000000000000, 0x7FEFFFFFFFFFFFFF, 0xFFEFFFFFFFFFFFFF,
+             0x47EFFFFFE0000000, 0x47EFFFFFF0000000, 0x3810000000000000, 0x36A0000000000000, 0x3690000000000000,
+             0x380FFFFFF0000000] + [_f64(x) for x in (
+                 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 2.0 ** 31, 2.0 ** 31 - 1, 2.0 ** 31 - 0.5, -2.0 ** 31,
+                 -2.0 ** 31 - 1, -2.0 ** 31 - 0.5, 2.0 ** 32, 2.0 ** 63, 2.0 ** 63 - 1024, -2.0 ** 63,
+                 -2.0 ** 63 - 2048, 2.0 ** 64, 2.0 ** 53 + 1, 1e300, 1e-300)]
+
+
+def fp32(rng: random.Random) -> int:
+    """A single-precision bit pattern: an edge value, or a finite value of moderate magnitude."""
+    if rng.randrange(2):
+        return rng.choice(F32_EDGES)
+    return rng.getrandbits(1) << 31 | rng.randrange(127 - 30, 127 + 30) << 23 | rng.getrandbits(23)
+
+
+def fp64(rng: random.Random) -> int:
+    if rng.randrange(2):
+        return rng.choice(F64_EDGES)
+    return rng.getrandbits(1) << 63 | rng.randrange(1023 - 60, 1023 + 60) << 52 | rng.getrandbits(52)
+
+
+def int_lanes(rng: random.Random) -> int:
+    """128 bits of 8-, 16-, 32- or 64-bit lanes, each an edge value (0, 1, -1, the signed extremes)
+    or random: the cases of saturation, sign and overflow."""
+    bits = rng.choice([8, 16, 32, 64])
+    top = 1 << bits - 1
+    return sum(rng.choice([0, 1, top - 1, top, top + 1, 2 * top - 1, rng.getrandbits(bits)]) << bits * k
+               for k in range(128 // bits))
+
+
+def random_xmm(rng: random.Random) -> int:
+    """A 128-bit xmm value: random bits, integers, or single- or double-precision lanes."""
+    kind = rng.randrange(6)
+    if kind == 0:
+        return rng.getrandbits(128)
+    if kind == 1:
+        return random_int(rng) | random_int(rng) << 64
+    if kind == 2:
+        return int_lanes(rng)
+    if kind == 3:
+        return sum(fp32(rng) << 32 * k for k in range(4))
+    if kind == 4:
+        return fp64(rng) | fp64(rng) << 64
+    return fp32(rng) | rng.getrandbits(32) << 32 | fp64(rng) << 64  # a scalar in a random register
+
+
+MXCSR_MASKS = 0x1F80  # every exception masked
+DAZ, FTZ = 0x40, 0x8000
+
+
+def random_mxcsr(rng: random.Random) -> int:
+    """Every exception masked, a random rounding mode, sometimes FTZ and DAZ, sometimes some sticky
+    exception flags already set; the reserved bits clear."""
+    value = MXCSR_MASKS | rng.randrange(4) << 13
+    if rng.randrange(4) == 0:
+        value |= FTZ
+    if rng.randrange(4) == 0:
+        value |= DAZ
+    if rng.randrange(3) == 0:
+        value |= rng.getrandbits(6)
+    return value
+
+
+def fp_buffer(rng: random.Random, buf: bytes) -> bytes:
+    """The buffer with half of its 16-byte blocks holding single- or double-precision lanes, and an
+    eighth integer lanes with edge values."""
+    out = bytearray(buf)
+    for at in range(0, BUF_BYTES, 16):
+        kind = rng.randrange(4)
+        if kind == 0:
+            out[at:at + 16] = struct.pack("<4I", *(fp32(rng) for _ in range(4)))
+        elif kind == 1:
+            out[at:at + 16] = struct.pack("<2Q", fp64(rng), fp64(rng))
+        elif kind == 2 and rng.randrange(2):
+            out[at:at + 16] = int_lanes(rng).to_bytes(16, "little")
+    return bytes(out)
 
 
 def disp(value: int) -> str:
@@ -509,6 +617,9 @@ def counted_effect(mnemonic: str, width: int, count: int):
 def effects(insn, rcx: Optional[int]):
     """(read, written, undefined) flag masks of one Capstone instruction; rcx: its known value."""
     mn, ef = insn.mnemonic.split()[-1], insn.eflags
+    if mn.startswith("cmp") and any(op.type == X.X86_OP_REG and X.X86_REG_XMM0 <= op.reg <= X.X86_REG_XMM31
+                                    for op in insn.operands):
+        return 0, 0, 0  # cmpps..cmpsd write no flag (Capstone takes cmpsd for the string instruction)
     read = _cs(ef, "TEST") | EXTRA_READS.get(mn, 0)
     if mn in COUNTED:
         ops = insn.operands
@@ -576,27 +687,51 @@ class Sequence:
     flags: int  # the status flags and DF
     buf: bytes
     defined: int  # the flags compared at the end
+    xmm: list = field(default_factory=lambda: [0] * 16)  # 128-bit values
+    mxcsr: int = MXCSR_MASKS
+    kind: str = "integer"  # which generator: "integer" or "simd"
 
     @property
     def end(self) -> int:
         return CODE + len(self.code) - 2  # the ud2
 
+    @property
+    def lines(self) -> list:
+        return self.text.split("\n")
+
+
+# A RIP-relative operand that addresses an absolute target, "[rip -> 0x10100040]": assemble() puts in
+# the displacement (from the end of the instruction, past any immediate).
+RIP_TARGET = re.compile(r"\[rip -> (0x[0-9a-f]+)\]")
+
+
+def resolve_rip_targets(lines: list) -> list:
+    if not any("[rip -> " in line for line in lines):
+        return lines
+    first = [RIP_TARGET.sub("[rip]", line) for line in lines]  # (RIP-relative: always a disp32)
+    code = vmkit.asm("x86_64", "\n".join(first), CODE)
+    insns = list(_md.disasm(code, CODE))
+    insn_lines = [i for i, line in enumerate(lines) if not line.endswith(":")]
+    assert len(insn_lines) == len(insns), "a line is not one instruction"
+    out = list(lines)
+    for i, insn in zip(insn_lines, insns):
+        m = RIP_TARGET.search(lines[i])
+        if m:
+            out[i] = RIP_TARGET.sub(f"[rip {disp(int(m.group(1), 16) - insn.address - insn.size)}]", lines[i])
+    return out
+
 
 def assemble(lines: list):
-    code = vmkit.asm("x86_64", "\n".join(lines), CODE)
+    code = vmkit.asm("x86_64", "\n".join(resolve_rip_targets(lines)), CODE)
     return code, flag_flow(code)
 
 
-@functools.lru_cache(maxsize=None)
-def sequence(seed: int) -> Sequence:
-    rng = random.Random(seed * 7919 + 64)
-    g = Generator(rng)
-    lines = []
-    for _ in range(INSNS_PER_SEQUENCE):
-        lines += g.insn()
-    lines.append("ud2")
+def finish_sequence(seed: int, rng: random.Random, g: Generator, lines: list, kind: str = "integer") -> Sequence:
+    """Assembles ``lines`` (ending in ud2) with a cmp in front of each instruction that would read an
+    undefined flag, and draws the initial state: GPRs, flags, buffer, xmm registers and MXCSR (a
+    "simd" sequence also gets floating-point values in its buffer and some of its GPRs)."""
     code, flow = assemble(lines)
-    if flow.readers:  # put a cmp in front of each instruction that would read an undefined flag
+    if flow.readers:
         insn_lines = [i for i, line in enumerate(lines) if not line.endswith(":")]
         assert len(insn_lines) == flow.count, "a line is not one instruction"
         for k in reversed(flow.readers):
@@ -609,7 +744,25 @@ def sequence(seed: int) -> Sequence:
     regs[R15] = BUF
     flags = rng.getrandbits(12) & COMPARED
     buf = bytes(rng.getrandbits(8) for _ in range(BUF_BYTES))
-    return Sequence(seed, "\n".join(lines), code, regs, flags, buf, flow.defined)
+    xmm = [random_xmm(rng) for _ in range(16)]
+    mxcsr = random_mxcsr(rng)
+    if kind == "simd":
+        buf = fp_buffer(rng, buf)
+        for i in WRITABLE:
+            if rng.randrange(3) == 0:
+                regs[i] = fp64(rng) if rng.randrange(2) else fp32(rng)
+    return Sequence(seed, "\n".join(lines), code, regs, flags, buf, flow.defined, xmm, mxcsr, kind)
+
+
+@functools.lru_cache(maxsize=None)
+def sequence(seed: int) -> Sequence:
+    rng = random.Random(seed * 7919 + 64)
+    g = Generator(rng)
+    lines = []
+    for _ in range(INSNS_PER_SEQUENCE):
+        lines += g.insn()
+    lines.append("ud2")
+    return finish_sequence(seed, rng, g, lines)
 
 
 # ---- the two sides ------------------------------------------------------------------------------
@@ -625,6 +778,8 @@ class Final:
     rip: int = 0
     signal: int = 0  # native: the signal that ended the run (SIGILL at the ud2), or the child's wait status
     si_code: int = 0
+    xmm: list = field(default_factory=lambda: [0] * 16)
+    mxcsr: int = 0
 
 
 def build_runner(out_dir: Path) -> Path:
@@ -644,8 +799,9 @@ def run_native(runner: Path, seqs: list) -> list:
     jobs = [struct.pack("<I", len(seqs))]
     for s in seqs:
         assert len(s.code) <= CODE_BYTES
+        halves = [h for x in s.xmm for h in (x & (1 << 64) - 1, x >> 64)]
         jobs += [struct.pack("<I", len(s.code)), s.code,
-                 ST.pack(*s.regs, 0, s.flags, 0x1F80, 0, *([0] * 32), 0, 0, 0), s.buf]
+                 ST.pack(*s.regs, 0, s.flags, s.mxcsr, 0, *halves, 0, 0, 0), s.buf]
     r = subprocess.run([str(runner)], input=b"".join(jobs), capture_output=True, timeout=120)
     assert r.returncode == 0, f"x64_native_runner failed with {r.returncode}: {r.stderr.decode(errors='replace')}"
     out, size, results = r.stdout, 4 + ST.size + BUF_BYTES, []
@@ -654,8 +810,9 @@ def run_native(runner: Path, seqs: list) -> list:
         chunk = out[k * size:(k + 1) * size]
         (status,) = struct.unpack_from("<i", chunk)
         st = ST.unpack_from(chunk, 4)
+        xmm = [st[20 + 2 * i] | st[21 + 2 * i] << 64 for i in range(16)]
         results.append(Final(list(st[:16]), st[17], chunk[4 + ST.size:], rip=st[16],
-                             signal=st[52] if status == 0 else -status, si_code=st[53]))
+                             signal=st[52] if status == 0 else -status, si_code=st[53], xmm=xmm, mxcsr=st[18]))
     return results
 
 
@@ -683,22 +840,117 @@ def run_vmkit(seq: Sequence) -> Final:
     for name, value in zip(GPRS, seq.regs):
         m.regs[name] = value
     m.regs["rflags"] = seq.flags | 0x202
+    for i, value in enumerate(seq.xmm):
+        m.regs[f"xmm{i}"] = value
+    m.regs["mxcsr"] = seq.mxcsr
     r = m.run(CODE, until=seq.end)
     assert r.reason == vmkit.RunEnd.UNTIL, (
         f"vmkit stopped with {r.reason} at {r.pc:#x} ({insn_at(seq, r.pc)})\n{seq.text}")
-    return Final([m.regs[name] for name in GPRS], m.regs["rflags"], bytes(m.mem.read(BUF, BUF_BYTES)))
+    return Final([m.regs[name] for name in GPRS], m.regs["rflags"], bytes(m.mem.read(BUF, BUF_BYTES)),
+                 xmm=[m.regs[f"xmm{i}"] for i in range(16)], mxcsr=m.regs["mxcsr"])
+
+
+def lanes(value: int) -> str:
+    """A 128-bit value as four dwords, the highest first."""
+    return "_".join(f"{value >> 32 * k & 0xFFFFFFFF:08x}" for k in (3, 2, 1, 0))
 
 
 def differences(seq: Sequence, want: Final, got: Final) -> list:
+    """What differs, the first difference first: GPRs, RFLAGS, xmm0-15, MXCSR, then the buffer."""
     problems = [f"{name}: vmkit {g:#x}, host {w:#x}" for name, g, w in zip(GPRS, got.regs, want.regs) if g != w]
     mask = COMPARED & seq.defined
     if got.rflags & mask != want.rflags & mask:
         problems.append(f"rflags & {mask:#x}: vmkit {got.rflags & mask:#x}, host {want.rflags & mask:#x}")
+    for i, (g, w) in enumerate(zip(got.xmm, want.xmm)):
+        if g != w:
+            dwords = [k for k in range(4) if (g ^ w) >> 32 * k & 0xFFFFFFFF]
+            problems.append(f"xmm{i} (dwords 3..0): vmkit {lanes(g)}, host {lanes(w)} (dwords {dwords} differ)")
+    if got.mxcsr != want.mxcsr:
+        problems.append(f"mxcsr: vmkit {got.mxcsr:#x}, host {want.mxcsr:#x} (initial {seq.mxcsr:#x})")
     if got.buf != want.buf:
         at = [i for i in range(BUF_BYTES) if got.buf[i] != want.buf[i]]
         problems.append(f"scratch buffer differs at {len(at)} bytes from offset {at[0]:#x} "
                         f"(vmkit {got.buf[at[0]:at[0] + 8].hex()}, host {want.buf[at[0]:at[0] + 8].hex()})")
     return problems
+
+
+def outcome(seq: Sequence, want: Final) -> Optional[str]:
+    """None if vmkit leaves the state the host left; otherwise the first difference's kind (the
+    register's name, "scratch" for the buffer, or how vmkit stopped)."""
+    try:
+        got = run_vmkit(seq)
+    except AssertionError as e:
+        return str(e).split(" at ")[0]
+    problems = differences(seq, want, got)
+    return problems[0].split(":")[0].split(" ")[0] if problems else None
+
+
+def minimize(runner: Path, seq: Sequence, budget: float = 15.0) -> Sequence:
+    """A shorter sequence with the same initial state and the same first difference: runs of lines
+    (halves, quarters, ... single lines) are taken out while the sequence still assembles, reads no
+    undefined flag, runs to its ud2 on the host, and vmkit still differs there first in the same
+    place."""
+    want = run_native(runner, [seq])[0]
+    key = outcome(seq, want)
+    if key is None:
+        return seq
+    deadline = time.monotonic() + budget
+
+    def still_fails(lines: list) -> Optional[Sequence]:
+        try:
+            code, flow = assemble(lines)
+        except Exception:  # a label taken away, say
+            return None
+        if flow.readers:
+            return None
+        c = replace(seq, text="\n".join(lines), code=code, defined=flow.defined)
+        w = run_native(runner, [c])[0]
+        ok = w.signal == signal.SIGILL and w.rip == c.end and outcome(c, w) == key
+        return c if ok else None
+
+    n = max(1, (len(seq.lines) - 1) // 2)
+    while time.monotonic() < deadline:
+        progress, k = False, 0
+        while k < len(seq.lines) - 1 and time.monotonic() < deadline:
+            lines = seq.lines
+            shorter = still_fails(lines[:k] + lines[min(k + n, len(lines) - 1):])
+            if shorter:
+                seq, progress = shorter, True
+            else:
+                k += n
+        if not progress:
+            if n == 1:
+                break
+            n //= 2
+    return seq
+
+
+MINIMIZE_LIMIT = 5  # failures per process whose report has a minimal sequence (a few seconds each)
+_minimized = 0
+
+
+def report(runner: Path, seq: Sequence, want: Final, problems: list) -> str:
+    """The failure message: the seed, the differences, and a minimal sequence from the same state."""
+    initial = "\n".join([f"  {name} = {v:#x}" for name, v in zip(GPRS, seq.regs)] +
+                         [f"  rflags = {seq.flags | 0x202:#x}", f"  mxcsr = {seq.mxcsr:#x}"] +
+                         [f"  xmm{i} = {lanes(v)}" for i, v in enumerate(seq.xmm)])
+    global _minimized
+    _minimized += 1
+    small = minimize(runner, seq) if _minimized <= MINIMIZE_LIMIT else seq
+    text = [f"{seq.kind} sequence, seed {seq.seed}, engine {EngineChoice.name}: vmkit differs from the host",
+            *problems, f"(flags compared: {COMPARED & seq.defined:#x})"]
+    if _minimized > MINIMIZE_LIMIT:
+        text.append(f"(not minimized: only the first {MINIMIZE_LIMIT} failures of a run are)")
+    elif small is not seq:
+        w = run_native(runner, [small])[0]
+        try:
+            small_problems = differences(small, w, run_vmkit(small))
+        except AssertionError as e:
+            small_problems = [str(e).split("\n")[0]]
+        text += [f"---- minimal reproduction ({len(small.lines) - 1} of {len(seq.lines) - 1} lines, the same "
+                 "initial state):", small.text, *small_problems]
+    text += ["---- initial state:", initial, "---- the whole sequence:", seq.text]
+    return "\n".join(text)
 
 
 # ---- the tests ----------------------------------------------------------------------------------
@@ -718,19 +970,31 @@ def native_results(native_runner) -> dict:
 
 @pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize("seed", range(SEQUENCES))
-def test_random_integer_sequences_match_the_host_cpu(seed, native_results):
+def test_random_integer_sequences_match_the_host_cpu(seed, native_results, native_runner):
     seq, want = native_results[seed]
+    check_sequence(native_runner, seq, want)
+
+
+def check_sequence(runner: Path, seq: Sequence, want: Final):
+    """vmkit must leave the state the host left (on a difference: a report with a minimal sequence)."""
     check_native_stop(seq, want)
-    got = run_vmkit(seq)
+    try:
+        got = run_vmkit(seq)
+    except AssertionError as e:
+        pytest.fail(report(runner, seq, want, [str(e).split("\n")[0]]), pytrace=False)
     problems = differences(seq, want, got)
-    assert not problems, "\n".join(problems) + f"\n(flags compared: {COMPARED & seq.defined:#x})\n{seq.text}"
+    if problems:
+        pytest.fail(report(runner, seq, want, problems), pytrace=False)
 
 
 def test_native_reference_is_exact_and_repeatable(native_runner):
     """The reference half on its own (no vmkit guest needed): a hand-written sequence leaves the state
     computed here, random sequences run to their ud2 and leave the same state twice, and
-    ``differences`` catches a wrong register, flag and byte but not a flag left undefined."""
+    ``differences`` catches a wrong register, flag, xmm lane, MXCSR and byte but not a flag left
+    undefined."""
     known = Sequence(-1, "", b"", [0] * 16, DF | CF, bytes(BUF_BYTES), 0)
+    known.xmm = [0xF123456789ABCDEF0011223344556677 * (i + 1) & (1 << 128) - 1 for i in range(16)]
+    known.mxcsr = 0xFFFF  # every valid bit: flags, DAZ, masks, RC = 3, FTZ
     known.text = "\n".join(["add rax, rbx", "adc rcx, 0", "mov qword ptr [r15 + 8], rcx", "pushfq", "lahf",
                             "imul rdx, rax, 3", "bsf rsi, rdx", "stc", "ud2"])
     known.code, flow = assemble(known.text.split("\n"))
@@ -746,6 +1010,7 @@ def test_native_reference_is_exact_and_repeatable(native_runner):
     assert not flow.readers and flow.defined == CF | ZF | DF and got.rflags & (CF | ZF | DF) == CF | DF
     assert got.buf[8:16] == (42).to_bytes(8, "little")
     assert got.regs[RSP] == BUF + 0x7F8 and got.buf[0x7F8:0x800] == (0x202 | DF).to_bytes(8, "little")
+    assert got.xmm == known.xmm and got.mxcsr == 0xFFFF  # loaded, untouched, read back
 
     seqs = [sequence(seed) for seed in range(4)]
     first, second = run_native(native_runner, seqs), run_native(native_runner, seqs)
@@ -755,14 +1020,18 @@ def test_native_reference_is_exact_and_repeatable(native_runner):
     seq, want = seqs[0], first[0]
     regs = list(want.regs)
     regs[3] ^= 1 << 40
-    assert differences(seq, want, Final(regs, want.rflags, want.buf)) == [
-        f"rbx: vmkit {regs[3]:#x}, host {want.regs[3]:#x}"]
+    assert differences(seq, want, replace(want, regs=regs)) == [f"rbx: vmkit {regs[3]:#x}, host {want.regs[3]:#x}"]
     for flag in (CF, PF, AF, ZF, SF, DF, OF):
-        problems = differences(seq, want, Final(want.regs, want.rflags ^ flag, want.buf))
+        problems = differences(seq, want, replace(want, rflags=want.rflags ^ flag))
         assert bool(problems) == bool(seq.defined & flag), f"flag {flag:#x}"
+    xmm = list(want.xmm)
+    xmm[9] ^= 1 << 70
+    assert differences(seq, want, replace(want, xmm=xmm)) == [
+        f"xmm9 (dwords 3..0): vmkit {lanes(xmm[9])}, host {lanes(want.xmm[9])} (dwords [2] differ)"]
+    assert differences(seq, want, replace(want, mxcsr=want.mxcsr ^ 0x20))[0].startswith("mxcsr: vmkit")
     buf = bytearray(want.buf)
     buf[100] ^= 0x10
-    assert differences(seq, want, Final(want.regs, want.rflags, bytes(buf)))[0].startswith(
+    assert differences(seq, want, replace(want, buf=bytes(buf)))[0].startswith(
         "scratch buffer differs at 1 bytes from offset 0x64")
 
 
@@ -777,13 +1046,12 @@ def test_generator_covers_every_kind():
         assert needle in text, needle
 
 
-if __name__ == "__main__":
+def show_native(seqs: list):
+    """Prints sequences and the state the host CPU leaves (the modules' command line)."""
     import tempfile
 
-    seeds = [int(a) for a in sys.argv[1:]] or [0]
     with tempfile.TemporaryDirectory() as tmp:
         runner = build_runner(Path(tmp))
-        seqs = [sequence(seed) for seed in seeds]
         for seq, final in zip(seqs, run_native(runner, seqs)):
             print(f"---- seed {seq.seed}: {len(seq.code)} bytes, flags compared {COMPARED & seq.defined:#x}")
             print(seq.text)
@@ -791,5 +1059,12 @@ if __name__ == "__main__":
             for name, before, after in zip(GPRS, seq.regs, final.regs):
                 print(f"  {name:4} {before:#018x} -> {after:#018x}")
             print(f"  rflags {seq.flags | 0x202:#x} -> {final.rflags:#x}")
+            print(f"  mxcsr {seq.mxcsr:#x} -> {final.mxcsr:#x}")
+            for i, (before, after) in enumerate(zip(seq.xmm, final.xmm)):
+                print(f"  xmm{i:<2} {lanes(before)} -> {lanes(after) if after != before else 'unchanged'}")
             changed = sum(a != b for a, b in zip(seq.buf, final.buf))
             print(f"  buffer: {changed} bytes changed")
+
+
+if __name__ == "__main__":
+    show_native([sequence(int(a)) for a in sys.argv[1:] or ["0"]])
