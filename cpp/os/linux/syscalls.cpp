@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -879,6 +880,53 @@ int64_t sys_pselect6(Process& p, Args a) {
   return select_guest_fds(p, a, a[4] ? &ts : nullptr);
 }
 
+// Extended attributes (ls -l asks for ACLs and SELinux labels): the host's, of the file the guest
+// names (path forms: 5..6, 8..9, 11..12, 14..15 follow or not the last symlink; f forms: fds).
+int64_t sys_xattr(Process& p, uint64_t number, Args a) {
+  using nr::fgetxattr, nr::flistxattr, nr::fremovexattr, nr::fsetxattr;
+  const bool by_fd = number == fsetxattr || number == fgetxattr || number == flistxattr || number == fremovexattr;
+  const bool nofollow = number == nr::lsetxattr || number == nr::lgetxattr || number == nr::llistxattr ||
+                        number == nr::lremovexattr;
+  int fd = -1;
+  std::string path;
+  if (by_fd) {
+    fd = hfd(p, a[0]);
+    if (fd < 0) return fd;
+  } else {
+    path = host_path(p, guest_str(p, a[0]), true);
+  }
+  const char* file = path.c_str();
+  switch (number) {
+    case nr::getxattr: case nr::lgetxattr: case nr::fgetxattr: {
+      const std::string name = guest_str(p, a[1]);
+      void* buf = a[3] ? guest_buf(p, a[2], a[3], kWrite) : nullptr;
+      if (a[3] && !buf) return -EFAULT;
+      return host_result(by_fd ? ::fgetxattr(fd, name.c_str(), buf, a[3])
+                         : nofollow ? ::lgetxattr(file, name.c_str(), buf, a[3])
+                                    : ::getxattr(file, name.c_str(), buf, a[3]));
+    }
+    case nr::listxattr: case nr::llistxattr: case nr::flistxattr: {
+      char* buf = a[2] ? static_cast<char*>(guest_buf(p, a[1], a[2], kWrite)) : nullptr;
+      if (a[2] && !buf) return -EFAULT;
+      return host_result(by_fd ? ::flistxattr(fd, buf, a[2]) : nofollow ? ::llistxattr(file, buf, a[2]) : ::listxattr(file, buf, a[2]));
+    }
+    case nr::setxattr: case nr::lsetxattr: case nr::fsetxattr: {
+      const std::string name = guest_str(p, a[1]);
+      std::vector<uint8_t> value(a[3]);
+      if (a[3]) p.mem->read(a[2], value.data(), value.size());
+      const int flags = int(a[4]);
+      return host_result(by_fd ? ::fsetxattr(fd, name.c_str(), value.data(), value.size(), flags)
+                         : nofollow ? ::lsetxattr(file, name.c_str(), value.data(), value.size(), flags)
+                                    : ::setxattr(file, name.c_str(), value.data(), value.size(), flags));
+    }
+    default: {  // removexattr
+      const std::string name = guest_str(p, a[1]);
+      return host_result(by_fd ? ::fremovexattr(fd, name.c_str())
+                         : nofollow ? ::lremovexattr(file, name.c_str()) : ::removexattr(file, name.c_str()));
+    }
+  }
+}
+
 // ---- calls only x86-64 has (nr::legacy_*) -----------------------------------------------------
 // The host is x86-64 too, so where a call has no asm-generic twin its host version does the
 // work once fds and paths are translated.
@@ -1265,6 +1313,31 @@ void handle_syscall(Process& p) {
       case nr::mprotect: r = sys_mprotect(p, a); break;
       case nr::mremap: r = sys_mremap(p, a); break;
       case nr::madvise: r = 0; break;  // advice only; MADV_DONTNEED on private anon is not emulated
+      case nr::mincore: {
+        // Every mapped guest page counts as resident (vmkit's memory is one host reservation); an
+        // unmapped one in the range is ENOMEM, a misaligned start EINVAL, as the kernel says.
+        if (a[0] % GuestMemory::kPageSize) { r = -EINVAL; break; }
+        const uint64_t pages = (a[1] + GuestMemory::kPageSize - 1) / GuestMemory::kPageSize;
+        r = 0;
+        for (uint64_t i = 0; i < pages && r == 0; ++i)
+          if (!p.mem->accessible(a[0] + i * GuestMemory::kPageSize, 1, 0)) r = -ENOMEM;
+        if (r == 0 && pages) {
+          void* out = guest_buf(p, a[2], pages, kWrite);
+          if (!out) { r = -EFAULT; break; }
+          std::memset(out, 1, pages);
+        }
+        break;
+      }
+      case nr::fadvise64: {  // (posix_fadvise returns the error number itself)
+        int h = hfd(p, a[0]);
+        r = h < 0 ? h : -int64_t(::posix_fadvise(h, off_t(a[1]), off_t(a[2]), int(a[3])));
+        break;
+      }
+      case nr::setxattr: case nr::lsetxattr: case nr::fsetxattr: case nr::getxattr: case nr::lgetxattr:
+      case nr::fgetxattr: case nr::listxattr: case nr::llistxattr: case nr::flistxattr: case nr::removexattr:
+      case nr::lremovexattr: case nr::fremovexattr:
+        r = sys_xattr(p, number, a);
+        break;
       case nr::riscv_flush_icache:
         if (!riscv) { known = false; break; }
         p.cpu->invalidate();

@@ -35,6 +35,8 @@ enum : uint64_t {
   wait4 = 260, prlimit64 = 261, renameat2 = 276, getrandom = 278, membarrier = 283, rseq = 293,
   statx = 291, clone3 = 435, faccessat2 = 439,
   eventfd2 = 19, epoll_create1 = 20, epoll_pwait = 22, inotify_init1 = 26, signalfd4 = 74,
+  setxattr = 5, lsetxattr = 6, fsetxattr = 7, getxattr = 8, lgetxattr = 9, fgetxattr = 10, listxattr = 11,
+  llistxattr = 12, flistxattr = 13, removexattr = 14, lremovexattr = 15, fremovexattr = 16, fadvise64 = 223, mincore = 232,
 };
 // Calls that x86-64 has and asm-generic does not (LinuxArch::canonical_syscall maps the guest's
 // number to these when no argument rewrite onto an asm-generic call does it).
