@@ -195,22 +195,23 @@ void Builder::store(Slot addr, Slot value, unsigned width_bits) {
 
 void Builder::fence(uint32_t kind) { emit(Op::fence, Type::None).aux = kind; }
 
-Slot Builder::call(Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
+Slot Builder::call(Type result, uint32_t helper, Slot a, Slot b, Slot c, unsigned imm) {
   return call_op(Op::call, result, helper, a, b, c, imm);
 }
 
-Slot Builder::callp(Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
+Slot Builder::callp(Type result, uint32_t helper, Slot a, Slot b, Slot c, unsigned imm) {
   return call_op(Op::callp, result, helper, a, b, c, imm);
 }
 
-Slot Builder::call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm) {
+Slot Builder::call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, unsigned imm) {
+  if (imm > 0xff) throw std::logic_error("helper " + std::to_string(helper) + ": immediate " + std::to_string(imm) + " does not fit its 8 bits");
   Slot d = temp(result);
   Inst& i = emit(op, result);
   i.dst = d;
   i.a = a;
   i.b = b;
   i.c = c;
-  i.sub = imm;
+  i.sub = uint8_t(imm);
   i.aux = helper;
   return d;
 }

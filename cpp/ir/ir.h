@@ -168,11 +168,13 @@ class Builder {
   // Stores the low `width_bits` (default: all) of value.
   void store(Slot addr, Slot value, unsigned width_bits = 0);
   void fence(uint32_t kind);
+  // imm is the helper's 8-bit immediate: a larger value is a frontend bug (std::logic_error), not a
+  // silent truncation.
   Slot call(Type result, uint32_t helper, Slot a = kNoSlot, Slot b = kNoSlot, Slot c = kNoSlot,
-            uint8_t imm = 0);
+            unsigned imm = 0);
   // A pure helper (see callp in ops.def).
   Slot callp(Type result, uint32_t helper, Slot a = kNoSlot, Slot b = kNoSlot, Slot c = kNoSlot,
-             uint8_t imm = 0);
+             unsigned imm = 0);
 
   void jmp(uint64_t target);
   void br(Slot cond, uint64_t taken, uint64_t fallthrough);
@@ -185,7 +187,7 @@ class Builder {
 
  private:
   Inst& emit(Op op, Type t);
-  Slot call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, uint8_t imm);
+  Slot call_op(Op op, Type result, uint32_t helper, Slot a, Slot b, Slot c, unsigned imm);
   Block& b_;
   Instrumenter* instr_;
 };

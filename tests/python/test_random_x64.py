@@ -31,8 +31,9 @@ instruction reads, writes and leaves undefined comes from Capstone's per-instruc
 what Capstone does not know: shift and rotate counts (count 0 writes nothing, OF is undefined unless
 the count is 1, CF after shl/shr by the width or more), and the Intel SDM's word where Capstone is
 silent or wrong (mul/imul, div, bt*, bsf/bsr, lzcnt/tzcnt, popcnt, logic ops, the implicit flag
-readers). Flags are tracked through the forward branches, and no instruction is allowed to read an
-undefined flag (a cmp is put in front of such a reader), so registers and memory never depend on one.
+readers, ptest and the SSE4.2 string compares). Flags are tracked through the forward branches, and
+no instruction is allowed to read an undefined flag (a cmp is put in front of such a reader), so
+registers and memory never depend on one.
 
 A failure reports the seed, every difference (the first first; xmm registers as four hex dwords), the
 initial state, the whole sequence and a minimal one: runs of lines taken out, from the same initial
@@ -582,7 +583,11 @@ for _name in dir(X):
 EXTRA_READS = {"lahf": SF | ZF | AF | PF | CF, "pushfq": STATUS, "rcl": CF, "rcr": CF, "cmc": CF, "adc": CF,
                "sbb": CF}
 EXTRA_WRITES = {"lzcnt": CF | ZF, "tzcnt": CF | ZF, "popcnt": STATUS, "bt": CF, "bts": CF, "btr": CF, "btc": CF,
-                "bsf": ZF, "bsr": ZF}
+                "bsf": ZF, "bsr": ZF,
+                # ptest: ZF CF, the others cleared (Capstone leaves OF out); the string compares:
+                # CF ZF SF OF, AF PF cleared (Capstone lists none)
+                "ptest": STATUS, "pcmpestri": STATUS, "pcmpestrm": STATUS, "pcmpistri": STATUS,
+                "pcmpistrm": STATUS}
 EXTRA_UNDEFINED = {"mul": SF | ZF | AF | PF, "imul": SF | ZF | AF | PF, "div": STATUS, "idiv": STATUS,
                    "bt": OF | SF | AF | PF, "bts": OF | SF | AF | PF, "btr": OF | SF | AF | PF,
                    "btc": OF | SF | AF | PF, "bsf": STATUS & ~ZF, "bsr": STATUS & ~ZF,

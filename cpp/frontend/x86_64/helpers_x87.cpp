@@ -4,6 +4,15 @@
 // environment and the image hold the x87 registers in stack order (ST(i) is R[(TOP + i) & 7], TOP
 // known only at run time) and tags in forms computed from the registers' contents.
 //
+// x87 arithmetic (helper x87_exec) runs the guest's instruction itself on the host's x87, which
+// is the reference: the guest's x87 state is loaded with frstor (its control word as it is:
+// precision, rounding and the exception masks), the instruction's two bytes (opcode, ModRM) run
+// with a memory operand moved to a host buffer, and fnsave collects the result. Every result bit,
+// condition code, exception flag, tag and stack fault is then the hardware's, transcendentals and
+// unmasked responses (no store, biased exponents) included. fnsave does not wait and reinitialises
+// the x87, so an exception the instruction leaves pending never traps on the host; the guest takes
+// #MF at its next waiting instruction.
+//
 // Invariants of the State fields (state.h) that every writer here keeps:
 // - fsw's ES (bit 7) and B (bit 15) are set exactly when an exception flag (bits 0..5) is unmasked
 //   in fcw: the hardware recomputes them whenever FCW or FSW is loaded (fldcw, fldenv, fxrstor,
@@ -12,8 +21,10 @@
 //   tag is computed from its contents where a full tag word is stored (fnstenv), as the hardware
 //   does, so 00 (what fldenv and MMX instructions keep) and a classified tag mean the same.
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "core/hook_runtime.h"
 #include "frontend/x86_64/helpers.h"
@@ -243,6 +254,166 @@ uint64_t helper_x87_fxrstor(void* state, uint64_t addr, uint64_t pc, uint64_t, u
     s.fdp = uint32_t(s.fdp);
   }
   return 0;
+}
+
+// ---- arithmetic on the host's x87 ---------------------------------------------------------------
+
+namespace {
+
+// x87_exec's c: the guest's arithmetic flags (RFLAGS positions, bits 0..11), the instruction's
+// FOP (the low 3 bits of the opcode byte D8..DF, then ModRM), the memory operand's size in bytes
+// (0: none) and whether it is written (else read).
+constexpr unsigned kFopShift = 12, kMemBytesShift = 24;
+constexpr uint64_t kFopBits = 0x7ff, kMemWrite = 1ull << 32;
+constexpr unsigned kSaveBytes = 108;  // fnsave/frstor's image (the 32-bit format)
+
+#if defined(__x86_64__)
+
+constexpr uint16_t kPE = 32;
+
+// What one host run works on: the x87 state in fnsave's layout (frstor loads the guest's, fnsave
+// stores the result); mem is the memory operand (the instruction addresses it as [rdi]); rflags
+// carries the guest's arithmetic flags in (fcmovcc reads them) and the host's out (fcomi writes
+// them: the guest gets whatever the host did, unmasked invalid operands included).
+struct HostRun {
+  alignas(16) uint8_t image[kSaveBytes];
+  alignas(16) uint8_t mem[kSaveBytes];
+  uint64_t rflags;
+  uint16_t host_fcw;
+};
+
+// fnsave's image (SDM Vol. 1 §8.1.10, the 32-bit format): FCW, FSW, the full tag word, the
+// pointers (left 0 here: the guest's are kept in State), ST(0)..ST(7) of 10 bytes each.
+constexpr unsigned kSaveFcw = 0, kSaveFsw = 4, kSaveFtw = 8, kSaveSt = 28;
+
+void to_save_image(const State& s, uint8_t* img) {
+  std::memset(img, 0, kSaveSt);
+  put<uint16_t>(img + kSaveFcw, s.fcw);
+  put<uint16_t>(img + kSaveFsw, s.fsw);
+  put<uint16_t>(img + kSaveFtw, full_tag_word(s));
+  const unsigned top = s.fsw >> 11 & 7;
+  for (unsigned i = 0; i < 8; ++i) {
+    const State::X87Reg& r = s.fpr[(top + i) & 7];
+    put<uint64_t>(img + kSaveSt + 10 * i, r.mant);
+    put<uint16_t>(img + kSaveSt + 10 * i + 8, r.exp);
+  }
+}
+
+void from_save_image(State& s, const uint8_t* img) {
+  s.fcw = loaded_fcw(get<uint16_t>(img + kSaveFcw));
+  s.fsw = with_error_summary(get<uint16_t>(img + kSaveFsw), s.fcw);
+  s.ftw = get<uint16_t>(img + kSaveFtw);
+  const unsigned top = s.fsw >> 11 & 7;
+  for (unsigned i = 0; i < 8; ++i) {
+    State::X87Reg& r = s.fpr[(top + i) & 7];
+    r.mant = get<uint64_t>(img + kSaveSt + 10 * i);
+    r.exp = get<uint16_t>(img + kSaveSt + 10 * i + 8);
+  }
+}
+
+// The instruction D8+Op3 ModRM on the host, between loading the guest's state (frstor) and saving
+// the result (fnsave, which leaves the x87 as fninit does: empty, as the ABI has it between
+// functions), under the guest's arithmetic flags; the host's control word is put back last. The
+// flags go through the stack below the red zone, which the compiler may use.
+template <unsigned Op3, unsigned ModRm>
+void host_insn(HostRun& h) {
+  asm volatile(
+      "fnstcw %[cw]\n\t"
+      "frstor %[image]\n\t"
+      "lea -128(%%rsp), %%rsp\n\t"
+      "pushq %[flags]\n\t"
+      "popfq\n\t"
+      ".byte %c[opcode], %c[modrm]\n\t"
+      "pushfq\n\t"
+      "popq %[flags]\n\t"
+      "lea 128(%%rsp), %%rsp\n\t"
+      "fnsave %[image]\n\t"
+      "fldcw %[cw]"
+      : [image] "+m"(h.image), [cw] "=m"(h.host_fcw), [mem] "+m"(h.mem), [flags] "+r"(h.rflags)
+      : [opcode] "i"(0xd8 + Op3), [modrm] "i"(ModRm), "D"(h.mem)
+      : "cc");
+}
+
+using HostFn = void (*)(HostRun&);
+
+// One host function per register form (ModRM 11 xxx yyy: 8 opcodes x 64) and per memory form
+// (8 opcodes x 8 reg fields, the operand moved to [rdi]: ModRM 00 reg 111).
+constexpr unsigned kRegisterForms = 8 * 64, kMemoryForms = 8 * 8;
+
+template <unsigned N>
+constexpr HostFn host_form() {
+  if constexpr (N < kRegisterForms)
+    return &host_insn<N / 64, 0xc0 | (N % 64)>;
+  else
+    return &host_insn<(N - kRegisterForms) / 8, ((N - kRegisterForms) % 8) << 3 | 7>;
+}
+
+template <size_t... N>
+constexpr std::array<HostFn, sizeof...(N)> host_forms(std::index_sequence<N...>) {
+  return {host_form<N>()...};
+}
+
+const std::array<HostFn, kRegisterForms + kMemoryForms> kHostForms =
+    host_forms(std::make_index_sequence<kRegisterForms + kMemoryForms>());
+
+HostFn host_fn(uint32_t fop, bool memory) {
+  const unsigned op3 = fop >> 8 & 7, modrm = fop & 0xff;
+  return memory ? kHostForms[kRegisterForms + op3 * 8 + (modrm >> 3 & 7)] : kHostForms[op3 * 64 + (modrm & 63)];
+}
+
+// fnsave's image as the host stored it, with the guest's instruction and data pointers and opcode
+// in place of the host's (as fnstenv stores them).
+void put_guest_pointers(const State& s, uint8_t* save) {
+  put<uint32_t>(save + 12, uint32_t(s.fip));
+  put<uint32_t>(save + 16, uint32_t(s.fop & 0x7ff) << 16);
+  put<uint32_t>(save + 20, uint32_t(s.fdp));
+  put<uint32_t>(save + 24, 0xffff0000u);
+}
+
+#endif  // __x86_64__
+
+}  // namespace
+
+// One x87 instruction on the host (see the top of the file): a = the memory operand's address,
+// b = pc, c = the form (see kFopShift) with the arithmetic flags. Returns the arithmetic flags
+// after it (fcomi's; the others leave them, fcmovcc reads them).
+uint64_t helper_x87_exec(void* state, uint64_t addr, uint64_t pc, uint64_t form, uint32_t) {
+  State& s = st(state);
+  const uint32_t fop = uint32_t(form >> kFopShift & kFopBits);
+  const unsigned bytes = unsigned(form >> kMemBytesShift & 0xff);
+  const bool writes = form & kMemWrite;
+  const bool is_fnsave = bytes == kSaveBytes && writes;
+  if (!is_fnsave && raise_pending(s)) return form & kArithFlags;  // every one waits, except fnsave
+#if defined(__x86_64__)
+  HostRun h;
+  if (bytes && !writes && !GuestRange(s, pc, addr, bytes).read(h.mem)) return form & kArithFlags;
+  to_save_image(s, h.image);
+  h.rflags = (form & kArithFlags) | 0x2;  // (bit 1 is always set; DF, TF, AC stay clear)
+  host_fn(fop, bytes != 0)(h);
+
+  const uint16_t fsw_after = get<uint16_t>(h.image + kSaveFsw);
+  // An unmasked exception other than precision stores nothing (SDM Vol. 1 §8.5).
+  const bool stored = !(fsw_after & ~s.fcw & kExceptions & ~kPE);
+  if (is_fnsave) put_guest_pointers(s, h.mem);
+  if (bytes && writes && stored && !GuestRange(s, pc, addr, bytes).write(h.mem, bytes)) return form & kArithFlags;
+
+  const uint64_t fdp = s.fdp;
+  from_save_image(s, h.image);
+  if (bytes == kSaveBytes) {  // fnsave leaves the pointers 0 (fninit), frstor loads them
+    s.fop = writes ? 0 : get<uint16_t>(h.mem + 18) & 0x7ff;
+    s.fip = writes ? 0 : get<uint32_t>(h.mem + 12);
+    s.fdp = writes ? 0 : get<uint32_t>(h.mem + 20);
+    return form & kArithFlags;
+  }
+  s.fop = uint16_t(fop);
+  s.fip = pc;
+  s.fdp = bytes ? addr : fdp;
+  return h.rflags & kArithFlags;
+#else
+  (void)addr, (void)pc, (void)fop, (void)bytes, (void)writes;
+  s.common.trap.raise(SIGILL, 2, 0);  // no host x87 to run it on: the guest sees #UD (ILL_ILLOPN)
+  return form & kArithFlags;
+#endif
 }
 
 }  // namespace vmkit::x64
