@@ -37,7 +37,7 @@ constexpr uint64_t kSc = kFrameUcX86 + kUcMcontextX86;
 // err, trapno, oldmask, cr2, fpstate, reserved[8].
 constexpr uint64_t kScR8 = kSc + 0, kScRdi = kSc + 64, kScRsi = kSc + 72, kScRbp = kSc + 80, kScRbx = kSc + 88,
                    kScRdx = kSc + 96, kScRax = kSc + 104, kScRcx = kSc + 112, kScRsp = kSc + 120, kScRip = kSc + 128,
-                   kScEflags = kSc + 136, kScCs = kSc + 144, kScSs = kSc + 150, kScErr = kSc + 152,
+                   kScEflags = kSc + 136, kScCs = kSc + 144, kScErr = kSc + 152,
                    kScTrapno = kSc + 160, kScOldmask = kSc + 168, kScCr2 = kSc + 176, kScFpstate = kSc + 184;
 // The fpstate is 64-byte aligned and the frame 16-byte aligned minus 8 (as after a call) below
 // it, which puts it at a fixed distance from the frame: 456 bytes (440 rounded to 16, plus 8).
@@ -275,7 +275,7 @@ class X86_64Linux final : public LinuxArch {
     for (const ScReg& r : kScRegs) store64(frame + r.off, st.r[r.reg]);
     store64(frame + kScRip, st.rip);
     store64(frame + kScEflags, x64::rflags(st));
-    store64(frame + kScCs, kUserCs | kUserSs << 48);  // cs, gs = 0, fs = 0, ss
+    store64(frame + kScCs, kUserCs | kUserSs << 48);  // cs, gs = 0, fs = 0, ss (at +150)
     uint64_t trapno = 0, err = 0, cr2 = 0;
     if (cause.fault) {
       switch (cause.signo) {

@@ -29,8 +29,7 @@ const uint64_t kValues[] = {0,
                             0x0000000000000021ull};
 
 Regs regs_of(uint64_t a, uint64_t b) {
-  Regs r{};
-  for (unsigned i = 0; i < 16; ++i) r[i] = 0x5a5a5a5a5a5a5a5aull ^ (0x0101010101010101ull * i);
+  Regs r = filler_regs();
   r[RAX] = a;
   r[RBX] = b;
   r[RCX] = b & 0x7f;  // (a shift count that is often in range)
@@ -130,15 +129,6 @@ std::vector<uint8_t> area_with_image() {
   }
   for (unsigned i = 0; i < 8; ++i) a[kAreaBytes / 2 + 448 + i] = uint8_t(0x10 * i + 1);  // a memory operand
   return a;
-}
-
-// `insns` between fxrstor64 of that image and fxsave64/fnstenv of the result (its fields that the
-// host fills in its own way cleared; see test_x87.cpp).
-std::string x87_probe(const std::string& insns) {
-  return "fxrstor64 [rsi - 512]; " + insns +
-         "; fxsave64 [rsi]; fnstenv [rsi + 416]; mov word ptr [rsi + 6], 0; mov qword ptr [rsi + 8], 0;"
-         "mov qword ptr [rsi + 16], 0; mov dword ptr [rsi + 28], 0; mov word ptr [rsi + 432], 0;"
-         "mov word ptr [rsi + 440], 0; fninit";
 }
 
 // Every MMX instruction (reading or writing mm) sets TOP to 0 and all tags valid; a written mm_i

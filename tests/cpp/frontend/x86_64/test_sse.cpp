@@ -1,179 +1,26 @@
-// SSE/SSE2 moves and integer operations (lift_sse.cpp) against the host CPU: the same Intel-syntax
-// text runs natively and in vmkit from the same xmm0..xmm3, rax, rcx and a 64-byte aligned data
-// area at rsi, on edge values (zero, all ones, the sign bit of each lane width, alternating and
-// mixed patterns); both halves of xmm0..xmm3, rax, rcx and the area must match, and every other
-// register must be left as it was. Then the 16-byte alignment faults and the declined MMX forms.
-#include <sys/mman.h>
-
-#include <array>
-#include <cinttypes>
+// SSE/SSE2 moves and integer operations (lift_sse.cpp) against the host CPU (x64_sse_test_util.h):
+// the same Intel-syntax text runs natively and in vmkit from the same xmm0..xmm3, rax, rcx, rdx and
+// a 16-byte aligned data area at rsi, on edge values (zero, all ones, the sign bit of each lane
+// width, alternating and mixed patterns); both halves of xmm0..xmm3, rax, rcx, rdx, MXCSR and the
+// area must match, and every other register must be left as it was. Then the 16-byte alignment
+// faults and the declined MMX forms.
 #include <csignal>
-#include <cstddef>
-#include <cstdio>
-#include <map>
-#include <sstream>
 #include <string>
-#include <vector>
 
-#include "x64_test_util.h"
+#include "x64_sse_test_util.h"
 
 namespace vmkit::x64::test {
 
 namespace {
 
-// What a case reads and writes.
-struct alignas(16) SseState {
-  uint64_t x[4][2];  // xmm0..xmm3: [0] low half, [1] high
-  uint64_t rax, rcx;
-  uint8_t mem[64];  // at rsi; 16-byte aligned
-};
-static_assert(offsetof(SseState, mem) % 16 == 0);
+// The patterns (x64_sse_test_util.h), and the two that xmm2 and xmm3 hold.
+constexpr const auto& kPatterns = kSseIntPatterns;
+constexpr V128 kXmm2 = kSseIntPatterns[14], kXmm3 = kSseIntPatterns[11];
 
-struct V128 {
-  uint64_t lo, hi;
-};
-
-// Zero, all ones, the sign bit of every byte/word/dword/qword lane, lane-maximal positives,
-// alternating bits, ascending bytes and a near copy of them (equal in all but a few lanes), small
-// lane values and a mix of byte edges.
-const V128 kPatterns[] = {
-    {0, 0},
-    {~0ull, ~0ull},
-    {0x8080808080808080ull, 0x8080808080808080ull},
-    {0x8000800080008000ull, 0x8000800080008000ull},
-    {0x8000000080000000ull, 0x8000000080000000ull},
-    {0x8000000000000000ull, 0x0000000000000000ull},
-    {0x7f7f7f7f7f7f7f7full, 0x7fff7fff7fffffffull},
-    {0x5555555555555555ull, 0xaaaaaaaaaaaaaaaaull},
-    {0x0123456789abcdefull, 0xfedcba9876543210ull},
-    {0x0123456789ab00efull, 0xfedcba9876543210ull},
-    {0x0001000100010001ull, 0x00000001ffffffffull},
-    {0x807f01fe80017fffull, 0x00ff7f80fe0181ffull},
-};
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
-
-// ---- the host side ---------------------------------------------------------------------------
-
-using HostFn = void (*)(SseState*);
-
-// rdi points at an SseState: xmm0..3, rax and rcx are loaded from it and rsi set to its area;
-// after the text they are stored back.
-std::string host_wrapped(const std::string& text) {
-  std::ostringstream s;
-  for (unsigned i = 0; i < 4; ++i) s << "movdqu xmm" << i << ", [rdi + " << 16 * i << "]\n";
-  s << "mov rax, [rdi + 64]\nmov rcx, [rdi + 72]\nlea rsi, [rdi + " << offsetof(SseState, mem) << "]\n";
-  s << text << "\n";
-  for (unsigned i = 0; i < 4; ++i) s << "movdqu [rdi + " << 16 * i << "], xmm" << i << "\n";
-  s << "mov [rdi + 64], rax\nmov [rdi + 72], rcx\nret\n";
-  return s.str();
-}
-
-HostFn host_code(const std::string& text) { return reinterpret_cast<HostFn>(host_executable(host_wrapped(text))); }
-
-// ---- the vmkit side --------------------------------------------------------------------------
-
-constexpr uint64_t kArea = kData + 0x100;  // rsi in vmkit (16-byte aligned)
-constexpr uint64_t kUntouchedXmm = 0x5a5a000000000000ull;   // xmm4..15: this | register number
-constexpr uint64_t kUntouchedGpr = 0x3c3c3c3c00000000ull;   // other GPRs: this | register number
-
-uint64_t untouched_xmm(unsigned n, unsigned half) { return kUntouchedXmm | n << 4 | half; }
-
-// Runs `text` in vmkit from `in`; `out` gets the result; false (with a failure added) if the run
-// did not reach the end or touched a register it should not have.
-bool run_in_vmkit(const std::string& text, const SseState& in, SseState& out) {
-  static X64Machine m;
-  static std::map<std::string, std::vector<uint8_t>> cache;
-  auto it = cache.find(text);
-  if (it == cache.end()) it = cache.emplace(text, X64Machine::assemble(text)).first;
-  State& s = m.st();
-  for (unsigned n = 0; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h) s.xmm[n][h] = n < 4 ? in.x[n][h] : untouched_xmm(n, h);
-  for (unsigned r = 0; r < 16; ++r) s.r[r] = kUntouchedGpr | r;
-  s.r[RAX] = in.rax;
-  s.r[RCX] = in.rcx;
-  s.r[RSI] = kArea;
-  s.r[RSP] = kData + 0x8000;
-  m.mem.debug_write(kArea, in.mem, sizeof in.mem);
-  Stop stop = m.run_bytes(it->second);
-  if (stop.reason != StopReason::IllegalInsn || stop.pc != kCode + it->second.size()) {
-    ADD_FAILURE() << text << ": stopped with " << stop_reason_name(stop.reason) << " at pc 0x" << std::hex << stop.pc;
-    return false;
-  }
-  out = in;
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h) out.x[n][h] = s.xmm[n][h];
-  out.rax = s.r[RAX];
-  out.rcx = s.r[RCX];
-  m.mem.debug_read(kArea, out.mem, sizeof out.mem);
-  std::ostringstream bad;
-  for (unsigned n = 4; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (s.xmm[n][h] != untouched_xmm(n, h)) bad << " xmm" << n << (h ? ".hi" : ".lo") << "=" << hex(s.xmm[n][h]);
-  for (unsigned r = 0; r < 16; ++r) {
-    const uint64_t want = r == RSP ? kData + 0x8000 : r == RSI ? kArea : kUntouchedGpr | r;
-    if (r != RAX && r != RCX && s.r[r] != want) bad << " r" << r << "=" << hex(s.r[r]);
-  }
-  if (!bad.str().empty()) ADD_FAILURE() << text << ": changed" << bad.str();
-  return bad.str().empty();
-}
-
-// Runs `text` on the host and in vmkit from `in` and expects the same xmm0..3, rax, rcx and area.
-bool expect_sse_like_host(const std::string& text, const SseState& in) {
-  SseState host = in, vm{};
-  HostFn fn = host_code(text);
-  if (!fn) {
-    ADD_FAILURE() << "no executable memory for the host code";
-    return false;
-  }
-  fn(&host);
-  if (!run_in_vmkit(text, in, vm)) return false;
-  std::ostringstream diff;
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (host.x[n][h] != vm.x[n][h])
-        diff << " xmm" << n << (h ? ".hi " : ".lo ") << hex(vm.x[n][h]) << " (host " << hex(host.x[n][h]) << ")";
-  if (host.rax != vm.rax) diff << " rax " << hex(vm.rax) << " (host " << hex(host.rax) << ")";
-  if (host.rcx != vm.rcx) diff << " rcx " << hex(vm.rcx) << " (host " << hex(host.rcx) << ")";
-  for (size_t i = 0; i < sizeof in.mem; ++i)
-    if (host.mem[i] != vm.mem[i]) {
-      diff << " mem[" << i << "] " << hex(vm.mem[i]) << " (host " << hex(host.mem[i]) << ")";
-      break;
-    }
-  if (diff.str().empty()) return true;
-  std::ostringstream from;
-  for (unsigned n = 0; n < 4; ++n) from << " xmm" << n << "=" << hex(in.x[n][1]) << ":" << hex(in.x[n][0]);
-  ADD_FAILURE() << "`" << text << "` from" << from.str() << " rax=" << hex(in.rax) << " rcx=" << hex(in.rcx) << ":"
-                << diff.str();
-  return false;
-}
-
-// A state with xmm0 = a, xmm1 = b, the other two and the GPRs from further patterns, and the area
-// holding b then a then b, a (so [rsi] is b and [rsi + 16] is a).
-SseState state_of(const V128& a, const V128& b) {
-  SseState s{};
-  const V128 xs[4] = {a, b, kPatterns[8], kPatterns[11]};
-  for (unsigned n = 0; n < 4; ++n) {
-    s.x[n][0] = xs[n].lo;
-    s.x[n][1] = xs[n].hi;
-  }
-  s.rax = a.hi ^ b.lo;
-  s.rcx = b.hi + a.lo;
-  const V128 area[4] = {b, a, b, a};
-  std::memcpy(s.mem, area, sizeof area);
-  return s;
-}
-
-// Every pair of patterns (as xmm0, xmm1 and the area), stopping at the first few failures.
+// Every pair of patterns (as xmm0, xmm1 and the area; xmm2 and xmm3 two more), stopping at the
+// first few failures.
 void expect_all_pairs_like_host(const std::string& text) {
-  int failures = 0;
-  for (const V128& a : kPatterns)
-    for (const V128& b : kPatterns)
-      if (!expect_sse_like_host(text, state_of(a, b)) && ++failures == 3) return;
+  expect_sse_pairs_like_host(text, kPatterns, kXmm2, kXmm3);
 }
 
 // ---- the cases -------------------------------------------------------------------------------
@@ -283,7 +130,7 @@ TEST(X64Sse, ShiftsByRegisterLikeHost) {
     for (uint64_t n : kCounts) {
       int failures = 0;
       for (const V128& a : kPatterns) {
-        SseState s = state_of(a, {n, 0x55});
+        SseState s = sse_state_of(a, {n, 0x55}, kXmm2, kXmm3);
         s.x[2][0] = n;
         s.x[2][1] = ~0ull;
         if (!expect_sse_like_host(std::string(mn) + " xmm0, xmm2", s) && ++failures == 3) break;
@@ -313,30 +160,6 @@ TEST(X64Sse, ShufflesLikeHost) {
 }
 
 // ---- faults and declined forms ---------------------------------------------------------------
-
-// `text` at kCode with rsi 8 bytes past a 16-byte boundary: a #GP (SIGSEGV) at the instruction,
-// with xmm0, xmm1 and the memory as before.
-void expect_alignment_fault(const std::string& text) {
-  X64Machine m;
-  for (unsigned h = 0; h < 2; ++h) {
-    m.st().xmm[0][h] = 0x1111 + h;
-    m.st().xmm[1][h] = 0x2222 + h;
-  }
-  const uint64_t kBefore[4] = {0xa0, 0xa1, 0xa2, 0xa3};
-  m.mem.debug_write(kData, kBefore, sizeof kBefore);
-  m.r(RSI) = kData + 8;
-  Stop s = m.run(text);
-  EXPECT_EQ(s.reason, StopReason::Trap) << text;
-  EXPECT_EQ(s.pc, kCode) << text;
-  EXPECT_EQ(s.signo, SIGSEGV) << text;
-  for (unsigned h = 0; h < 2; ++h) {
-    EXPECT_EQ(m.st().xmm[0][h], 0x1111u + h) << text;
-    EXPECT_EQ(m.st().xmm[1][h], 0x2222u + h) << text;
-  }
-  uint64_t after[4];
-  m.mem.debug_read(kData, after, sizeof after);
-  for (unsigned i = 0; i < 4; ++i) EXPECT_EQ(after[i], kBefore[i]) << text << ": memory written";
-}
 
 TEST(X64Sse, AlignedFormsFaultOnMisalignedMemory) {
   for (const char* text : {"movdqa xmm0, xmmword ptr [rsi]", "movdqa xmmword ptr [rsi], xmm1",

@@ -1,195 +1,30 @@
-// SSSE3, SSE4.1 and SSE4.2 (lift_sse4.cpp, helpers_sse4.cpp) against the host CPU: the same
-// Intel-syntax text runs natively and in vmkit from the same xmm0..xmm3, rax, rcx, rdx, MXCSR
-// and a 16-byte aligned 64-byte data area at rsi, on edge values; xmm0..3, the three GPRs, MXCSR,
-// the area and (for the flag-setting instructions) the arithmetic flags must match, and every other
-// register must be left as it was. Then the 16-byte alignment faults, the unaligned forms and CPUID.
+// SSSE3, SSE4.1 and SSE4.2 (lift_sse4.cpp, helpers_sse4.cpp) against the host CPU
+// (x64_sse_test_util.h): the same Intel-syntax text runs natively and in vmkit from the same
+// xmm0..xmm3, rax, rcx, rdx, MXCSR and a 16-byte aligned 64-byte data area at rsi, on edge values;
+// xmm0..3, the three GPRs, MXCSR, the area and (for the flag-setting instructions) the arithmetic
+// flags must match, and every other register must be left as it was. Then the 16-byte alignment
+// faults, the unaligned forms and CPUID.
 #include <algorithm>
-#include <array>
-#include <cinttypes>
 #include <csignal>
-#include <cstddef>
-#include <cstdio>
 #include <cstring>
-#include <map>
-#include <sstream>
 #include <string>
-#include <vector>
 
 #include "frontend/x86_64/helpers.h"
-#include "x64_test_util.h"
+#include "x64_sse_test_util.h"
 
 namespace vmkit::x64::test {
 
 namespace {
 
-// What a case reads and writes.
-struct alignas(16) Sse4State {
-  uint64_t x[4][2];  // xmm0..xmm3: [0] low half, [1] high
-  uint64_t rax, rcx, rdx;
-  uint32_t mxcsr;
-  uint32_t flags;   // the arithmetic flags after the text
-  uint8_t mem[64];  // at rsi; 16-byte aligned
-};
-static_assert(offsetof(Sse4State, rax) == 64 && offsetof(Sse4State, mxcsr) == 88 && offsetof(Sse4State, flags) == 92);
-static_assert(offsetof(Sse4State, mem) == 96);
+// The integer edge values (x64_sse_test_util.h), and the two that xmm2 and xmm3 hold.
+constexpr const auto& kIntPatterns = kSseIntPatterns;
+constexpr V128 kXmm2 = kSseIntPatterns[9], kXmm3 = kSseIntPatterns[12];
 
-struct V128 {
-  uint64_t lo, hi;
-};
-
-// Integer edge values: zero, all ones, each lane width's sign bits, lane maxima, alternating
-// bits, ascending bytes and a near copy, small values and a mix of byte edges.
-const V128 kIntPatterns[] = {
-    {0, 0},
-    {~0ull, ~0ull},
-    {0x8080808080808080ull, 0x8080808080808080ull},
-    {0x8000800080008000ull, 0x8000800080008000ull},
-    {0x8000000080000000ull, 0x8000000080000000ull},
-    {0x8000000000000000ull, 0x0000000000000001ull},
-    {0x7f7f7f7f7f7f7f7full, 0x7fff7fff7fffffffull},
-    {0x5555555555555555ull, 0xaaaaaaaaaaaaaaaaull},
-    {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull},
-    {0x0123456789ab00efull, 0xfedcba9876543210ull},
-    {0x0001000100010001ull, 0x00000001ffffffffull},
-    {0x807f01fe80017fffull, 0x00ff7f80fe0181ffull},
-    {0x8f0e8d0c0b8a0988ull, 0x03820180077f0584ull},
-};
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
-
-// ---- the host side ---------------------------------------------------------------------------
-
-using HostFn = void (*)(Sse4State*);
-
-// rdi points at a Sse4State: xmm0..3, rax, rcx, rdx and MXCSR are loaded from it and rsi set to
-// its area; after the text they and the flags are stored back (the host's MXCSR restored).
-std::string host_wrapped(const std::string& text) {
-  std::ostringstream s;
-  for (unsigned i = 0; i < 4; ++i) s << "movdqu xmm" << i << ", [rdi + " << 16 * i << "]\n";
-  s << "mov rax, [rdi + 64]\nmov rcx, [rdi + 72]\nmov rdx, [rdi + 80]\n";
-  s << "sub rsp, 8\nstmxcsr [rsp]\nldmxcsr [rdi + 88]\nlea rsi, [rdi + 96]\n";
-  s << text << "\n";
-  s << "pushfq\npop r8\nmov [rdi + 92], r8d\nstmxcsr [rdi + 88]\nldmxcsr [rsp]\nadd rsp, 8\n";
-  for (unsigned i = 0; i < 4; ++i) s << "movdqu [rdi + " << 16 * i << "], xmm" << i << "\n";
-  s << "mov [rdi + 64], rax\nmov [rdi + 72], rcx\nmov [rdi + 80], rdx\nret\n";
-  return s.str();
-}
-
-// ---- the vmkit side --------------------------------------------------------------------------
-
-constexpr uint64_t kArea = kData + 0x100;  // rsi in vmkit (16-byte aligned)
-constexpr uint64_t kUntouchedXmm = 0x5a5a000000000000ull;
-constexpr uint64_t kUntouchedGpr = 0x3c3c3c3c00000000ull;
-uint64_t untouched_xmm(unsigned n, unsigned half) { return kUntouchedXmm | n << 4 | half; }
-
-// Runs `text` in vmkit from `in`; false (with a failure added) if the run did not reach the end or
-// touched a register it should not have.
-bool run_in_vmkit(const std::string& text, const Sse4State& in, Sse4State& out) {
-  static X64Machine m;
-  static std::map<std::string, std::vector<uint8_t>> cache;
-  auto it = cache.find(text);
-  if (it == cache.end()) it = cache.emplace(text, X64Machine::assemble(text)).first;
-  State& s = m.st();
-  for (unsigned n = 0; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h) s.xmm[n][h] = n < 4 ? in.x[n][h] : untouched_xmm(n, h);
-  for (unsigned r = 0; r < 16; ++r) s.r[r] = kUntouchedGpr | r;
-  s.r[RAX] = in.rax;
-  s.r[RCX] = in.rcx;
-  s.r[RDX] = in.rdx;
-  s.r[RSI] = kArea;
-  s.r[RSP] = kData + 0x8000;
-  s.mxcsr = in.mxcsr;
-  m.mem.debug_write(kArea, in.mem, sizeof in.mem);
-  Stop stop = m.run_bytes(it->second);
-  if (stop.reason != StopReason::IllegalInsn || stop.pc != kCode + it->second.size()) {
-    ADD_FAILURE() << text << ": stopped with " << stop_reason_name(stop.reason) << " at pc 0x" << std::hex << stop.pc;
-    return false;
-  }
-  out = in;
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h) out.x[n][h] = s.xmm[n][h];
-  out.rax = s.r[RAX];
-  out.rcx = s.r[RCX];
-  out.rdx = s.r[RDX];
-  out.mxcsr = s.mxcsr;
-  out.flags = uint32_t(rflags(s) & kArithFlags);
-  m.mem.debug_read(kArea, out.mem, sizeof out.mem);
-  std::ostringstream bad;
-  for (unsigned n = 4; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (s.xmm[n][h] != untouched_xmm(n, h)) bad << " xmm" << n << (h ? ".hi" : ".lo") << "=" << hex(s.xmm[n][h]);
-  for (unsigned r = 0; r < 16; ++r) {
-    const uint64_t want = r == RSP ? kData + 0x8000 : r == RSI ? kArea : kUntouchedGpr | r;
-    if (r != RAX && r != RCX && r != RDX && s.r[r] != want) bad << " r" << r << "=" << hex(s.r[r]);
-  }
-  if (!bad.str().empty()) ADD_FAILURE() << text << ": changed" << bad.str();
-  return bad.str().empty();
-}
-
-// Runs `text` on the host and in vmkit from `in`; expects the same xmm0..3, rax, rcx, rdx, MXCSR,
-// area and the flags in `flags_mask`.
-bool expect_like_host(const std::string& text, const Sse4State& in, uint32_t flags_mask = 0) {
-  Sse4State host = in, vm{};
-  HostFn fn = reinterpret_cast<HostFn>(host_executable(host_wrapped(text)));
-  if (!fn) {
-    ADD_FAILURE() << "no executable memory for the host code";
-    return false;
-  }
-  fn(&host);
-  if (!run_in_vmkit(text, in, vm)) return false;
-  std::ostringstream diff;
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (host.x[n][h] != vm.x[n][h])
-        diff << " xmm" << n << (h ? ".hi " : ".lo ") << hex(vm.x[n][h]) << " (host " << hex(host.x[n][h]) << ")";
-  if (host.rax != vm.rax) diff << " rax " << hex(vm.rax) << " (host " << hex(host.rax) << ")";
-  if (host.rcx != vm.rcx) diff << " rcx " << hex(vm.rcx) << " (host " << hex(host.rcx) << ")";
-  if (host.rdx != vm.rdx) diff << " rdx " << hex(vm.rdx) << " (host " << hex(host.rdx) << ")";
-  if (host.mxcsr != vm.mxcsr) diff << " mxcsr " << hex(vm.mxcsr) << " (host " << hex(host.mxcsr) << ")";
-  if ((host.flags ^ vm.flags) & flags_mask)
-    diff << " flags " << hex(vm.flags & flags_mask) << " (host " << hex(host.flags & flags_mask) << ")";
-  for (size_t i = 0; i < sizeof in.mem; ++i)
-    if (host.mem[i] != vm.mem[i]) {
-      diff << " mem[" << i << "] " << hex(vm.mem[i]) << " (host " << hex(host.mem[i]) << ")";
-      break;
-    }
-  if (diff.str().empty()) return true;
-  std::ostringstream from;
-  for (unsigned n = 0; n < 4; ++n) from << " xmm" << n << "=" << hex(in.x[n][1]) << ":" << hex(in.x[n][0]);
-  ADD_FAILURE() << "`" << text << "` from" << from.str() << " rax=" << hex(in.rax) << " rcx=" << hex(in.rcx)
-                << " rdx=" << hex(in.rdx) << " mxcsr=" << hex(in.mxcsr) << ":" << diff.str();
-  return false;
-}
-
-// xmm0 = a, xmm1 = b, xmm2/xmm3 further values, rax/rcx/rdx from them, the area b a b a.
-Sse4State state_of(const V128& a, const V128& b, uint32_t mxcsr = 0x1f80) {
-  Sse4State s{};
-  const V128 xs[4] = {a, b, kIntPatterns[9], kIntPatterns[12]};
-  for (unsigned n = 0; n < 4; ++n) {
-    s.x[n][0] = xs[n].lo;
-    s.x[n][1] = xs[n].hi;
-  }
-  s.rax = a.hi ^ b.lo;
-  s.rcx = b.hi + a.lo;
-  s.rdx = a.lo - b.hi;
-  s.mxcsr = mxcsr;
-  const V128 area[4] = {b, a, b, a};
-  std::memcpy(s.mem, area, sizeof area);
-  return s;
-}
-
-// Every pair of `patterns` (as xmm0, xmm1 and the area), stopping at the first few failures.
-template <size_t N>
-void expect_pairs_like_host(const std::string& text, const V128 (&patterns)[N], uint32_t flags_mask = 0,
+// Every pair of `patterns` (as xmm0, xmm1 and the area; xmm2 and xmm3 two more), stopping at the
+// first few failures.
+void expect_pairs_like_host(const std::string& text, std::span<const V128> patterns, uint32_t flags_mask = 0,
                             uint32_t mxcsr = 0x1f80) {
-  int failures = 0;
-  for (const V128& a : patterns)
-    for (const V128& b : patterns)
-      if (!expect_like_host(text, state_of(a, b, mxcsr), flags_mask) && ++failures == 3) return;
+  expect_sse_pairs_like_host(text, patterns, kXmm2, kXmm3, flags_mask, mxcsr);
 }
 void expect_all_pairs_like_host(const std::string& text, uint32_t flags_mask = 0) {
   expect_pairs_like_host(text, kIntPatterns, flags_mask);
@@ -379,10 +214,10 @@ TEST(X64Sse4, StringCompareImmediatesLikeHost) {
       int failures = 0;
       for (const V128& a : kStrPatterns)
         for (const V128& b : kStrPatterns) {
-          Sse4State s = state_of(a, b);
+          SseState s = sse_state_of(a, b, kXmm2, kXmm3);
           s.rax = 5 + (a.lo & 7);  // explicit lengths of different sizes
           s.rdx = 13 - (b.lo & 15);
-          if (!expect_like_host(std::string(mn) + " xmm0, xmm1" + i, s, kFlags) && ++failures == 3) break;
+          if (!expect_sse_like_host(std::string(mn) + " xmm0, xmm1" + i, s, kFlags) && ++failures == 3) break;
         }
     }
   }
@@ -396,15 +231,15 @@ TEST(X64Sse4, StringCompareLengthsAndFormsLikeHost) {
   for (unsigned imm : {0x00u, 0x01u, 0x04u, 0x0cu, 0x19u, 0x38u, 0x4du, 0x45u, 0x7eu, 0x0bu})
     for (uint64_t la : kLengths)
       for (uint64_t lb : kLengths) {
-        Sse4State s = state_of(kStrPatterns[0], kStrPatterns[1]);
+        SseState s = sse_state_of(kStrPatterns[0], kStrPatterns[1], kXmm2, kXmm3);
         s.rax = la;
         s.rdx = lb;
         const std::string i = ", " + std::to_string(imm);
-        expect_like_host("pcmpestri xmm0, xmm1" + i, s, kFlags);
-        expect_like_host("pcmpestrm xmm1, xmm0" + i, s, kFlags);
+        expect_sse_like_host("pcmpestri xmm0, xmm1" + i, s, kFlags);
+        expect_sse_like_host("pcmpestrm xmm1, xmm0" + i, s, kFlags);
         // REX.W: the lengths are rax and rdx in full (66 REX.W 0F 3A 61/60 /r with xmm0, xmm1).
-        expect_like_host(".byte 0x66, 0x48, 0x0f, 0x3a, 0x61, 0xc1, " + std::to_string(imm), s, kFlags);
-        expect_like_host(".byte 0x66, 0x48, 0x0f, 0x3a, 0x60, 0xc1, " + std::to_string(imm), s, kFlags);
+        expect_sse_like_host(".byte 0x66, 0x48, 0x0f, 0x3a, 0x61, 0xc1, " + std::to_string(imm), s, kFlags);
+        expect_sse_like_host(".byte 0x66, 0x48, 0x0f, 0x3a, 0x60, 0xc1, " + std::to_string(imm), s, kFlags);
       }
   // Memory sources need no alignment.
   for (const char* text : {"pcmpistri xmm0, xmmword ptr [rsi + 3], 0x0c", "pcmpistrm xmm0, xmmword ptr [rsi + 1], 0x40",
@@ -422,25 +257,6 @@ TEST(X64Sse4, Crc32LikeHost) {
 }
 
 // ---- faults, unaligned forms, CPUID ---------------------------------------------------------------
-
-// `text` with rsi 8 bytes past a 16-byte boundary: a #GP (SIGSEGV) at the instruction, xmm0 and
-// xmm1 as before.
-void expect_alignment_fault(const std::string& text) {
-  X64Machine m;
-  for (unsigned h = 0; h < 2; ++h) {
-    m.st().xmm[0][h] = 0x1111 + h;
-    m.st().xmm[1][h] = 0x2222 + h;
-  }
-  m.r(RSI) = kData + 8;
-  Stop s = m.run(text);
-  EXPECT_EQ(s.reason, StopReason::Trap) << text;
-  EXPECT_EQ(s.pc, kCode) << text;
-  EXPECT_EQ(s.signo, SIGSEGV) << text;
-  for (unsigned h = 0; h < 2; ++h) {
-    EXPECT_EQ(m.st().xmm[0][h], 0x1111u + h) << text;
-    EXPECT_EQ(m.st().xmm[1][h], 0x2222u + h) << text;
-  }
-}
 
 // The forms the host faults on (checked natively), and that it does not.
 TEST(X64Sse4, AlignedFormsFaultOnMisalignedMemory) {

@@ -1,46 +1,23 @@
-// SSE/SSE2/SSE3 floating point (lift_sse_fp.cpp, helpers_sse_fp.cpp) against the host CPU: the
-// same Intel-syntax text runs natively and in vmkit from the same xmm0..xmm3, rax, rcx, RFLAGS,
-// MXCSR and a 16-byte aligned data area at rsi. Inputs are the edge values of each format (±0,
-// ±inf, QNaN and SNaN, denormals, the normal limits, values that round differently in each mode,
-// the integer conversion limits), paired lane by lane, under the four rounding modes, DAZ and
-// FTZ, and with each exception unmasked in turn. Where the host takes an #XM (or #GP), vmkit must
-// stop at the same instruction with the same signal and si_code, and with the registers and MXCSR
-// the host's signal frame holds (the destination unchanged); otherwise both halves of xmm0..3,
-// rax, rcx, the arithmetic flags, MXCSR and the area must match, and no other register change.
-#include <setjmp.h>
-#include <signal.h>
-#include <ucontext.h>
-#include <xmmintrin.h>
-
-#include <cinttypes>
+// SSE/SSE2/SSE3 floating point (lift_sse_fp.cpp, helpers_sse_fp.cpp) against the host CPU
+// (x64_sse_test_util.h): the same Intel-syntax text runs natively and in vmkit from the same
+// xmm0..xmm3, rax, rcx, RFLAGS, MXCSR and a 16-byte aligned data area at rsi. Inputs are the edge
+// values of each format (±0, ±inf, QNaN and SNaN, denormals, the normal limits, values that round
+// differently in each mode, the integer conversion limits), paired lane by lane, under the four
+// rounding modes, DAZ and FTZ, and with each exception unmasked in turn. Where the host takes an
+// #XM (or #GP), vmkit must stop at the same instruction with the same signal and si_code, and with
+// the registers and MXCSR the host's signal frame holds (the destination unchanged); otherwise both
+// halves of xmm0..3, rax, rcx, rdx, the arithmetic flags, MXCSR and the area must match, and no
+// other register change.
 #include <csignal>
-#include <cstddef>
-#include <cstdio>
-#include <sstream>
+#include <cstring>
 #include <string>
 #include <vector>
 
-#include "x64_test_util.h"
+#include "x64_sse_test_util.h"
 
 namespace vmkit::x64::test {
 
 namespace {
-
-// What a case reads and writes; the offsets are the host wrapper's.
-struct alignas(16) FpState {
-  uint64_t x[4][2];  // xmm0..xmm3: [0] low half, [1] high          @0
-  uint64_t rax, rcx;  //                                            @64, @72
-  uint64_t rflags;    // the arithmetic flags                       @80
-  uint32_t mxcsr, pad;  //                                          @88
-  uint8_t mem[64];    // at rsi, 16-byte aligned                    @96
-};
-static_assert(offsetof(FpState, rflags) == 80 && offsetof(FpState, mxcsr) == 88 && offsetof(FpState, mem) == 96);
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 // ---- inputs ----------------------------------------------------------------------------------
 
@@ -86,8 +63,8 @@ const uint32_t kUnmaskedCsrs[] = {0x1f00, 0x1e80, 0x1d80, 0x1b80, 0x1780, 0x9780
 // xmm0 (the destination) and xmm1 (the source) for pair (i, j): lane 0 of each holds the i-th and
 // j-th value, so the scalar forms see every pair; the other lanes rotate through further pairs.
 // rax and rcx hold integers; the area holds xmm1 then xmm0 (so [rsi] is the source again).
-FpState state_of(bool doubles, size_t i, size_t j, uint32_t mxcsr) {
-  FpState s{};
+SseState state_of(bool doubles, size_t i, size_t j, uint32_t mxcsr) {
+  SseState s{};
   for (unsigned h = 0; h < 2; ++h) {
     if (doubles) {
       s.x[0][h] = kDoubles[(i + h) % kND];
@@ -112,177 +89,6 @@ FpState state_of(bool doubles, size_t i, size_t j, uint32_t mxcsr) {
   return s;
 }
 
-// ---- the host side -----------------------------------------------------------------------------
-
-using HostFn = void (*)(FpState*);
-
-// Loads the state from [rdi] (MXCSR last, RFLAGS before it), runs the text, stores the state
-// back, and restores the host's MXCSR (saved at [rsp]).
-const char* const kHostPrologue =
-    "sub rsp, 8\nstmxcsr dword ptr [rsp]\n"
-    "movdqu xmm0, [rdi]\nmovdqu xmm1, [rdi + 16]\nmovdqu xmm2, [rdi + 32]\nmovdqu xmm3, [rdi + 48]\n"
-    "mov rax, [rdi + 64]\nmov rcx, [rdi + 72]\nlea rsi, [rdi + 96]\n"
-    "push qword ptr [rdi + 80]\npopfq\nldmxcsr dword ptr [rdi + 88]\n";
-const char* const kHostEpilogue =
-    "\nstmxcsr dword ptr [rdi + 88]\npushfq\npop qword ptr [rdi + 80]\nldmxcsr dword ptr [rsp]\nadd rsp, 8\n"
-    "movdqu [rdi], xmm0\nmovdqu [rdi + 16], xmm1\nmovdqu [rdi + 32], xmm2\nmovdqu [rdi + 48], xmm3\n"
-    "mov [rdi + 64], rax\nmov [rdi + 72], rcx\nret\n";
-
-HostFn host_code(const std::string& text) {
-  return reinterpret_cast<HostFn>(host_executable(kHostPrologue + text + kHostEpilogue));
-}
-
-// A signal the host took inside the text: the registers as its signal frame holds them.
-struct Fault {
-  int signo = 0, code = 0;
-  uint64_t offset = 0;  // of the faulting instruction in the text
-  uint32_t mxcsr = 0;
-  uint64_t x[4][2] = {};
-};
-
-sigjmp_buf g_fault_jump;
-Fault g_fault;
-uint64_t g_text_start;
-
-void on_host_fault(int signo, siginfo_t* info, void* context) {
-  const auto* uc = static_cast<const ucontext_t*>(context);
-  g_fault.signo = signo;
-  g_fault.code = info->si_code;
-  g_fault.offset = uint64_t(uc->uc_mcontext.gregs[REG_RIP]) - g_text_start;
-  g_fault.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
-  for (unsigned n = 0; n < 4; ++n) std::memcpy(g_fault.x[n], uc->uc_mcontext.fpregs->_xmm[n].element, 16);
-  siglongjmp(g_fault_jump, 1);
-}
-
-// Runs the text natively from `s` (updated unless it faulted); true if it faulted (`fault` says how).
-bool run_on_host(const std::string& text, FpState& s, Fault& fault) {
-  static const size_t prologue_bytes = X64Machine::assemble(kHostPrologue).size();
-  HostFn fn = host_code(text);
-  if (!fn) {
-    ADD_FAILURE() << "no executable memory for the host code";
-    return false;
-  }
-  g_text_start = reinterpret_cast<uint64_t>(fn) + prologue_bytes;
-  struct sigaction sa = {}, old_fpe, old_segv;
-  sa.sa_sigaction = on_host_fault;
-  sa.sa_flags = SA_SIGINFO;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGFPE, &sa, &old_fpe);
-  sigaction(SIGSEGV, &sa, &old_segv);
-  const unsigned host_csr = _mm_getcsr();
-  volatile bool faulted = false;
-  if (sigsetjmp(g_fault_jump, 1) == 0) fn(&s);
-  else faulted = true;
-  _mm_setcsr(host_csr);  // (a longjmp out of the handler leaves the handler's MXCSR)
-  sigaction(SIGFPE, &old_fpe, nullptr);
-  sigaction(SIGSEGV, &old_segv, nullptr);
-  if (faulted) fault = g_fault;
-  return faulted;
-}
-
-// ---- the vmkit side ----------------------------------------------------------------------------
-
-constexpr uint64_t kArea = kData + 0x100;                  // rsi in vmkit (16-byte aligned)
-constexpr uint64_t kUntouchedXmm = 0x5a5a000000000000ull;  // xmm4..15: this | register number
-constexpr uint64_t kUntouchedGpr = 0x3c3c3c3c00000000ull;  // other GPRs: this | register number
-
-struct VmRun {
-  Stop stop;
-  FpState out;
-  size_t code_bytes;
-};
-
-// Runs the text in vmkit from `in`; a changed register outside the compared ones is a failure.
-VmRun run_in_vmkit(const std::string& text, const FpState& in) {
-  static X64Machine m;
-  static std::string loaded;
-  static size_t code_bytes = 0;
-  if (text != loaded) {  // (rewriting the same code would only throw its translations away)
-    std::vector<uint8_t> code = X64Machine::assemble(text);
-    code_bytes = code.size();
-    code.insert(code.end(), kUd2, kUd2 + 2);
-    m.mem.debug_write(kCode, code.data(), code.size());
-    loaded = text;
-  }
-  State& s = m.st();
-  for (unsigned n = 0; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h) s.xmm[n][h] = n < 4 ? in.x[n][h] : kUntouchedXmm | n << 4 | h;
-  for (unsigned r = 0; r < 16; ++r) s.r[r] = kUntouchedGpr | r;
-  s.r[RAX] = in.rax;
-  s.r[RCX] = in.rcx;
-  s.r[RSI] = kArea;
-  s.r[RSP] = kData + 0x8000;
-  set_rflags(s, in.rflags | 0x202);
-  s.mxcsr = in.mxcsr;
-  m.mem.debug_write(kArea, in.mem, sizeof in.mem);
-  m.cpu->set_pc(kCode);
-  VmRun run{m.cpu->run(100000), in, code_bytes};
-  FpState& out = run.out;
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h) out.x[n][h] = s.xmm[n][h];
-  out.rax = s.r[RAX];
-  out.rcx = s.r[RCX];
-  out.rflags = m.flags();
-  out.mxcsr = s.mxcsr;
-  m.mem.debug_read(kArea, out.mem, sizeof out.mem);
-  std::ostringstream bad;
-  for (unsigned n = 4; n < 16; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (s.xmm[n][h] != (kUntouchedXmm | n << 4 | h)) bad << " xmm" << n << "=" << hex(s.xmm[n][h]);
-  for (unsigned r = 0; r < 16; ++r) {
-    const uint64_t want = r == RSP ? kData + 0x8000 : r == RSI ? kArea : kUntouchedGpr | r;
-    if (r != RAX && r != RCX && s.r[r] != want) bad << " r" << r << "=" << hex(s.r[r]);
-  }
-  if (!bad.str().empty()) ADD_FAILURE() << text << ": changed" << bad.str();
-  return run;
-}
-
-// ---- comparison --------------------------------------------------------------------------------
-
-void diff_xmm(std::ostringstream& diff, const uint64_t (&vm)[4][2], const uint64_t (&host)[4][2]) {
-  for (unsigned n = 0; n < 4; ++n)
-    for (unsigned h = 0; h < 2; ++h)
-      if (vm[n][h] != host[n][h])
-        diff << " xmm" << n << (h ? ".hi " : ".lo ") << hex(vm[n][h]) << " (host " << hex(host[n][h]) << ")";
-}
-
-// Runs `text` on the host and in vmkit from `in`; true if they agree. `faults` counts the cases
-// where the host trapped.
-bool expect_fp_like_host(const std::string& text, const FpState& in, unsigned* faults = nullptr) {
-  FpState host = in;
-  Fault fault;
-  const bool host_faulted = run_on_host(text, host, fault);
-  const VmRun vm = run_in_vmkit(text, in);
-  std::ostringstream diff;
-  if (host_faulted) {
-    if (faults) ++*faults;
-    if (vm.stop.reason != StopReason::Trap || vm.stop.signo != fault.signo || vm.stop.code != fault.code ||
-        vm.stop.pc != kCode + fault.offset)
-      diff << " stop " << stop_reason_name(vm.stop.reason) << " signal " << vm.stop.signo << " code " << vm.stop.code
-           << " at +" << vm.stop.pc - kCode << " (host: signal " << fault.signo << " code " << fault.code << " at +"
-           << fault.offset << ")";
-    diff_xmm(diff, vm.out.x, fault.x);
-    if (vm.out.mxcsr != fault.mxcsr) diff << " mxcsr " << hex(vm.out.mxcsr) << " (host " << hex(fault.mxcsr) << ")";
-  } else {
-    if (vm.stop.reason != StopReason::IllegalInsn || vm.stop.pc != kCode + vm.code_bytes)
-      diff << " stopped with " << stop_reason_name(vm.stop.reason) << " signal " << vm.stop.signo << " code "
-           << vm.stop.code << " at +" << vm.stop.pc - kCode << " (the host ran through)";
-    diff_xmm(diff, vm.out.x, host.x);
-    if (vm.out.rax != host.rax) diff << " rax " << hex(vm.out.rax) << " (host " << hex(host.rax) << ")";
-    if (vm.out.rcx != host.rcx) diff << " rcx " << hex(vm.out.rcx) << " (host " << hex(host.rcx) << ")";
-    if ((vm.out.rflags ^ host.rflags) & kArithFlags)
-      diff << " flags " << hex(vm.out.rflags & kArithFlags) << " (host " << hex(host.rflags & kArithFlags) << ")";
-    if (vm.out.mxcsr != host.mxcsr) diff << " mxcsr " << hex(vm.out.mxcsr) << " (host " << hex(host.mxcsr) << ")";
-    if (std::memcmp(vm.out.mem, host.mem, sizeof host.mem) != 0) diff << " memory differs";
-  }
-  if (diff.str().empty()) return true;
-  std::ostringstream from;
-  for (unsigned n = 0; n < 2; ++n) from << " xmm" << n << "=" << hex(in.x[n][1]) << ":" << hex(in.x[n][0]);
-  ADD_FAILURE() << "`" << text << "` from" << from.str() << " rax=" << hex(in.rax) << " rcx=" << hex(in.rcx)
-                << " mxcsr=" << hex(in.mxcsr) << ":" << diff.str();
-  return false;
-}
-
 enum class Lanes { Single, Double };
 
 // Every pair of values of the format under each MXCSR setting given, stopping at the first few
@@ -294,7 +100,8 @@ unsigned expect_pairs_like_host(const std::string& text, Lanes lanes, const uint
   for (size_t c = 0; c < ncsrs; ++c)
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < n; ++j)
-        if (!expect_fp_like_host(text, state_of(doubles, i, j, csrs[c]), &faults) && ++failures == 3) return faults;
+        if (!expect_sse_like_host(text, state_of(doubles, i, j, csrs[c]), kArithFlags, &faults) && ++failures == 3)
+          return faults;
   return faults;
 }
 

@@ -15,8 +15,6 @@ namespace vmkit::x64::test {
 
 namespace {
 
-using Regs = std::array<uint64_t, 16>;
-
 // The data area (expect_like_host's, rsi at its middle), offsets from rsi: the texts below write
 // fxsave64 of the final state at 0 (416 bytes), its fnstenv at 416 (28 bytes), fnstcw/fnstsw
 // results at 444/446, and the fnstenv under test at 480.
@@ -127,21 +125,6 @@ std::string clear_host_fields(int at) {
   return field("word", 6) + field("qword", 8) + field("qword", 16) + field("dword", 28);
 }
 
-// The instructions between loading an image and saving the state, and clearing the host's own
-// fields: those of the fxsave image, and the environment's FCS and FDS selectors (vmkit keeps
-// none). The host's x87 and MXCSR are left as the ABI wants them.
-std::string probe(const std::string& insns) {
-  return "fxrstor64 [rsi - 512]\n" + insns + "\nfxsave64 [rsi]\nfnstenv [rsi + 416]\n" + clear_host_fields(0) +
-         "mov word ptr [rsi + 432], 0\nmov word ptr [rsi + 440], 0\n"
-         "fninit\nmov dword ptr [rsi + 508], 0x1f80\nldmxcsr [rsi + 508]";
-}
-
-Regs regs() {
-  Regs r{};
-  for (unsigned i = 0; i < 16; ++i) r[i] = 0x5a5a5a5a5a5a5a5aull ^ (0x0101010101010101ull * i);
-  return r;
-}
-
 // Runs each text from each image (the ones a pending exception would make trap on the host
 // only where `waits` is false) and compares with the host.
 void sweep(const std::vector<std::string>& texts, bool waits, const std::vector<uint16_t>& cws,
@@ -152,7 +135,9 @@ void sweep(const std::vector<std::string>& texts, bool waits, const std::vector<
     for (const std::string& t : texts)
       for (uint16_t cw : cws)
         for (const auto& env : envs)
-          if (!expect_like_host(probe(t), regs(), 0, kArithFlags, RSI, area_of(img, cw, env)) && ++failures > 10) return;
+          if (!expect_like_host(x87_probe(t), filler_regs(), 0, kArithFlags, RSI, area_of(img, cw, env)) &&
+              ++failures > 10)
+            return;
   }
 }
 

@@ -18,8 +18,6 @@ namespace vmkit::x64::test {
 
 namespace {
 
-using Regs = std::array<uint64_t, 16>;
-
 // 80-bit values (mantissa with its explicit integer bit, sign and exponent).
 struct X87Value {
   uint64_t mant;
@@ -116,25 +114,6 @@ std::vector<uint8_t> area_of(const Stack& s, uint16_t fcw, uint16_t cc, const Me
   return a;
 }
 
-// Loads the image, runs the instructions, saves the state (fxsave64 at 0, fnstenv at 416), clears
-// what differs by vendor (FOP FIP FDP of both, MXCSR_MASK, the environment's selectors) and leaves
-// the host's x87 and MXCSR as the ABI wants them. Neither fxsave64 nor fnstenv waits, so an
-// exception left pending does not trap on the host.
-std::string probe(const std::string& insns) {
-  return "fxrstor64 [rsi - 512]\n" + insns +
-         "\nfxsave64 [rsi]\nfnstenv [rsi + 416]\n"
-         "mov word ptr [rsi + 6], 0\nmov qword ptr [rsi + 8], 0\nmov qword ptr [rsi + 16], 0\n"
-         "mov dword ptr [rsi + 28], 0\n"
-         "mov qword ptr [rsi + 428], 0\nmov qword ptr [rsi + 436], 0\nmov dword ptr [rsi + 440], 0\n"
-         "fninit\nmov dword ptr [rsi + 508], 0x1f80\nldmxcsr [rsi + 508]";
-}
-
-Regs regs() {
-  Regs r{};
-  for (unsigned i = 0; i < 16; ++i) r[i] = 0x5a5a5a5a5a5a5a5aull ^ (0x0101010101010101ull * i);
-  return r;
-}
-
 // Every text from every stack, control word and set of memory operands (and each flags value
 // given), compared with the host; stops after 10 failures.
 void sweep(const std::vector<std::string>& texts, const std::vector<uint16_t>& cws = kControlWords,
@@ -147,7 +126,8 @@ void sweep(const std::vector<std::string>& texts, const std::vector<uint16_t>& c
         for (uint32_t fl : flag_values) {
           const MemValues& mv = kMemValues[(n++) % kMemValues.size()];
           const uint16_t cc = (si & 1) ? 0x4500 : 0x0200;  // C3 C2 C0, or C1
-          if (!expect_like_host(probe(t), regs(), fl, kArithFlags, RSI, area_of(stacks()[si], cw, cc, mv)) &&
+          if (!expect_like_host(x87_probe(t, true), filler_regs(), fl, kArithFlags, RSI,
+                                area_of(stacks()[si], cw, cc, mv)) &&
               ++failures >= 10)
             return;
         }

@@ -79,4 +79,32 @@ constexpr size_t kAreaBytes = 1024;  // expect_like_host's data area; the base r
 bool expect_like_host(const std::string& text, const std::array<uint64_t, 16>& regs, uint32_t flags_in,
                       uint32_t flags_mask, int base, const std::vector<uint8_t>& data);
 
+// "0x" and the value in hex (x64_host.cpp).
+std::string hex(uint64_t v);
+
+// A distinct value in every GPR (expect_like_host's registers where a case needs none).
+inline std::array<uint64_t, 16> filler_regs() {
+  std::array<uint64_t, 16> r{};
+  for (unsigned i = 0; i < 16; ++i) r[i] = 0x5a5a5a5a5a5a5a5aull ^ (0x0101010101010101ull * i);
+  return r;
+}
+
+// The x87 tests' text for expect_like_host with rsi at the middle of the data area: `insns`
+// between fxrstor64 of the image at [rsi - 512] and fxsave64 of the result at [rsi] and its
+// fnstenv at [rsi + 416], then clearing what the host fills in its own way - the image's FOP, FIP,
+// FDP and MXCSR_MASK (AMD writes the first three only while an exception is pending; the host's
+// mask has DAZ and more), the environment's FCS and FDS selectors (vmkit keeps none) and, with
+// `clear_env_pointers`, its FIP, FOP and FDP too - and leaving the host's x87 and MXCSR as the
+// ABI wants them. Neither fxsave64 nor fnstenv waits: a pending exception does not trap here.
+inline std::string x87_probe(const std::string& insns, bool clear_env_pointers = false) {
+  return "fxrstor64 [rsi - 512]\n" + insns +
+         "\nfxsave64 [rsi]\nfnstenv [rsi + 416]\n"
+         "mov word ptr [rsi + 6], 0\nmov qword ptr [rsi + 8], 0\nmov qword ptr [rsi + 16], 0\n"
+         "mov dword ptr [rsi + 28], 0\n" +
+         (clear_env_pointers
+              ? "mov qword ptr [rsi + 428], 0\nmov qword ptr [rsi + 436], 0\nmov dword ptr [rsi + 440], 0\n"
+              : "mov word ptr [rsi + 432], 0\nmov word ptr [rsi + 440], 0\n") +
+         "fninit\nmov dword ptr [rsi + 508], 0x1f80\nldmxcsr [rsi + 508]";
+}
+
 }  // namespace vmkit::x64::test

@@ -13,16 +13,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "core/cpu.h"
-#include "core/hooks.h"
 #include "frontend/aarch64/state.h"
-#include "mmu/guest_memory.h"
-#include "os/linux/process.h"
+#include "linux_test_util.h"
 
 namespace vmkit::linux_user {
 namespace {
@@ -39,103 +35,18 @@ constexpr uint64_t kArm64O_DIRECTORY = 040000, kArm64O_NOFOLLOW = 0100000, kArm6
                    kArm64O_LARGEFILE = 0400000;
 constexpr int64_t kAT_FDCWD = -100;
 
-// A static ET_EXEC for EM_AARCH64: one R+X PT_LOAD of the whole file at kBase.
+// The program: kCode at kEntry in a static ET_EXEC for EM_AARCH64.
 std::vector<uint8_t> a64_program() {
-  std::vector<uint8_t> f(0x200, 0);
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = ELFCLASS64;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_EXEC;
-  eh.e_machine = EM_AARCH64;
-  eh.e_version = EV_CURRENT;
-  eh.e_entry = kEntry;
-  eh.e_phoff = sizeof eh;
-  eh.e_ehsize = sizeof eh;
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = 1;
-  Elf64_Phdr ph{};
-  ph.p_type = PT_LOAD;
-  ph.p_flags = PF_R | PF_X;
-  ph.p_vaddr = ph.p_paddr = kBase;
-  ph.p_filesz = ph.p_memsz = f.size();
-  ph.p_align = 0x1000;
-  std::memcpy(f.data(), &eh, sizeof eh);
-  std::memcpy(f.data() + sizeof eh, &ph, sizeof ph);
-  std::memcpy(f.data() + (kEntry - kBase), kCode, sizeof kCode);
-  return f;
+  const auto* code = reinterpret_cast<const uint8_t*>(kCode);
+  return static_program(EM_AARCH64, kBase, kEntry, {code, code + sizeof kCode});
 }
 
-// A temporary directory with the program, a file, a directory and a symlink to the file.
-struct Sandbox {
-  std::string dir, prog;
-  Sandbox() {
-    char tmpl[] = "/tmp/vmkit-a64-XXXXXX";
-    dir = mkdtemp(tmpl);
-    prog = dir + "/prog";
-    auto elf = a64_program();
-    std::ofstream(prog, std::ios::binary).write(reinterpret_cast<const char*>(elf.data()), std::streamsize(elf.size()));
-    ::chmod(prog.c_str(), 0755);
-    std::ofstream(dir + "/file") << "data\n";
-    ::mkdir((dir + "/subdir").c_str(), 0755);
-    if (::symlink((dir + "/file").c_str(), (dir + "/link").c_str()) != 0) ADD_FAILURE() << "symlink";
-  }
-  ~Sandbox() { std::system(("rm -rf " + dir).c_str()); }
-};
-
-using Step = std::function<void(a64::State&, GuestMemory&)>;
-
-struct Script {
-  HookSet* hooks = nullptr;
-  std::vector<Step> steps;
-  size_t next = 0;
-  bool then_run_freely = false;  // the last step execs another program: let its syscalls run
-};
-
-int on_syscall(uint32_t, uint64_t, uint32_t, uint64_t, void* user) {
-  Script& s = *static_cast<Script*>(user);
-  Cpu& cpu = *s.hooks->cpu();
-  if (s.next == s.steps.size() && s.then_run_freely) return 0;
-  if (s.next == s.steps.size()) {
-    ADD_FAILURE() << "the guest made more syscalls than the script has steps";
-    s.hooks->stop();
-    return 1;
-  }
-  s.steps[s.next++](cpu.state_as<a64::State>(), cpu.memory());
-  return 0;
-}
-
-std::string slurp(FILE* f) {
-  std::string out;
-  std::rewind(f);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  return out;
-}
+using Step = SyscallStep<a64::State>;
 
 // Runs prog under the script; its stdout goes to *out (when given).
 ProcessResult run_script(const std::string& prog, std::vector<Step> steps, std::string* out = nullptr,
                          bool then_run_freely = false) {
-  HookSet hooks;
-  Script script{&hooks, std::move(steps), 0, then_run_freely};
-  hooks.add(kHookSyscall, 0, ~0ull, on_syscall, &script);
-  hooks.begin_run(0);
-  FILE* stdout_file = std::tmpfile();
-  ProcessOptions o;
-  o.path = prog;
-  o.argv = {prog, "one"};
-  o.env = {"A=b"};
-  o.diag_fd = -1;
-  o.stdout_fd = fileno(stdout_file);
-  o.hooks = &hooks;
-  if (const char* e = std::getenv("VMKIT_TEST_ENGINE"); e && std::string(e) == "jit") o.engine = "jit";
-  ProcessResult r = run_process(o);
-  if (out) *out = slurp(stdout_file);
-  std::fclose(stdout_file);
-  EXPECT_EQ(script.next, script.steps.size()) << "the guest ended before the script did";
-  return r;
+  return run_syscall_script<a64::State>(prog, {nullptr, std::move(steps), 0, then_run_freely, {}}, out);
 }
 
 // Sets up the next syscall.
@@ -155,7 +66,7 @@ uint64_t put_str(a64::State& st, GuestMemory& m, unsigned slot, const std::strin
 }
 
 TEST(LinuxAarch64, StartsWithTheKernelsInitialStackAndRegisters) {
-  Sandbox box;
+  Sandbox box(a64_program());
   ProcessResult r = run_script(box.prog, {[&](a64::State& st, GuestMemory& m) {
     EXPECT_EQ(st.pc, kEntry);
     const uint64_t sp = st.x[a64::kSp];
@@ -165,19 +76,7 @@ TEST(LinuxAarch64, StartsWithTheKernelsInitialStackAndRegisters) {
     EXPECT_EQ(a64::nzcv(st), 0u);
     EXPECT_EQ(st.fpcr, 0u);
     EXPECT_EQ(st.fpsr, 0u);
-    // argc, argv[], NULL, envp[], NULL, auxv.
-    EXPECT_EQ(m.read_val<uint64_t>(sp), 2u);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 8)), box.prog);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 16)), "one");
-    EXPECT_EQ(m.read_val<uint64_t>(sp + 24), 0u);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 32)), "A=b");
-    EXPECT_EQ(m.read_val<uint64_t>(sp + 40), 0u);
-    std::map<uint64_t, uint64_t> aux;
-    for (uint64_t a = sp + 48;; a += 16) {
-      uint64_t type = m.read_val<uint64_t>(a);
-      if (type == AT_NULL) break;
-      aux[type] = m.read_val<uint64_t>(a + 8);
-    }
+    std::map<uint64_t, uint64_t> aux = expect_script_initial_stack(m, sp, box.prog);
     EXPECT_EQ(aux[AT_HWCAP], 0x103u) << "HWCAP_FP | HWCAP_ASIMD | HWCAP_ATOMICS";
     EXPECT_EQ(aux.count(26), 1u);  // AT_HWCAP2
     EXPECT_EQ(aux[26], 0u);
@@ -199,7 +98,7 @@ TEST(LinuxAarch64, StartsWithTheKernelsInitialStackAndRegisters) {
 }
 
 TEST(LinuxAarch64, SyscallsTakeX8AndX0ToX5AndTranslateArm64Flags) {
-  Sandbox box;
+  Sandbox box(a64_program());
   int dir_fd = -1;
   uint64_t old_act = 0;
   ProcessResult r = run_script(box.prog, {
@@ -286,7 +185,7 @@ TEST(LinuxAarch64, SyscallsTakeX8AndX0ToX5AndTranslateArm64Flags) {
 }
 
 TEST(LinuxAarch64, SignalFrameAndSigreturnRestoreTheInterruptedState) {
-  Sandbox box;
+  Sandbox box(a64_program());
   a64::State interrupted{};
   ProcessResult r = run_script(box.prog, {
       [&](a64::State& st, GuestMemory& m) {
@@ -365,7 +264,7 @@ TEST(LinuxAarch64, SignalFrameAndSigreturnRestoreTheInterruptedState) {
 }
 
 TEST(LinuxAarch64, BreakpointKillsWithSigtrapNamingTheA64Instruction) {
-  Sandbox box;
+  Sandbox box(a64_program());
   ProcessResult r = run_script(box.prog, {[&](a64::State& st, GuestMemory&) { st.pc = kBrk; }});
   EXPECT_EQ(r.signal, 5);
   EXPECT_NE(r.diagnostics.find("killed by SIGTRAP at pc=0x400110 (insn 0xd4200000)"), std::string::npos) << r.diagnostics;
@@ -374,7 +273,7 @@ TEST(LinuxAarch64, BreakpointKillsWithSigtrapNamingTheA64Instruction) {
 // As the arm64 kernel does it (do_el0_undef): SIGILL with ILL_ILLOPC and si_addr = the
 // instruction. (qemu-aarch64 7.2 reports ILL_ILLOPN.)
 TEST(LinuxAarch64, UndefinedInstructionRaisesSigillIllOpcAtItsAddress) {
-  Sandbox box;
+  Sandbox box(a64_program());
   constexpr uint64_t kSIGILL = 4;
   ProcessResult r = run_script(box.prog, {
       [&](a64::State& st, GuestMemory& m) {
@@ -410,7 +309,7 @@ TEST(LinuxAarch64, UndefinedInstructionRaisesSigillIllOpcAtItsAddress) {
 }
 
 TEST(LinuxAarch64, ProgramArchFollowsTheElfAndScriptInterpreters) {
-  Sandbox box;
+  Sandbox box(a64_program());
   EXPECT_EQ(program_arch(box.prog), "aarch64");
   std::ofstream(box.dir + "/script") << "#!" << box.prog << " -x\necho\n";
   EXPECT_EQ(program_arch(box.dir + "/script"), "aarch64");
@@ -431,7 +330,7 @@ TEST(LinuxAarch64, ProgramArchFollowsTheElfAndScriptInterpreters) {
 TEST(LinuxAarch64, ExecveCanStartARiscv64Program) {
   if (std::system("command -v riscv64-linux-gnu-gcc >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "riscv64-linux-gnu-gcc is not installed";
-  Sandbox box;
+  Sandbox box(a64_program());
   const std::string rv = box.dir + "/rv";
   std::ofstream(rv + ".c") << "#include <stdio.h>\n#include <sys/utsname.h>\nint main(int c, char** v) {"
                               " struct utsname u; uname(&u); printf(\"%s %s %d\\n\", u.machine, v[1], c); return 5; }\n";

@@ -5,12 +5,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/errors.h"
+#include "linux_test_util.h"
 #include "mmu/guest_memory.h"
 #include "os/linux/elf_loader.h"
 #include "os/linux/process.h"
@@ -18,42 +17,12 @@
 namespace vmkit::linux_user {
 namespace {
 
-struct Seg {
-  uint32_t type = PT_LOAD;
-  uint32_t flags = PF_R;
-  uint64_t offset = 0, vaddr = 0, filesz = 0, memsz = 0;
-};
+using Seg = ElfSegment;
 
 // A minimal ELF64 image: header, program headers, then `body` at offset 0x1000.
 std::vector<uint8_t> make_elf(const std::vector<Seg>& segs, uint16_t machine = EM_RISCV, uint8_t cls = ELFCLASS64,
                               size_t body_size = 0x2000, uint16_t type = ET_EXEC) {
-  std::vector<uint8_t> f(0x1000 + body_size, 0);
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = cls;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = type;
-  eh.e_machine = machine;
-  eh.e_version = EV_CURRENT;
-  eh.e_entry = 0x10000;
-  eh.e_phoff = sizeof(Elf64_Ehdr);
-  eh.e_ehsize = sizeof(Elf64_Ehdr);
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = uint16_t(segs.size());
-  std::memcpy(f.data(), &eh, sizeof eh);
-  for (size_t i = 0; i < segs.size(); ++i) {
-    Elf64_Phdr ph{};
-    ph.p_type = segs[i].type;
-    ph.p_flags = segs[i].flags;
-    ph.p_offset = segs[i].offset;
-    ph.p_vaddr = ph.p_paddr = segs[i].vaddr;
-    ph.p_filesz = segs[i].filesz;
-    ph.p_memsz = segs[i].memsz;
-    ph.p_align = 0x1000;
-    std::memcpy(f.data() + sizeof eh + i * sizeof ph, &ph, sizeof ph);
-  }
-  return f;
+  return make_elf_image(machine, 0x10000, segs, 0x1000 + body_size, type, cls);
 }
 
 std::vector<Seg> good_segments() {
@@ -208,21 +177,13 @@ TEST(ElfLoader, MissingAarch64InterpreterSuggestsTheArm64Sysroot) {
 }
 
 TEST(ElfLoader, RunProcessReportsBadProgramsAsErrors) {
-  char dir[] = "/tmp/vmkit-elf-XXXXXX";
-  ASSERT_TRUE(mkdtemp(dir));
-  std::string path = std::string(dir) + "/i386";
-  {
-    auto d = make_elf(good_segments(), EM_386);
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(d.data()), std::streamsize(d.size()));
-  }
+  Sandbox box(make_elf(good_segments(), EM_386));
   ProcessOptions o;
-  o.path = path;
+  o.path = box.prog;
   o.diag_fd = -1;
   EXPECT_THROW(run_process(o), ElfError);
-  o.path = std::string(dir) + "/missing";
+  o.path = box / "missing";
   EXPECT_THROW(run_process(o), UsageError);
-  ::unlink(path.c_str());
-  ::rmdir(dir);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include "frontend/x86_64/helpers.h"
 #include "frontend/x86_64/state.h"
+#include "linux_test_util.h"
 #include "os/linux/arch.h"
 #include "os/linux/syscalls.h"
 
@@ -601,11 +602,7 @@ TEST(LinuxX86_64Arch, EnterHandlerSetsTheAbisFunctionEntry) {
   EXPECT_EQ(x64::rflags(st), kCF | kZF | kAC | kIF | 2u);
   EXPECT_EQ(st.df, 0u);
   // The FPU in its init state, the vector registers zero.
-  EXPECT_EQ(st.mxcsr, 0x1f80u);
-  EXPECT_EQ(st.fcw, 0x037fu);
-  EXPECT_EQ(st.fsw, 0u);
-  EXPECT_EQ(st.ftw, 0xffffu);
-  for (unsigned i = 0; i < 16; ++i) EXPECT_TRUE(st.xmm[i][0] == 0 && st.xmm[i][1] == 0) << "xmm" << i;
+  expect_x64_fpu_init_state(st);
 }
 
 TEST(LinuxX86_64Arch, InitRegistersAndSyscallEntry) {

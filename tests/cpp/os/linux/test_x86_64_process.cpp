@@ -24,19 +24,15 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "core/cpu.h"
-#include "core/hooks.h"
 #include "frontend/x86_64/helpers.h"
 #include "frontend/x86_64/state.h"
-#include "mmu/guest_memory.h"
+#include "linux_test_util.h"
 #include "os/linux/arch.h"
-#include "os/linux/process.h"
 
 namespace vmkit::linux_user {
 namespace {
@@ -65,7 +61,7 @@ constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003
                    kArchGetCpuid = 0x1011;
 constexpr uint64_t kSA_SIGINFO = 4, kSA_RESTORER = 0x04000000;
 constexpr int64_t kAT_FDCWD = -100;
-constexpr uint64_t kIF = 1u << 9, kAC = 1u << 18;
+constexpr uint64_t kAC = 1u << 18;
 
 uint64_t sigbit(int signo) { return 1ull << (signo - 1); }
 
@@ -79,31 +75,9 @@ void put_call_abs(std::vector<uint8_t>& f, uint64_t addr, uint64_t target) {
   put(f, addr + 12, {0x0f, 0x05, 0xeb, 0xfc});  // syscall; jmp back
 }
 
-// A static ET_EXEC for EM_X86_64: one R+X PT_LOAD of the whole file at kBase.
+// The program: a static ET_EXEC for EM_X86_64 with the code above at its addresses.
 std::vector<uint8_t> x64_program() {
-  std::vector<uint8_t> f(0x200, 0);
-  Elf64_Ehdr eh{};
-  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
-  eh.e_ident[EI_CLASS] = ELFCLASS64;
-  eh.e_ident[EI_DATA] = ELFDATA2LSB;
-  eh.e_ident[EI_VERSION] = EV_CURRENT;
-  eh.e_type = ET_EXEC;
-  eh.e_machine = EM_X86_64;
-  eh.e_version = EV_CURRENT;
-  eh.e_entry = kEntry;
-  eh.e_phoff = sizeof eh;
-  eh.e_ehsize = sizeof eh;
-  eh.e_phentsize = sizeof(Elf64_Phdr);
-  eh.e_phnum = 1;
-  Elf64_Phdr ph{};
-  ph.p_type = PT_LOAD;
-  ph.p_flags = PF_R | PF_X;
-  ph.p_vaddr = ph.p_paddr = kBase;
-  ph.p_filesz = ph.p_memsz = f.size();
-  ph.p_align = 0x1000;
-  std::memcpy(f.data(), &eh, sizeof eh);
-  std::memcpy(f.data() + sizeof eh, &ph, sizeof ph);
-  put(f, kEntry, {0x0f, 0x05, 0xeb, 0xfc});
+  std::vector<uint8_t> f = static_program(EM_X86_64, kBase, kEntry, {0x0f, 0x05, 0xeb, 0xfc});
   put(f, kHandler, {0x0f, 0x05, 0xeb, 0xfc});
   put(f, kInt3, {0xcc, 0x0f, 0x05, 0xeb, 0xfc});
   put(f, kUd2, {0x0f, 0x0b});
@@ -115,66 +89,17 @@ std::vector<uint8_t> x64_program() {
   return f;
 }
 
-// A temporary directory with the program, a file, a directory and a symlink to the file.
-struct Sandbox {
-  std::string dir, prog;
-  Sandbox() {
-    char tmpl[] = "/tmp/vmkit-x64-XXXXXX";
-    dir = mkdtemp(tmpl);
-    prog = dir + "/prog";
-    auto elf = x64_program();
-    std::ofstream(prog, std::ios::binary).write(reinterpret_cast<const char*>(elf.data()), std::streamsize(elf.size()));
-    ::chmod(prog.c_str(), 0755);
-    std::ofstream(dir + "/file") << "data\n";
-    ::mkdir((dir + "/subdir").c_str(), 0755);
-    if (::symlink((dir + "/file").c_str(), (dir + "/link").c_str()) != 0) ADD_FAILURE() << "symlink";
-  }
-  ~Sandbox() { std::system(("rm -rf " + dir).c_str()); }
-  std::string operator/(const std::string& name) const { return dir + "/" + name; }
-};
-
-using Step = std::function<void(x64::State&, GuestMemory&)>;
-
-struct Script {
-  HookSet* hooks = nullptr;
-  std::vector<Step> steps;
-  size_t next = 0;
-};
+using Step = SyscallStep<x64::State>;
 
 // Scratch memory for syscall arguments: well below the initial sp (the guest code never touches
 // the stack, and signal frames go right below sp), fixed for the whole run.
 uint64_t g_scratch = 0;
 uint64_t scratch(unsigned slot) { return g_scratch + 1024 * uint64_t(slot); }
 
-int on_syscall(uint32_t, uint64_t, uint32_t, uint64_t, void* user) {
-  Script& s = *static_cast<Script*>(user);
-  Cpu& cpu = *s.hooks->cpu();
-  if (s.next == 0) g_scratch = cpu.state_as<x64::State>().r[RSP] - 0x10000;
-  if (s.next == s.steps.size()) {
-    ADD_FAILURE() << "the guest made more syscalls than the script has steps";
-    s.hooks->stop();
-    return 1;
-  }
-  s.steps[s.next++](cpu.state_as<x64::State>(), cpu.memory());
-  return 0;
-}
-
 // Runs prog under the script.
 ProcessResult run_script(const std::string& prog, std::vector<Step> steps) {
-  HookSet hooks;
-  Script script{&hooks, std::move(steps), 0};
-  hooks.add(kHookSyscall, 0, ~0ull, on_syscall, &script);
-  hooks.begin_run(0);
-  ProcessOptions o;
-  o.path = prog;
-  o.argv = {prog, "one"};
-  o.env = {"A=b"};
-  o.diag_fd = -1;
-  o.hooks = &hooks;
-  if (const char* e = std::getenv("VMKIT_TEST_ENGINE"); e && std::string(e) == "jit") o.engine = "jit";
-  ProcessResult r = run_process(o);
-  EXPECT_EQ(script.next, script.steps.size()) << "the guest ended before the script did";
-  return r;
+  return run_syscall_script<x64::State>(
+      prog, {nullptr, std::move(steps), 0, false, [](const x64::State& st) { g_scratch = st.r[RSP] - 0x10000; }});
 }
 
 // Sets up the next syscall: rax and rdi rsi rdx r10 r8 r9.
@@ -247,7 +172,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 // ---- start and syscalls --------------------------------------------------------------------------
 
 TEST(LinuxX86_64, StartsWithTheKernelsInitialStackAndRegisters) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {[&](x64::State& st, GuestMemory& m) {
     EXPECT_EQ(st.rip, kEntry);
     const uint64_t sp = st.r[RSP];
@@ -257,26 +182,10 @@ TEST(LinuxX86_64, StartsWithTheKernelsInitialStackAndRegisters) {
       EXPECT_EQ(st.r[i], 0u) << "r" << i;
     }
     EXPECT_EQ(x64::rflags(st), 0x202u) << "IF and the fixed bit";
-    EXPECT_EQ(st.mxcsr, 0x1f80u);
-    EXPECT_EQ(st.fcw, 0x037fu);
-    EXPECT_EQ(st.fsw, 0u);
-    EXPECT_EQ(st.ftw, 0xffffu);
+    expect_x64_fpu_init_state(st);
     EXPECT_EQ(st.fs_base, 0u);
     EXPECT_EQ(st.gs_base, 0u);
-    for (unsigned i = 0; i < 16; ++i) EXPECT_TRUE(st.xmm[i][0] == 0 && st.xmm[i][1] == 0) << "xmm" << i;
-    // argc, argv[], NULL, envp[], NULL, auxv.
-    EXPECT_EQ(m.read_val<uint64_t>(sp), 2u);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 8)), box.prog);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 16)), "one");
-    EXPECT_EQ(m.read_val<uint64_t>(sp + 24), 0u);
-    EXPECT_EQ(m.read_cstr(m.read_val<uint64_t>(sp + 32)), "A=b");
-    EXPECT_EQ(m.read_val<uint64_t>(sp + 40), 0u);
-    std::map<uint64_t, uint64_t> aux;
-    for (uint64_t a = sp + 48;; a += 16) {
-      uint64_t type = m.read_val<uint64_t>(a);
-      if (type == AT_NULL) break;
-      aux[type] = m.read_val<uint64_t>(a + 8);
-    }
+    std::map<uint64_t, uint64_t> aux = expect_script_initial_stack(m, sp, box.prog);
     EXPECT_EQ(aux[AT_HWCAP], uint64_t(x64::cpuid(1, 0).edx)) << "CPUID.1:EDX";
     EXPECT_NE(aux[AT_HWCAP] & (1u << 26), 0u) << "SSE2";
     ASSERT_EQ(aux.count(AT_PLATFORM), 1u);
@@ -299,7 +208,7 @@ TEST(LinuxX86_64, StartsWithTheKernelsInitialStackAndRegisters) {
 }
 
 TEST(LinuxX86_64, SyscallLeavesRcxAndR11AndKeepsTheOtherRegisters) {
-  Sandbox box;
+  Sandbox box(x64_program());
   const uint64_t flags = 0x202 | x64::kCF | x64::kZF | x64::kSF | x64::kOF | x64::kDF | kAC;
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory&) {
@@ -346,7 +255,7 @@ TEST(LinuxX86_64, SyscallLeavesRcxAndR11AndKeepsTheOtherRegisters) {
 }
 
 TEST(LinuxX86_64, ArchPrctlSetsAndGetsFsAndGsBase) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory&) { call(st, kArchPrctl, {kArchSetFs, 0x7f0012345000}); },
       [&](x64::State& st, GuestMemory& m) {
@@ -398,7 +307,7 @@ TEST(LinuxX86_64, ArchPrctlSetsAndGetsFsAndGsBase) {
 // 4-level paging) for ARCH_SET_FS and ARCH_SET_GS with -EPERM. (Checked on the x86-64 host: both
 // calls below fail with EPERM there.)
 TEST(LinuxX86_64, ArchPrctlRefusesAKernelAddressBase) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory&) { call(st, kArchPrctl, {kArchSetFs, 0xffff800000000000ull}); },
       [&](x64::State& st, GuestMemory&) {
@@ -418,7 +327,7 @@ TEST(LinuxX86_64, ArchPrctlRefusesAKernelAddressBase) {
 // ---- legacy calls ----------------------------------------------------------------------------------
 
 TEST(LinuxX86_64, LegacyPathCallsActOnTheHostFileSystem) {
-  Sandbox box;
+  Sandbox box(x64_program());
   const struct stat file_st = host_stat(box / "file");
   int fd = -1;
   ProcessResult r = run_script(box.prog, {
@@ -535,7 +444,7 @@ TEST(LinuxX86_64, LegacyPathCallsActOnTheHostFileSystem) {
 
 // renameat (x86-64 264, what glibc's renameat() calls on x86-64) renames, as the kernel does.
 TEST(LinuxX86_64, RenameatWorks) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
         call(st, kRenameat, {uint64_t(kAT_FDCWD), put_str(m, 0, box / "file"), uint64_t(kAT_FDCWD),
@@ -552,7 +461,7 @@ TEST(LinuxX86_64, RenameatWorks) {
 }
 
 TEST(LinuxX86_64, LegacyFdCallsPipeDup2PollTimeAndGetdents) {
-  Sandbox box;
+  Sandbox box(x64_program());
   int rfd = -1, wfd = -1, dirfd = -1;
   std::chrono::steady_clock::time_point poll_start;
   ProcessResult r = run_script(box.prog, {
@@ -680,7 +589,7 @@ TEST(LinuxX86_64, LegacyFdCallsPipeDup2PollTimeAndGetdents) {
 // ---- signals -------------------------------------------------------------------------------------
 
 TEST(LinuxX86_64, SignalFrameWithSaRestorerAndSigreturnRestoreTheInterruptedState) {
-  Sandbox box;
+  Sandbox box(x64_program());
   x64::State interrupted{};
   uint64_t interrupted_flags = 0, frame = 0;
   ProcessResult r = run_script(box.prog, {
@@ -799,7 +708,7 @@ TEST(LinuxX86_64, SignalFrameWithSaRestorerAndSigreturnRestoreTheInterruptedStat
 // x86-64 has no vDSO trampoline to return through: the kernel's x64_setup_rt_frame fails without
 // SA_RESTORER and the process gets SIGSEGV instead (force_sigsegv).
 TEST(LinuxX86_64, HandlerWithoutSaRestorerMeansSigsegv) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) { sigaction_call(st, m, SIGUSR1, kHandler, kSA_SIGINFO, 0); },
       [&](x64::State& st, GuestMemory&) {
@@ -818,7 +727,7 @@ TEST(LinuxX86_64, HandlerWithoutSaRestorerMeansSigsegv) {
 // (with SA_RESTORER) runs, with si_code SI_KERNEL, and the process lives on. (Checked on the
 // x86-64 host: the SIGSEGV handler runs with si_code SI_KERNEL.)
 TEST(LinuxX86_64, HandlerWithoutSaRestorerRaisesACatchableSigsegv) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
         sigaction_call(st, m, SIGSEGV, kHandler, kSA_SIGINFO | kSA_RESTORER, kRestorer);
@@ -849,7 +758,7 @@ TEST(LinuxX86_64, HandlerWithoutSaRestorerRaisesACatchableSigsegv) {
 // int3 is a trap: the kernel's do_int3_user sends SIGTRAP with SI_KERNEL (no address) and the
 // saved rip is past the int3; sigcontext.trapno is 3.
 TEST(LinuxX86_64, Int3RaisesSigtrapReportedAfterIt) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
         sigaction_call(st, m, SIGTRAP, kHandler, kSA_SIGINFO | kSA_RESTORER, kRestorer);
@@ -887,7 +796,7 @@ TEST(LinuxX86_64, Int3RaisesSigtrapReportedAfterIt) {
 
 // #UD: SIGILL with ILL_ILLOPN (do_error_trap), si_addr and rip at the ud2, trapno 6.
 TEST(LinuxX86_64, Ud2RaisesSigillIllOpnAtItsAddress) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
         sigaction_call(st, m, SIGILL, kHandler, kSA_SIGINFO | kSA_RESTORER, kRestorer);
@@ -919,7 +828,7 @@ TEST(LinuxX86_64, Ud2RaisesSigillIllOpnAtItsAddress) {
 
 // hlt at user level is #GP: SIGSEGV with SI_KERNEL, no address, trapno 13, rip at the hlt.
 TEST(LinuxX86_64, HltRaisesSigsegvAsAGeneralProtectionFault) {
-  Sandbox box;
+  Sandbox box(x64_program());
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
         sigaction_call(st, m, SIGSEGV, kHandler, kSA_SIGINFO | kSA_RESTORER, kRestorer);
@@ -952,7 +861,7 @@ TEST(LinuxX86_64, HltRaisesSigsegvAsAGeneralProtectionFault) {
 // ---- the vsyscall page -----------------------------------------------------------------------------
 
 TEST(LinuxX86_64, VsyscallEntriesRunTheirCallAndReturnToTheCaller) {
-  Sandbox box;
+  Sandbox box(x64_program());
   uint64_t sp = 0;
   ProcessResult r = run_script(box.prog, {
       [&](x64::State& st, GuestMemory& m) {
