@@ -16,8 +16,12 @@ uint32_t parity(uint64_t r) { return (__builtin_popcount(unsigned(r & 0xff)) & 1
 
 }  // namespace
 
-uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
+uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* kept_cf) {
   if (CcKind(op >> 2) == kCcRaw) return uint32_t(a) & kArithFlags;  // (before any width masking)
+  if (CcKind(op >> 2) == kCcIncCf || CcKind(op >> 2) == kCcDecCf) {
+    const uint64_t carry = kept_cf ? eval_cond(B, kept_cf->op, kept_cf->a, kept_cf->b, kept_cf->c) : c & 1;
+    return eval_flags(op - (kCcIncCf - kCcInc) * 4, a, b, carry);
+  }
   const unsigned w = 8u << (op & 3);
   const uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1, sign = 1ull << (w - 1);
   a &= mask;
@@ -114,7 +118,7 @@ bool cond_of_raw(unsigned cc, uint32_t f) {
 
 // The common cases - a compare's or a logic op's conditions - straight from the operands; the
 // rest through the whole flag word.
-bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* cf) {
   const CcKind kind = CcKind(op >> 2);
   if (kind == kCcSub || kind == kCcLogic) {
     const unsigned shift = 64 - (8u << (op & 3));
@@ -144,11 +148,16 @@ bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c) {
         break;
     }
   }
-  return cond_of_raw(cc, eval_flags(op, a, b, c));
+  return cond_of_raw(cc, eval_flags(op, a, b, c, cf));
 }
 
+namespace {
+CcRecord cf_record(const State& s) { return {s.cf_op, s.cf_a, s.cf_b, s.cf_c}; }
+}  // namespace
+
 uint64_t rflags(const State& s) {
-  return eval_flags(s.cc_op, s.cc_a, s.cc_b, s.cc_c) | (s.df ? kDF : 0) | s.rflags_misc | 0x202;
+  const CcRecord cf = cf_record(s);
+  return eval_flags(s.cc_op, s.cc_a, s.cc_b, s.cc_c, &cf) | (s.df ? kDF : 0) | s.rflags_misc | 0x202;
 }
 
 void set_rflags(State& s, uint64_t v) {
@@ -160,12 +169,17 @@ void set_rflags(State& s, uint64_t v) {
   s.rflags_misc = uint32_t(v) & ((1u << 8) | (1u << 18) | (1u << 21));
 }
 
-uint64_t helper_flags(void*, uint64_t a, uint64_t b, uint64_t c_op, uint32_t) {
-  return eval_flags(uint32_t(c_op >> 8), a, b, c_op & 0xff);
+// (The record a kCcIncCf/kCcDecCf kind needs is read from the state: such a kind reaches these
+// helpers only from the state's form, read at the start of a block before anything in it could
+// write the cf fields - within a block, the descriptor resolves it in IR.)
+uint64_t helper_flags(void* state, uint64_t a, uint64_t b, uint64_t c_op, uint32_t) {
+  const CcRecord cf = cf_record(*static_cast<const State*>(state));
+  return eval_flags(uint32_t(c_op >> 8), a, b, c_op & 0xff, &cf);
 }
 
-uint64_t helper_cond(void*, uint64_t a, uint64_t b, uint64_t c_op, uint32_t cc) {
-  return eval_cond(cc, uint32_t(c_op >> 8), a, b, c_op & 0xff);
+uint64_t helper_cond(void* state, uint64_t a, uint64_t b, uint64_t c_op, uint32_t cc) {
+  const CcRecord cf = cf_record(*static_cast<const State*>(state));
+  return eval_cond(cc, uint32_t(c_op >> 8), a, b, c_op & 0xff, &cf);
 }
 
 namespace {
@@ -255,6 +269,16 @@ Slot short_form(Ctx& c, const Flags& f, unsigned cc) {
   return ir::kNoSlot;
 }
 
+// An inc/dec descriptor whose kept CF is not computed yet: compute it now (one pure call on the
+// record it comes from), as its c.
+void resolve_kept_carry(Ctx& c) {
+  Flags& f = c.flags;
+  if (!f.known || f.cf_op == ir::kNoSlot) return;
+  Slot cop = c.b.binop(Op::or_, f.cf_c, c.b.binop(Op::shl, c.zext64(f.cf_op), c.c64(8)));
+  f.c = c.zext64(c.b.callp(Type::I1, H_cond, f.cf_a, f.cf_b, cop, B));
+  f.cf_op = f.cf_a = f.cf_b = f.cf_c = ir::kNoSlot;
+}
+
 // The flags the block has not set: the state's form, evaluated once (the descriptor becomes Raw).
 void load_state_flags(Ctx& c) {
   Slot op = c.zext64(c.b.get(Type::I32, kOffCcOp));
@@ -277,6 +301,39 @@ void Ctx::set_flags(CcKind kind, Slot a, Slot b2, Slot c, Slot r) {
   if (result_only) flags.a = r;
 }
 
+void Ctx::set_flags_keeping_carry(CcKind kind, Slot a, Slot r) {
+  if (flags.known) {  // the old CF is at hand
+    Slot cf = carry();
+    set_flags(kind, a, ir::kNoSlot, zext64(cf), r);
+    return;
+  }
+  // The old flags are the state's: rather than computing their CF (a call, wasted when nothing
+  // reads it - the loop counter's `dec; jnz` at the top of a block, typically), keep the record it
+  // comes from. A record of these same kinds passes its own source on.
+  Slot op = b.get(Type::I32, kOffCcOp);
+  Slot kind_rel = b.binop(Op::sub, b.binop(Op::lshr, op, c32(2)), c32(kCcIncCf));
+  Slot chained = b.binop(Op::ltu, kind_rel, c32(2));
+  Slot src_op = b.select(chained, b.get(Type::I32, kOffCfOp), op);
+  Slot src_a = b.select(chained, b.get(Type::I64, kOffCfA), b.get(Type::I64, kOffCcA));
+  Slot src_b = b.select(chained, b.get(Type::I64, kOffCfB), b.get(Type::I64, kOffCcB));
+  Slot src_c = b.select(chained, b.get(Type::I64, kOffCfC), b.get(Type::I64, kOffCcC));
+  b.put(kOffCfOp, src_op);
+  b.put(kOffCfA, src_a);
+  b.put(kOffCfB, src_b);
+  b.put(kOffCfC, src_c);
+  const unsigned bytes = ir::type_bits(b.type_of(r)) / 8;
+  b.put(kOffCcOp, c32(cc_op(kind == kCcInc ? kCcIncCf : kCcDecCf, bytes)));
+  b.put(kOffCcA, zext64(r));
+  flags = Flags{true, kind, bytes, r, ir::kNoSlot, ir::kNoSlot, r, src_op, src_a, src_b, src_c};
+}
+
+void Ctx::settle_kept_carry() {
+  if (!flags.known || flags.cf_op == ir::kNoSlot) return;
+  resolve_kept_carry(*this);
+  b.put(kOffCcOp, c32(cc_op(flags.kind, flags.bytes)));
+  b.put(kOffCcC, flags.c);
+}
+
 void Ctx::set_flags_raw(Slot flags32) {
   Slot v = b.binop(Op::and_, flags32, c32(kArithFlags));
   flags = Flags{true, kCcRaw, 4, v};
@@ -286,6 +343,7 @@ void Ctx::set_flags_raw(Slot flags32) {
 
 Slot Ctx::arith_flags() {
   if (!flags.known) load_state_flags(*this);
+  resolve_kept_carry(*this);
   return eval(*this, flags);
 }
 
@@ -299,6 +357,7 @@ Slot Ctx::cond(unsigned cc) {
     return b.callp(Type::I1, H_cond, b.get(Type::I64, kOffCcA), b.get(Type::I64, kOffCcB), cop, uint8_t(cc));
   }
   if (Slot s = short_form(*this, flags, cc); s != ir::kNoSlot) return s;
+  resolve_kept_carry(*this);
   return from_raw(*this, eval(*this, flags), cc);
 }
 

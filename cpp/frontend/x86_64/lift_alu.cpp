@@ -84,10 +84,9 @@ bool lift_carry_alu(Ctx& c) {
 template <Op kOp, CcKind kKind>
 bool lift_inc_dec(Ctx& c) {
   Slot a = c.read(0);
-  Slot cf = c.carry();
   Slot r = c.b.binop(kOp, a, c.konst(c.op_type(0), 1));
   c.write(0, r);
-  c.set_flags(kKind, a, ir::kNoSlot, c.zext64(cf), r);
+  c.set_flags_keeping_carry(kKind, a, r);
   return true;
 }
 

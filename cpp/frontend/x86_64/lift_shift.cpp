@@ -49,6 +49,7 @@ void set_shift_flags(Ctx& c, CcKind kind, Slot a, const Count& n, Slot r) {
     if (n.value != 0) c.set_flags(kind, a, c.konst(t, n.value), ir::kNoSlot, r);
     return;
   }
+  c.settle_kept_carry();
   Slot nz = nonzero(c, n);
   Slot old_op = c.b.get(Type::I32, kOffCcOp), old_a = c.b.get(Type::I64, kOffCcA), old_b = c.b.get(Type::I64, kOffCcB);
   c.b.put(kOffCcOp, c.b.select(nz, c.c32(cc_op(kind, ir::type_bits(t) / 8)), old_op));

@@ -25,6 +25,11 @@ enum CcKind : uint32_t {
   kCcShr,
   kCcSar,
   kCcMul,      // cc_a the low half of the result, cc_c = 1 if the high half is significant (CF = OF)
+  // inc/dec lifted where the CF they keep was not known yet (at the start of a block): cc_a is the
+  // result, and CF is that of the record in State::cf_* (never itself of these two kinds), so the
+  // old CF is computed only if something reads it.
+  kCcIncCf,
+  kCcDecCf,
   kCcKinds
 };
 constexpr uint32_t cc_op(CcKind k, unsigned bytes) {
@@ -42,6 +47,8 @@ struct State {
   uint64_t rip;
   uint64_t cc_a, cc_b, cc_c;  // lazy arithmetic flags (operands zero-extended)
   uint32_t cc_op;
+  uint32_t cf_op;             // kCcIncCf/kCcDecCf: the record whose CF they keep
+  uint64_t cf_a, cf_b, cf_c;
   uint32_t df;           // the direction flag, 0 or 1
   uint32_t rflags_misc;  // the other writable RFLAGS bits as popf left them (AC, ID, TF)
   uint32_t mxcsr;
@@ -67,6 +74,10 @@ constexpr uint32_t kOffCcA = offsetof(State, cc_a);
 constexpr uint32_t kOffCcB = offsetof(State, cc_b);
 constexpr uint32_t kOffCcC = offsetof(State, cc_c);
 constexpr uint32_t kOffCcOp = offsetof(State, cc_op);
+constexpr uint32_t kOffCfOp = offsetof(State, cf_op);
+constexpr uint32_t kOffCfA = offsetof(State, cf_a);
+constexpr uint32_t kOffCfB = offsetof(State, cf_b);
+constexpr uint32_t kOffCfC = offsetof(State, cf_c);
 constexpr uint32_t kOffDf = offsetof(State, df);
 constexpr uint32_t kOffRflagsMisc = offsetof(State, rflags_misc);
 constexpr uint32_t kOffMxcsr = offsetof(State, mxcsr);
@@ -80,9 +91,15 @@ constexpr uint32_t off_fpr_exp(unsigned i) { return uint32_t(offsetof(State, fpr
 
 // The arithmetic flags of a lazy form (RFLAGS positions), and RFLAGS as a program sees it (pushfq,
 // Python): those, DF, the kept misc bits and the always-one bit 1 (and IF, as in user mode).
-uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c);
+// A lazy record (state.h's cc fields, or the cf ones).
+struct CcRecord {
+  uint32_t op;
+  uint64_t a, b, c;
+};
+// The kCcIncCf/kCcDecCf kinds take their CF from `cf` (without one: from c, like kCcInc/kCcDec).
+uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* kept_cf = nullptr);
 // Whether condition cc (the low nibble of jcc's opcode) holds for that lazy form.
-bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c);
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* cf = nullptr);
 uint64_t rflags(const State& s);
 void set_rflags(State& s, uint64_t v);
 

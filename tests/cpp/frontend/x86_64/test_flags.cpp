@@ -137,6 +137,35 @@ TEST(X64Flags, EvalCondAgreesWithTheFlagWord) {
   }
 }
 
+// inc and dec keep CF. At the start of a block they keep the state's record of it rather than its
+// value (a chain of them passes the first record on), and whatever reads CF later - in the same
+// block, the next one, through pushf, adc or a shift by a variable count - must see the CF the
+// instruction before them left, as the host does.
+TEST(X64Flags, IncDecKeepTheCarryAcrossBlocks) {
+  const char* const cases[] = {
+      // a compare's CF through inc (block start), dec (chained) and a jcc/setb/adc in later blocks
+      "cmp rax, rbx\njmp 1f\n1: inc rcx\njmp 2f\n2: dec rdx\njmp 3f\n3: setb r8b\nadc r9, r10\njb 4f\nnop\n4:",
+      // an add's CF (width-dependent) kept by a 16-bit dec, read by pushfq
+      "add ax, bx\njmp 1f\n1: dec si\npushfq\npop r11",
+      // inc then a shift by cl in the same block: when cl & 63 is 0 the shift changes nothing
+      "sub eax, ebx\njmp 1f\n1: inc rdx\nshl rsi, cl\njmp 2f\n2: setb r8b\nsetz r9b\nsbb r10, r10",
+      // a logic op (CF 0) and a raw one (popf) as the kept records
+      "test rax, rbx\njmp 1f\n1: dec rcx\njmp 2f\n2: cmc\nsetb r8b",
+      "and rax, 0x8d5\npush rax\npopfq\njmp 1f\n1: inc rbx\ninc rbx\njmp 2f\n2: dec rcx\nsetb r8b\nsetc r9b",
+  };
+  std::mt19937_64 rng(11);
+  const uint64_t edges[] = {0, 1, 0x7f, 0x80, 0xffff, 0x7fffffff, 0x80000000, ~0ull, 0x8000000000000000ull};
+  for (const char* text : cases) {
+    for (int n = 0; n < 60; ++n) {
+      std::array<uint64_t, 16> regs = filler_regs();
+      for (unsigned r : {RAX, RBX, RCX, RDX, RSI}) regs[r] = n < 40 ? edges[rng() % 9] : rng();
+      if (n % 3 == 0) regs[RCX] = 0;  // a count of 0 for the shift, a zero for the others
+      const uint32_t flags_in = uint32_t(rng()) & kArithFlags;
+      ASSERT_TRUE(expect_like_host(text, regs, flags_in, kArithFlags & ~kAF, -1, {})) << text;
+    }
+  }
+}
+
 TEST(X64Flags, RflagsReadsAndWritesEveryWritableBit) {
   X64Machine m;
   set_rflags(m.st(), kArithFlags | kDF | (1u << 21) | (1u << 8));
