@@ -221,6 +221,31 @@ Slot from_raw(Ctx& c, Slot raw, unsigned cc) {
   return cc & 1 ? not1(c, r) : r;
 }
 
+// CF straight from the operands where that is a shift or a test of one value (eval_flags has the
+// same formulas), or kNoSlot: neg (the source is not 0), mul and an inc/dec whose kept CF is known
+// (c), and the shifts (count b, 1..63: the bit shifted out last, from the zero- or sign-extended
+// source, so a count past a narrow operand's width gives 0 or its sign as the host does).
+Slot carry_short_form(Ctx& c, const Flags& f) {
+  ir::Builder& b = c.b;
+  auto bit0 = [&](Slot v) { return b.binop(Op::ne, b.binop(Op::and_, v, c.c64(1)), c.c64(0)); };
+  switch (f.kind) {
+    case kCcNeg: return b.binop(Op::ne, f.a, zero_of(c, f.a));
+    case kCcMul:
+    case kCcInc:
+    case kCcDec:
+      return f.c != ir::kNoSlot ? b.binop(Op::ne, f.c, c.c64(0)) : ir::kNoSlot;
+    case kCcShl: case kCcShr: case kCcSar: {
+      if (f.b == ir::kNoSlot) return ir::kNoSlot;
+      Slot by = b.binop(Op::sub, c.zext64(f.b), c.c64(1));
+      if (f.kind == kCcShr) return bit0(b.binop(Op::lshr, c.zext64(f.a), by));
+      if (f.kind == kCcSar) return bit0(b.binop(Op::ashr, c.sext64(f.a), by));
+      Slot out = b.binop(Op::shl, c.zext64(f.a), by);  // shl: bit (width - 1) of a << (count - 1)
+      return bit0(b.binop(Op::lshr, out, c.c64(f.bytes * 8 - 1)));
+    }
+    default: return ir::kNoSlot;
+  }
+}
+
 // The short forms: a condition straight from the operands of a compare, test or arithmetic, or
 // kNoSlot where there is none.
 Slot short_form(Ctx& c, const Flags& f, unsigned cc) {
@@ -265,6 +290,10 @@ Slot short_form(Ctx& c, const Flags& f, unsigned cc) {
       }
     }
     if (f.kind == kCcAdd && (cc == B || cc == AE)) return b.binop(cc == B ? Op::ltu : Op::geu, f.r, f.a);
+  }
+  if (cc == B || cc == AE) {
+    Slot carry = carry_short_form(c, f);
+    if (carry != ir::kNoSlot) return cc == B ? carry : not1(c, carry);
   }
   return ir::kNoSlot;
 }
