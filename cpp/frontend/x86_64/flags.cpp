@@ -16,12 +16,12 @@ uint32_t parity(uint64_t r) { return (__builtin_popcount(unsigned(r & 0xff)) & 1
 
 }  // namespace
 
-uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* kept_cf) {
-  if (CcKind(op >> 2) == kCcRaw) return uint32_t(a) & kArithFlags;  // (before any width masking)
-  if (CcKind(op >> 2) == kCcIncCf || CcKind(op >> 2) == kCcDecCf) {
-    const uint64_t carry = kept_cf ? eval_cond(B, kept_cf->op, kept_cf->a, kept_cf->b, kept_cf->c) : c & 1;
-    return eval_flags(op - (kCcIncCf - kCcInc) * 4, a, b, carry);
+uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t r_kept) {
+  if (const uint32_t inc_dec = op >> kKeptCarryShift) {  // an inc/dec after the record keeps its CF
+    const bool carry = eval_cond(B, op & ((1u << kKeptCarryShift) - 1), a, b, c);
+    return eval_flags(inc_dec, r_kept, 0, carry);
   }
+  if (CcKind(op >> 2) == kCcRaw) return uint32_t(a) & kArithFlags;  // (before any width masking)
   const unsigned w = 8u << (op & 3);
   const uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1, sign = 1ull << (w - 1);
   a &= mask;
@@ -118,8 +118,8 @@ bool cond_of_raw(unsigned cc, uint32_t f) {
 
 // The common cases - a compare's or a logic op's conditions - straight from the operands; the
 // rest through the whole flag word.
-bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* cf) {
-  const CcKind kind = CcKind(op >> 2);
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t r_kept) {
+  const CcKind kind = CcKind(op >> 2);  // (with an inc/dec in the upper half: none of the below)
   if (kind == kCcSub || kind == kCcLogic) {
     const unsigned shift = 64 - (8u << (op & 3));
     // Unsigned order on the operands of the operation's width, signed order on their sign-extension.
@@ -148,16 +148,11 @@ bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, con
         break;
     }
   }
-  return cond_of_raw(cc, eval_flags(op, a, b, c, cf));
+  return cond_of_raw(cc, eval_flags(op, a, b, c, r_kept));
 }
 
-namespace {
-CcRecord cf_record(const State& s) { return {s.cf_op, s.cf_a, s.cf_b, s.cf_c}; }
-}  // namespace
-
 uint64_t rflags(const State& s) {
-  const CcRecord cf = cf_record(s);
-  return eval_flags(s.cc_op, s.cc_a, s.cc_b, s.cc_c, &cf) | (s.df ? kDF : 0) | s.rflags_misc | 0x202;
+  return eval_flags(s.cc_op, s.cc_a, s.cc_b, s.cc_c, s.cc_r) | (s.df ? kDF : 0) | s.rflags_misc | 0x202;
 }
 
 void set_rflags(State& s, uint64_t v) {
@@ -169,17 +164,15 @@ void set_rflags(State& s, uint64_t v) {
   s.rflags_misc = uint32_t(v) & ((1u << 8) | (1u << 18) | (1u << 21));
 }
 
-// (The record a kCcIncCf/kCcDecCf kind needs is read from the state: such a kind reaches these
-// helpers only from the state's form, read at the start of a block before anything in it could
-// write the cf fields - within a block, the descriptor resolves it in IR.)
+// (cc_r, which an op with an inc/dec in its upper half needs, is read from the state: such an op
+// reaches these helpers only from the state's form, read at the start of a block before anything
+// in it could write cc_r - within a block, the descriptor has the result in IR.)
 uint64_t helper_flags(void* state, uint64_t a, uint64_t b, uint64_t c_op, uint32_t) {
-  const CcRecord cf = cf_record(*static_cast<const State*>(state));
-  return eval_flags(uint32_t(c_op >> 8), a, b, c_op & 0xff, &cf);
+  return eval_flags(uint32_t(c_op >> 8), a, b, c_op & 0xff, static_cast<const State*>(state)->cc_r);
 }
 
 uint64_t helper_cond(void* state, uint64_t a, uint64_t b, uint64_t c_op, uint32_t cc) {
-  const CcRecord cf = cf_record(*static_cast<const State*>(state));
-  return eval_cond(cc, uint32_t(c_op >> 8), a, b, c_op & 0xff, &cf);
+  return eval_cond(cc, uint32_t(c_op >> 8), a, b, c_op & 0xff, static_cast<const State*>(state)->cc_r);
 }
 
 namespace {
@@ -337,29 +330,21 @@ void Ctx::set_flags_keeping_carry(CcKind kind, Slot a, Slot r) {
     return;
   }
   // The old flags are the state's: rather than computing their CF (a call, wasted when nothing
-  // reads it - the loop counter's `dec; jnz` at the top of a block, typically), keep the record it
-  // comes from. A record of these same kinds passes its own source on.
-  Slot op = b.get(Type::I32, kOffCcOp);
-  Slot kind_rel = b.binop(Op::sub, b.binop(Op::lshr, op, c32(2)), c32(kCcIncCf));
-  Slot chained = b.binop(Op::ltu, kind_rel, c32(2));
-  Slot src_op = b.select(chained, b.get(Type::I32, kOffCfOp), op);
-  Slot src_a = b.select(chained, b.get(Type::I64, kOffCfA), b.get(Type::I64, kOffCcA));
-  Slot src_b = b.select(chained, b.get(Type::I64, kOffCfB), b.get(Type::I64, kOffCcB));
-  Slot src_c = b.select(chained, b.get(Type::I64, kOffCfC), b.get(Type::I64, kOffCcC));
-  b.put(kOffCfOp, src_op);
-  b.put(kOffCfA, src_a);
-  b.put(kOffCfB, src_b);
-  b.put(kOffCfC, src_c);
+  // reads it - the loop counter's `dec; jnz` at the top of a block, typically), leave the record
+  // in place and note the inc/dec in cc_op's upper half (replacing an earlier one's).
   const unsigned bytes = ir::type_bits(b.type_of(r)) / 8;
-  b.put(kOffCcOp, c32(cc_op(kind == kCcInc ? kCcIncCf : kCcDecCf, bytes)));
-  b.put(kOffCcA, zext64(r));
-  flags = Flags{true, kind, bytes, r, ir::kNoSlot, ir::kNoSlot, r, src_op, src_a, src_b, src_c};
+  Slot record_op = b.binop(Op::and_, b.get(Type::I32, kOffCcOp), c32((1u << kKeptCarryShift) - 1));
+  b.put(kOffCcOp, b.binop(Op::or_, record_op, c32(cc_op(kind, bytes) << kKeptCarryShift)));
+  b.put(kOffCcR, zext64(r));
+  flags = Flags{true, kind, bytes, r, ir::kNoSlot, ir::kNoSlot, r, record_op, b.get(Type::I64, kOffCcA),
+                b.get(Type::I64, kOffCcB), b.get(Type::I64, kOffCcC)};
 }
 
 void Ctx::settle_kept_carry() {
   if (!flags.known || flags.cf_op == ir::kNoSlot) return;
   resolve_kept_carry(*this);
-  b.put(kOffCcOp, c32(cc_op(flags.kind, flags.bytes)));
+  b.put(kOffCcOp, c32(cc_op(flags.kind, flags.bytes)));  // a plain inc/dec record
+  b.put(kOffCcA, zext64(flags.r));
   b.put(kOffCcC, flags.c);
 }
 

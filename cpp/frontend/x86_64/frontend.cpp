@@ -48,6 +48,7 @@ std::string state_name(uint32_t off) {
     case kOffCcB: return "cc_b";
     case kOffCcC: return "cc_c";
     case kOffCcOp: return "cc_op";
+    case kOffCcR: return "cc_r";
     case kOffDf: return "df";
     case kOffRflagsMisc: return "rflags_misc";
     case kOffMxcsr: return "mxcsr";

@@ -41,7 +41,8 @@ struct Flags {
   CcKind kind = kCcRaw;
   unsigned bytes = 8;
   ir::Slot a = ir::kNoSlot, b = ir::kNoSlot, c = ir::kNoSlot, r = ir::kNoSlot;  // (Raw: a = I32 flags)
-  // inc/dec with c not computed yet: the record (I32 op, I64 a, b, c) whose CF it is.
+  // inc/dec with c not computed yet: the record (I32 op without an upper half, I64 a, b, c) whose
+  // CF it is.
   ir::Slot cf_op = ir::kNoSlot, cf_a = ir::kNoSlot, cf_b = ir::kNoSlot, cf_c = ir::kNoSlot;
 };
 
@@ -89,8 +90,9 @@ struct Ctx {
   // where it is read.
   void set_flags_keeping_carry(CcKind kind, ir::Slot a, ir::Slot r);
   // Before a lifter makes the descriptor unknown while the block goes on (a shift by a variable
-  // count): an inc/dec's deferred CF is computed and put, so that the state's form can be read by
-  // the pure flag helpers, which read the cf fields from memory the JIT may not have written yet.
+  // count): an inc/dec's deferred CF is computed and put as a plain record, so that the state's
+  // form can be read by the pure flag helpers, which read cc_r from memory the JIT may not have
+  // written yet.
   void settle_kept_carry();
   // The arithmetic flags as an I32 in RFLAGS positions, and setting them from one (popf, sahf,
   // bt, clc ...: the bits outside kArithFlags are ignored).

@@ -25,13 +25,13 @@ enum CcKind : uint32_t {
   kCcShr,
   kCcSar,
   kCcMul,      // cc_a the low half of the result, cc_c = 1 if the high half is significant (CF = OF)
-  // inc/dec lifted where the CF they keep was not known yet (at the start of a block): cc_a is the
-  // result, and CF is that of the record in State::cf_* (never itself of these two kinds), so the
-  // old CF is computed only if something reads it.
-  kCcIncCf,
-  kCcDecCf,
   kCcKinds
 };
+// An inc or dec lifted where the CF it keeps was not known (at the start of a block) leaves the
+// record in place and says so in cc_op's upper half: cc_op(kCcInc or kCcDec, width) << 16, its
+// result in State::cc_r. CF is then the record's, computed only if something reads it; a later
+// such inc/dec just replaces the upper half.
+constexpr unsigned kKeptCarryShift = 16;
 constexpr uint32_t cc_op(CcKind k, unsigned bytes) {
   return uint32_t(k) * 4 + (bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3);
 }
@@ -47,8 +47,7 @@ struct State {
   uint64_t rip;
   uint64_t cc_a, cc_b, cc_c;  // lazy arithmetic flags (operands zero-extended)
   uint32_t cc_op;
-  uint32_t cf_op;             // kCcIncCf/kCcDecCf: the record whose CF they keep
-  uint64_t cf_a, cf_b, cf_c;
+  uint64_t cc_r;              // the result of an inc/dec recorded in cc_op's upper half
   uint32_t df;           // the direction flag, 0 or 1
   uint32_t rflags_misc;  // the other writable RFLAGS bits as popf left them (AC, ID, TF)
   uint32_t mxcsr;
@@ -74,10 +73,7 @@ constexpr uint32_t kOffCcA = offsetof(State, cc_a);
 constexpr uint32_t kOffCcB = offsetof(State, cc_b);
 constexpr uint32_t kOffCcC = offsetof(State, cc_c);
 constexpr uint32_t kOffCcOp = offsetof(State, cc_op);
-constexpr uint32_t kOffCfOp = offsetof(State, cf_op);
-constexpr uint32_t kOffCfA = offsetof(State, cf_a);
-constexpr uint32_t kOffCfB = offsetof(State, cf_b);
-constexpr uint32_t kOffCfC = offsetof(State, cf_c);
+constexpr uint32_t kOffCcR = offsetof(State, cc_r);
 constexpr uint32_t kOffDf = offsetof(State, df);
 constexpr uint32_t kOffRflagsMisc = offsetof(State, rflags_misc);
 constexpr uint32_t kOffMxcsr = offsetof(State, mxcsr);
@@ -91,15 +87,10 @@ constexpr uint32_t off_fpr_exp(unsigned i) { return uint32_t(offsetof(State, fpr
 
 // The arithmetic flags of a lazy form (RFLAGS positions), and RFLAGS as a program sees it (pushfq,
 // Python): those, DF, the kept misc bits and the always-one bit 1 (and IF, as in user mode).
-// A lazy record (state.h's cc fields, or the cf ones).
-struct CcRecord {
-  uint32_t op;
-  uint64_t a, b, c;
-};
-// The kCcIncCf/kCcDecCf kinds take their CF from `cf` (without one: from c, like kCcInc/kCcDec).
-uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* kept_cf = nullptr);
+// (r: cc_r, for an op with an inc/dec in its upper half)
+uint32_t eval_flags(uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t r = 0);
 // Whether condition cc (the low nibble of jcc's opcode) holds for that lazy form.
-bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, const CcRecord* cf = nullptr);
+bool eval_cond(unsigned cc, uint32_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t r = 0);
 uint64_t rflags(const State& s);
 void set_rflags(State& s, uint64_t v);
 
