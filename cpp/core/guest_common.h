@@ -31,6 +31,19 @@ struct PendingTrap {
 
 struct HookRuntime;
 
+// Touches a byte of guest memory (through its host address) as a write that changes nothing, so a
+// helper that writes a range later meets its protection fault here, first and as a write. An
+// atomic add of 0 would do on paper, but compilers may turn an unused idempotent read-modify-write
+// into a plain load (LLVM does on x86), which faults as a read.
+inline void probe_host_write(uint8_t* p) {
+#if defined(__x86_64__)
+  asm volatile("lock orb $0, %0" : "+m"(*p) : : "memory");
+#else
+  volatile uint8_t* v = p;
+  *v = *v;
+#endif
+}
+
 struct GuestCommon {
   PendingTrap trap;
   uint8_t* mem_base = nullptr;  // host address of guest address 0 (for helpers that touch memory)

@@ -97,11 +97,11 @@ uint64_t bulk_forward(State& s, RepRun& run, StringKind kind, unsigned bytes, ui
     if (!run.in_memory(src, len) || run.hooked(src, len)) return 0;
     if (dst > src && dst - src < len) return 0;  // a pattern-replicating overlap
     (void)*reinterpret_cast<volatile uint8_t*>(run.host(src));
-    __atomic_fetch_add(run.host(dst), uint8_t(0), __ATOMIC_RELAXED);
+    probe_host_write(run.host(dst));
     std::memmove(run.host(dst), run.host(src), len);
     return n;
   }
-  __atomic_fetch_add(run.host(dst), uint8_t(0), __ATOMIC_RELAXED);
+  probe_host_write(run.host(dst));
   const uint64_t v = s.r[RAX];
   if (bytes == 1) {
     std::memset(run.host(dst), int(v & 0xff), len);

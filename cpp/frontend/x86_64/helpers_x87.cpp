@@ -126,7 +126,7 @@ class GuestRange {
   bool write(const uint8_t* in, uint64_t bytes) {
     if (!inside()) return false;
     for (uint64_t p = first_page(); p < addr_ + len_; p += kPage)
-      __atomic_fetch_add(host(std::max(p, addr_)), uint8_t(0), __ATOMIC_RELAXED);
+      probe_host_write(host(std::max(p, addr_)));
     for (uint64_t off = 0; off < bytes; off += 8) {
       const unsigned n = piece(off, bytes);
       if (!report(MemAccess::Write, off, in + off, n)) return false;
