@@ -125,14 +125,17 @@ std::string guest_str(Process& p, uint64_t addr) { return p.mem->read_cstr(addr,
 
 // ---- struct translation -------------------------------------------------------------------------
 
-// The guest's struct stat: x86-64's is the host's own; asm-generic's (riscv64, aarch64) is 128
-// bytes with 32-bit st_nlink and st_blksize.
-void put_stat(Process& p, uint64_t addr, const struct stat& s) {
+// Writes the guest's struct stat: x86-64's is the host's own; asm-generic's (riscv64, aarch64) is
+// 128 bytes with 32-bit st_nlink and st_blksize. -EFAULT, with nothing written, unless the whole
+// struct of the guest's size is writable.
+int64_t put_stat(Process& p, uint64_t addr, const struct stat& s) {
   if (p.arch->host_struct_layouts) {
+    if (!p.mem->accessible(addr, sizeof s, kWrite)) return -EFAULT;
     p.mem->write(addr, &s, sizeof s);
-    return;
+    return 0;
   }
   uint8_t b[128] = {};
+  if (!p.mem->accessible(addr, sizeof b, kWrite)) return -EFAULT;
   auto u32 = [&](size_t off, uint32_t v) { std::memcpy(b + off, &v, 4); };
   auto u64 = [&](size_t off, uint64_t v) { std::memcpy(b + off, &v, 8); };
   u64(0, s.st_dev);
@@ -152,6 +155,7 @@ void put_stat(Process& p, uint64_t addr, const struct stat& s) {
   u64(104, uint64_t(s.st_ctim.tv_sec));
   u64(112, uint64_t(s.st_ctim.tv_nsec));
   p.mem->write(addr, b, sizeof b);
+  return 0;
 }
 
 // Builds host iovecs for a guest iovec array (same layout: base, len); nullopt-like false on EFAULT.
@@ -596,9 +600,7 @@ int64_t sys_fstatat(Process& p, Args a) {
   if (dfd < 0 && dfd != AT_FDCWD) return dfd;
   struct stat st;
   if (::fstatat(dfd, host_path(p, path, true).c_str(), &st, flags) != 0) return -errno;
-  if (!p.mem->accessible(a[2], 128, kWrite)) return -EFAULT;
-  put_stat(p, a[2], st);
-  return 0;
+  return put_stat(p, a[2], st);
 }
 
 int64_t sys_fstat(Process& p, Args a) {
@@ -606,9 +608,7 @@ int64_t sys_fstat(Process& p, Args a) {
   if (h < 0) return h;
   struct stat st;
   if (::fstat(h, &st) != 0) return -errno;
-  if (!p.mem->accessible(a[1], 128, kWrite)) return -EFAULT;
-  put_stat(p, a[1], st);
-  return 0;
+  return put_stat(p, a[1], st);
 }
 
 int64_t sys_statx(Process& p, Args a) {
