@@ -11,7 +11,8 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config python3-dev python3-pi
       gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
       gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
       qemu-user libgtest-dev libgmock-dev libbenchmark-dev libcapstone-dev libzydis-dev
-      clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev libxbyak-dev)
+      clang-14 libclang-rt-14-dev dpkg-dev llvm-14-dev libxbyak-dev
+      libfdt-dev device-tree-compiler cpio qemu-system-misc opensbi e2fsprogs dosfstools mtools xz-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -51,6 +51,7 @@ PYBIND11_MODULE(_core, m) {
   auto base = py::register_exception<vmkit::VmkitError>(m, "VmkitError", PyExc_RuntimeError);
   py::register_exception<vmkit::ElfError>(m, "ElfError", base.ptr());
   py::register_exception<vmkit::UsageError>(m, "UsageError", base.ptr());
+  py::register_exception<vmkit::BootError>(m, "BootError", base.ptr());
   py::register_exception<vmkit::UnsupportedSyscallError>(m, "UnsupportedSyscallError", base.ptr());
   // Host-side access (Machine.mem.read/write) to guest memory that is not mapped for it.
   py::register_exception<vmkit::GuestAccessError>(m, "MemoryAccessError", base.ptr());

@@ -6,16 +6,43 @@ namespace vmkit {
 
 CachedBlock* BlockCache::insert(std::unique_ptr<CachedBlock> b) {
   uint64_t pc = b->ir.pc;
-  auto& slot = map_[pc];
+  auto& slot = map_[Key{pc, b->context}];
   if (slot) {
-    slot->valid = false;
-    slot->unlink_compiled();
-    graveyard_.push_back(std::move(slot));
+    retire_removed(std::move(slot));
     ++epoch_;
   }
   slot = std::move(b);
+  index_pages(slot.get());
   fast_[hash(pc)] = {pc, slot.get()};
   return slot.get();
+}
+
+void BlockCache::retire_removed(std::unique_ptr<CachedBlock> b) {
+  b->valid = false;
+  b->unlink_compiled();
+  unindex_pages(b.get());
+  graveyard_.push_back(std::move(b));
+}
+
+void BlockCache::index_pages(CachedBlock* b) {
+  for (uint64_t page : b->physical_pages)
+    if (page != CachedBlock::kNoPage) by_page_[page].push_back(b);
+}
+
+void BlockCache::unindex_pages(CachedBlock* b) {
+  for (uint64_t page : b->physical_pages) {
+    if (page == CachedBlock::kNoPage) continue;
+    auto it = by_page_.find(page);
+    if (it == by_page_.end()) continue;
+    auto& v = it->second;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (v[i] == b) {
+        v[i] = v.back();
+        v.pop_back();
+        break;
+      }
+    if (v.empty()) by_page_.erase(it);
+  }
 }
 
 size_t BlockCache::invalidate(uint64_t addr, uint64_t len) {
@@ -24,9 +51,7 @@ size_t BlockCache::invalidate(uint64_t addr, uint64_t len) {
   for (auto it = map_.begin(); it != map_.end();) {
     const ir::Block& b = it->second->ir;
     if (b.pc < end && b.end_pc > addr) {
-      it->second->valid = false;
-      it->second->unlink_compiled();
-      graveyard_.push_back(std::move(it->second));
+      retire_removed(std::move(it->second));
       it = map_.erase(it);
       ++n;
     } else {
@@ -40,9 +65,27 @@ size_t BlockCache::invalidate(uint64_t addr, uint64_t len) {
   return n;
 }
 
+size_t BlockCache::invalidate_physical_page(uint64_t page_paddr) {
+  auto it = by_page_.find(page_paddr);
+  if (it == by_page_.end()) return 0;
+  std::vector<CachedBlock*> blocks = std::move(it->second);
+  by_page_.erase(it);
+  for (CachedBlock* b : blocks) {
+    auto m = map_.find(Key{b->ir.pc, b->context});
+    if (m == map_.end() || m->second.get() != b) continue;
+    std::unique_ptr<CachedBlock> owned = std::move(m->second);
+    map_.erase(m);
+    retire_removed(std::move(owned));
+    Fast& f = fast_[hash(b->ir.pc)];
+    if (f.block == b) f = Fast{};
+  }
+  ++epoch_;
+  return blocks.size();
+}
+
 uint64_t BlockCache::total_executions() const {
   uint64_t n = retired_executions_;
-  for (const auto& [pc, b] : map_) n += b->executions;
+  for (const auto& [key, b] : map_) n += b->executions;
   for (const auto& b : graveyard_) n += b->executions;
   return n;
 }

@@ -38,6 +38,13 @@ struct CachedBlock {
   }
   std::vector<uint64_t> frame;  // slot values: constants preset, temps written while running
   uint64_t executions = 0;
+  // What the translation depends on besides its pc: 0 in user mode; in system mode the physical
+  // page it was read from (see SystemCore::code_key). The cache is keyed by (pc, context).
+  uint64_t context = 0;
+  // System mode: the physical pages its code came from (kNoPage: none), so a write to one of them
+  // drops it (BlockCache::invalidate_physical_page).
+  static constexpr uint64_t kNoPage = ~0ull;
+  uint64_t physical_pages[2] = {kNoPage, kNoPage};
   // Direct successors (jmp target / br taken, br fallthrough), valid while link_epoch matches.
   CachedBlock* link[2] = {nullptr, nullptr};
   uint64_t link_epoch = 0;
@@ -109,18 +116,21 @@ struct CachedBlock {
 
 class BlockCache {
  public:
-  CachedBlock* find(uint64_t pc) {
+  CachedBlock* find(uint64_t pc, uint64_t context = 0) {
     Fast& f = fast_[hash(pc)];
-    if (f.pc == pc && f.block) return f.block;
-    auto it = map_.find(pc);
+    if (f.pc == pc && f.block && f.block->context == context) return f.block;
+    auto it = map_.find(Key{pc, context});
     if (it == map_.end()) return nullptr;
     f = {pc, it->second.get()};
     return f.block;
   }
+  // Adds b under (b->ir.pc, b->context), replacing the block there.
   CachedBlock* insert(std::unique_ptr<CachedBlock> b);
   // Removes blocks whose code overlaps [addr, addr+len). Removed blocks stay alive until
   // collect() so that a block that invalidates itself can finish running.
   size_t invalidate(uint64_t addr, uint64_t len);
+  // System mode: removes the blocks whose code came from the physical page at page_paddr.
+  size_t invalidate_physical_page(uint64_t page_paddr);
   // Keeps a block that is not in the cache (run once) alive until collect(), like removed ones.
   CachedBlock* retire(std::unique_ptr<CachedBlock> b) {
     graveyard_.push_back(std::move(b));
@@ -135,10 +145,10 @@ class BlockCache {
   uint64_t epoch() const { return epoch_; }
   size_t size() const { return map_.size(); }
   template <class F> void for_each(F&& f) const {
-    for (auto& [pc, b] : map_) f(*b);
+    for (auto& [key, b] : map_) f(*b);
   }
   template <class F> void for_each(F&& f) {
-    for (auto& [pc, b] : map_) f(*b);
+    for (auto& [key, b] : map_) f(*b);
   }
 
   // The direct-mapped table find() tries first; compiled code probes it for computed targets.
@@ -151,8 +161,22 @@ class BlockCache {
   const Fast* fast_table() const { return fast_; }
 
  private:
+  struct Key {
+    uint64_t pc, context;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.pc ^ (k.context * 0x9e3779b97f4a7c15ull)); }
+  };
+  // Takes b out of the map's bookkeeping (the page index) and into the graveyard.
+  void retire_removed(std::unique_ptr<CachedBlock> b);
+  void index_pages(CachedBlock* b);
+  void unindex_pages(CachedBlock* b);
+
   Fast fast_[kFastSize];
-  std::unordered_map<uint64_t, std::unique_ptr<CachedBlock>> map_;
+  std::unordered_map<Key, std::unique_ptr<CachedBlock>, KeyHash> map_;
+  // System mode: physical page -> the blocks read from it.
+  std::unordered_map<uint64_t, std::vector<CachedBlock*>> by_page_;
   std::vector<std::unique_ptr<CachedBlock>> graveyard_;
   uint64_t epoch_ = 1;
   uint64_t retired_executions_ = 0;

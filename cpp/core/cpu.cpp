@@ -15,6 +15,8 @@
 
 #include "core/errors.h"
 #include "core/guest_common.h"
+#include "core/system_core.h"
+#include "mmu/softmmu.h"
 #include "interp/interpreter.h"
 #include "ir/passes.h"
 #include "jit/jit.h"
@@ -32,6 +34,7 @@ const char* stop_reason_name(StopReason r) {
     case StopReason::Limit: return "limit";
     case StopReason::Hooked: return "hooked";
     case StopReason::StopPoint: return "stop_point";
+    case StopReason::System: return "system";
   }
   return "?";
 }
@@ -79,10 +82,10 @@ struct FaultRecovery {
     // Guest code runs on this thread unless a hook called out to host code (Python, say).
     const bool guest_code = cpu && cpu->host_callbacks == 0;
     if (GuestMemory::handle_protection_fault(info->si_addr, write, guest_code)) return;
-    if (guest_code) {
+    if (guest_code && cpu->mem_) {
       uint8_t* addr = static_cast<uint8_t*>(info->si_addr);
-      uint8_t* base = cpu->mem_.base();
-      if (addr >= base && addr < base + cpu->mem_.size()) {
+      uint8_t* base = cpu->mem_->base();
+      if (addr >= base && addr < base + cpu->mem_->size()) {
         cpu->fault_addr_ = uint64_t(addr - base);
         cpu->fault_write_ = write;
         cpu->fault_rip_ = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
@@ -122,17 +125,46 @@ struct FaultRecovery {
 // ---- Cpu ---------------------------------------------------------------------------------------
 
 Cpu::Cpu(const Frontend& fe, GuestMemory& mem)
-    : fe_(fe), mem_(mem), state_(fe.arch().state_size), pc_offset_(fe.pc_offset()) {
+    : fe_(fe), mem_(&mem), state_(fe.arch().state_size), pc_offset_(fe.pc_offset()) {
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
   common->mem_base = mem.base();
   common->mem_size = mem.size();
   fe.reset_state(state_.data());
   shaper_.cpu = this;
   FaultRecovery::install();
-  mem_.add_code_watcher(this);
+  mem_->add_code_watcher(this);
 }
 
-Cpu::~Cpu() { mem_.remove_code_watcher(this); }
+Cpu::Cpu(const Frontend& fe) : fe_(fe), state_(fe.arch().state_size), pc_offset_(fe.pc_offset()) {
+  fe.reset_state(state_.data());
+  shaper_.cpu = this;
+  FaultRecovery::install();
+}
+
+void Cpu::attach_system(SystemCore& sys) {
+  sys_ = &sys;
+  sys.mmu().ram().on_code_written = [this](uint64_t page) { physical_page_written(page); };
+}
+
+void Cpu::detach_system() {
+  if (sys_) sys_->mmu().ram().on_code_written = nullptr;
+  sys_ = nullptr;
+}
+
+Cpu::~Cpu() {
+  if (mem_) mem_->remove_code_watcher(this);
+  detach_system();
+}
+
+const CodeSource& Cpu::code_source() const {
+  if (sys_) return sys_->code();
+  return *mem_;
+}
+
+void Cpu::physical_page_written(uint64_t page_paddr) {
+  size_t n = cache_.invalidate_physical_page(page_paddr) + single_cache_.invalidate_physical_page(page_paddr);
+  if (n) ++stats_.invalidations;
+}
 
 uint64_t Cpu::pc() const {
   uint64_t v;
@@ -194,6 +226,7 @@ void Cpu::BlockShaper::on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool
 }
 
 bool Cpu::BlockShaper::ends_block_before(uint64_t pc) const {
+  if (cpu->sys_ && (pc & SoftMmu::kPageMask) != block_page) return true;
   return cpu->stop_points_.count(pc) || (cpu->instrumenter && cpu->instrumenter->ends_block_before(pc));
 }
 
@@ -211,7 +244,11 @@ ir::Block Cpu::translate(uint64_t pc, unsigned max_insns) const {
     return b;
   }
   ir::Builder builder(b, &shaper_);
-  fe_.translate(pc, mem_, builder, max_insns);
+  if (sys_) {
+    shaper_.block_page = pc & SoftMmu::kPageMask;
+    sys_->code().begin(pc);
+  }
+  fe_.translate(pc, code_source(), builder, max_insns);
   return b;
 }
 
@@ -223,14 +260,35 @@ void Cpu::remove_stop_point(uint64_t pc) {
   if (stop_points_.erase(pc)) invalidate(pc, 1);
 }
 
-CachedBlock* Cpu::lookup(uint64_t pc) {
-  if (CachedBlock* b = cache_.find(pc)) return b;
-  return cache_.insert(std::unique_ptr<CachedBlock>(make_block(pc, max_block_insns)));
-}
+CachedBlock* Cpu::lookup(uint64_t pc) { return lookup_in(cache_, pc, max_block_insns); }
 
-CachedBlock* Cpu::lookup_single(uint64_t pc) {
-  if (CachedBlock* b = single_cache_.find(pc)) return b;
-  return single_cache_.insert(std::unique_ptr<CachedBlock>(make_block(pc, 1)));
+CachedBlock* Cpu::lookup_single(uint64_t pc) { return lookup_in(single_cache_, pc, 1); }
+
+CachedBlock* Cpu::lookup_in(BlockCache& cache, uint64_t pc, unsigned max_insns) {
+  uint64_t context = 0;
+  if (sys_ && !sys_->code_key(pc, context)) {
+    // Not fetchable now: the translation is the fetch fault, kept for this run only.
+    std::unique_ptr<CachedBlock> cb(make_block(pc, max_insns));
+    cb->valid = false;  // (nothing may link to it: it dies at the end of the run)
+    return cache.retire(std::move(cb));
+  }
+  if (CachedBlock* b = cache.find(pc, context)) return b;
+  std::unique_ptr<CachedBlock> cb(make_block(pc, max_insns));
+  if (sys_) {
+    MmuCodeSource& code = sys_->code();
+    // An instruction straddling the page end makes the block depend on a second page its key
+    // does not name: run it once and translate again next time.
+    if (code.straddles || code.pages.empty()) {
+      cb->valid = false;
+      return cache.retire(std::move(cb));
+    }
+    cb->context = context;
+    for (size_t i = 0; i < code.pages.size() && i < 2; ++i) cb->physical_pages[i] = code.pages[i];
+    PhysicalMemory& ram = sys_->mmu().ram();
+    for (uint64_t page : code.pages)
+      if (ram.mark_code(page)) sys_->mmu().protect_code_page(page);
+  }
+  return cache.insert(std::move(cb));
 }
 
 // A freshly lifted block, optimised and checked as configured, ready to run.
@@ -249,7 +307,7 @@ std::unique_ptr<CachedBlock> Cpu::prepared_block(ir::Block ir) const {
 
 CachedBlock* Cpu::make_block(uint64_t pc, unsigned max_insns) {
   auto cb = prepared_block(translate(pc, max_insns));
-  if (!cb->ir.marks.empty()) mem_.mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
+  if (mem_ && !cb->ir.marks.empty()) mem_->mark_code(cb->ir.pc, cb->ir.end_pc - cb->ir.pc);
   ++stats_.blocks_translated;
   return cb.release();
 }
@@ -263,7 +321,8 @@ CachedBlock* Cpu::replay_block(uint64_t pc) {
   b.pc = b.end_pc = pc;
   b.arch = &fe_.arch();
   ir::Builder builder(b);  // (no shaper: no hooks, no stop points)
-  fe_.translate(pc, mem_, builder, 1);
+  if (sys_) sys_->code().begin(pc);
+  fe_.translate(pc, code_source(), builder, 1);
   auto cb = prepared_block(std::move(b));
   cb->valid = false;
   cb->jit_failed = true;
@@ -359,7 +418,7 @@ Stop Cpu::run(uint64_t max_insns) {
   } restore{outer};
   executed_ = 0;
   running_.progress = ChainProgress{};
-  mem_.drop_stale_code();
+  if (mem_) mem_->drop_stale_code();
 
   for (;;) {
     if (sigsetjmp(fault_jmp_, 0)) {
@@ -420,10 +479,10 @@ void Cpu::do_pending_writes(const CachedBlock& b, const CachedBlock::JitAccess& 
 // from its start, once, untranslated (replay_block). The instructions before it completed.
 bool Cpu::resume_after_code_write(const Stop& s, uint32_t completed_in_block, uint32_t access_index) {
   uint64_t page = page_down(s.addr);
-  if (!s.write || !mem_.holds_code(page) || !mem_.accessible(page, 1, kWrite)) return false;
+  if (!mem_ || !s.write || !mem_->holds_code(page) || !mem_->accessible(page, 1, kWrite)) return false;
   executed_ += completed_in_block;
   set_pc(s.pc);
-  mem_.prepare_write(page, GuestMemory::kPageSize);
+  mem_->prepare_write(page, GuestMemory::kPageSize);
   ++stats_.code_write_faults;
   replay_next_ = true;
   // The accesses before the store made their memory hook calls, and so did the store itself if
@@ -558,7 +617,12 @@ BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t bu
 
 Stop Cpu::run_blocks(uint64_t max_insns) {
   auto* common = reinterpret_cast<GuestCommon*>(state_.data());
-  InterpEnv env{state_.data(), mem_.base(), mem_.size(), &running_.inst};
+  InterpEnv env{state_.data(), mem_ ? mem_->base() : nullptr, mem_ ? mem_->size() : 0, &running_.inst};
+  if (sys_) {
+    env.mmu = &sys_->mmu();
+    sys_->retired = stats_.insns_executed;
+    sys_->check_interrupts();
+  }
   env.cache = &cache_;
   env.running_block = &running_.block;
   env.progress = &running_.progress;
@@ -570,8 +634,8 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   jit::JitContext& ctx = *jit_ctx_;
   ctx = jit::JitContext{};
   ctx.state = state_.data();
-  ctx.mem_base = mem_.base();
-  ctx.mem_limit = mem_.size() - jit::kMaxAccess;
+  ctx.mem_base = mem_ ? mem_->base() : nullptr;
+  ctx.mem_limit = mem_ ? mem_->size() - jit::kMaxAccess : 0;
   ctx.hooks = hooks;
   ctx.fast_table = cache_.fast_table();
   uint64_t pc = this->pc();
@@ -585,7 +649,8 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
     running_.block = b;
     env.budget = max_insns - executed_;
-    if (!b->jit && !b->jit_failed && engine != Engine::Interp &&
+    // (System mode runs interpreted: tier 1 has no software-MMU access path yet.)
+    if (!sys_ && !b->jit && !b->jit_failed && engine != Engine::Interp &&
         (engine == Engine::Jit || b->executions >= jit_threshold))
       compile(*b, env);
     if (link_from && b == link_to && b->jit && link_from->valid && b->valid) link_from->link_compiled(link_exit, *b);
@@ -614,6 +679,35 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         continue;
       case BlockOutcome::Exit: {
         auto kind = static_cast<ir::ExitKind>(out.exit_kind);
+        if (sys_ && kind != ir::ExitKind::StopPoint) {
+          // System mode: a guest event for the privileged architecture, which leaves pc where
+          // execution goes on. Instructions that complete by exiting (a CSR write, WFI, fence.i,
+          // an xRET) count as executed; a trapping one (ecall, ebreak, illegal, fetch fault) not.
+          Stop at{};
+          uint32_t before = describe_insn(at, b->ir, b->ir_index(out.inst));
+          SystemEvent ev;
+          uint64_t insn_pc = at.pc, addr = 0;
+          bool completes = false;
+          switch (kind) {
+            case ir::ExitKind::Syscall: ev = SystemEvent::Ecall; break;
+            case ir::ExitKind::Breakpoint: ev = SystemEvent::Breakpoint; break;
+            case ir::ExitKind::IllegalInsn: ev = SystemEvent::IllegalInsn; break;
+            case ir::ExitKind::FetchFault: ev = SystemEvent::FetchFault; insn_pc = b->ir.pc; addr = out.pc; break;
+            case ir::ExitKind::Xret: ev = SystemEvent::Xret; completes = true; break;
+            case ir::ExitKind::Wfi: ev = SystemEvent::Wfi; insn_pc = out.pc; completes = true; break;
+            default: ev = SystemEvent::Resync; insn_pc = out.pc; completes = true; break;  // Resync, FlushICache
+          }
+          executed_ += before + (completes ? 1 : 0);
+          sys_->retired = stats_.insns_executed + executed_;
+          if (!sys_->on_event(ev, insn_pc, out.detail, addr)) return finish(Stop{StopReason::System, this->pc()}, 0);
+          if (!b->valid) {
+            cache_.collect();
+            single_cache_.collect();
+          }
+          if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, this->pc()}, 0);
+          b = lookup(this->pc());
+          continue;
+        }
         if (kind == ir::ExitKind::FlushICache) {
           // Executed every instruction of the block up to and including fence.i.
           executed_ += b->guest_insns;
@@ -626,6 +720,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         }
         Stop s{};
         uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
+        const uint64_t insn_pc = s.pc;
         s.pc = out.pc;
         switch (kind) {
           case ir::ExitKind::Syscall: s.reason = StopReason::Syscall; break;
@@ -635,6 +730,10 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           case ir::ExitKind::FetchFault:
             // Always a block's first instruction; the exit's pc operand is the missing address.
             s.reason = StopReason::FetchFault; s.addr = out.pc; s.pc = b->ir.pc; s.insn_len = 0; break;
+          case ir::ExitKind::Xret:
+          case ir::ExitKind::Wfi:
+            // Privileged instructions outside system mode: what a U-mode hart makes of them.
+            s.reason = StopReason::IllegalInsn; s.pc = insn_pc; s.insn = out.detail; break;
           default: s.reason = StopReason::Trap; break;
         }
         return finish(s, before);
@@ -653,6 +752,45 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           uint32_t before = describe_insn(s, b->ir, b->ir_index(out.inst));
           s.pc = this->pc();
           return finish(s, before);
+        }
+        if (sys_ && common->trap.pending == kPendingArchTrap) {
+          // An exception raised by a helper or the software MMU, for the guest's handler.
+          Stop at{};
+          executed_ += describe_insn(at, b->ir, b->ir_index(out.inst));
+          PendingTrap t = common->trap;
+          common->trap = PendingTrap{};
+          sys_->retired = stats_.insns_executed + executed_;
+          if (!sys_->on_event(SystemEvent::ArchTrap, at.pc, uint32_t(t.signo), t.addr))
+            return finish(Stop{StopReason::System, this->pc()}, 0);
+          if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, this->pc()}, 0);
+          b = lookup(this->pc());
+          continue;
+        }
+        if (sys_ && common->trap.pending == kPendingStop) {
+          // The instruction completed (a device write that stops the machine): stop after it.
+          Stop at{};
+          executed_ += describe_insn(at, b->ir, b->ir_index(out.inst)) + 1;
+          common->trap = PendingTrap{};
+          return finish(Stop{StopReason::System, at.pc + at.insn_len}, 0);
+        }
+        if (sys_ && common->trap.pending == kPendingCodeWrite) {
+          // A store into a physical page holding translations, stopped before it wrote: the
+          // page's translations go, and the storing instruction runs again alone (as in user
+          // mode's resume_after_code_write).
+          Stop at{};
+          executed_ += describe_insn(at, b->ir, b->ir_index(out.inst));
+          uint64_t page = common->trap.addr;
+          common->trap = PendingTrap{};
+          ++stats_.code_write_faults;
+          set_pc(at.pc);
+          sys_->mmu().ram().code_written(page);
+          cache_.collect();
+          single_cache_.collect();
+          if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, at.pc}, 0);
+          replay_next_ = true;
+          replay_accesses_ = 0;
+          b = replay_block(at.pc);
+          continue;
         }
         [[fallthrough]];
       case BlockOutcome::MemFault: {
@@ -683,7 +821,11 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (out.succ >= 0 && b->link_epoch == epoch) next = b->link[out.succ];
     if (!next) {
       next = lookup(pc);
-      if (out.succ >= 0 && b->valid) {
+      // System mode links only within a virtual page (qemu's rule): a block was entered through a
+      // checked translation, and the mapping of its own page cannot change while it runs, so the
+      // link stays right; a target on another page needs its translation checked each time.
+      const bool linkable = !sys_ || ((pc ^ b->ir.pc) & SoftMmu::kPageMask) == 0;
+      if (out.succ >= 0 && b->valid && next->valid && linkable) {
         if (b->link_epoch != cache_.epoch()) {
           b->link[0] = b->link[1] = nullptr;
           b->link_epoch = cache_.epoch();
@@ -696,7 +838,8 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
       link_to = next;
       link_exit = unsigned(out.succ);
     }
-    if (!b->valid) {
+    // (A block that is not kept, like one straddling a page, is itself in the graveyard.)
+    if (!b->valid && next->valid) {
       cache_.collect();
       single_cache_.collect();
     }

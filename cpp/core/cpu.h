@@ -33,6 +33,7 @@ enum class StopReason {
   Limit,        // the instruction budget of run() was used up; pc = next instruction
   Hooked,       // a hook asked to leave (see HookAction); pc = the guest state's pc
   StopPoint,    // reached a stop point (see add_stop_point); pc = it, not started
+  System,       // system mode: the SystemCore asked to stop (WFI with nothing to do, power-off)
 };
 const char* stop_reason_name(StopReason r);
 
@@ -80,15 +81,24 @@ enum class Engine { Interp, Jit, Auto };
 const char* engine_name(Engine e);
 Engine parse_engine(const std::string& name);  // UsageError naming the engines otherwise
 
+class SystemCore;
+
 class Cpu final : GuestMemory::CodeWatcher {
  public:
+  // User mode (and bare machines): guest addresses are offsets into `mem`.
   Cpu(const Frontend& fe, GuestMemory& mem);
+  // System mode: memory is reached through the software MMU of a SystemCore, which is built on
+  // this Cpu's state and given with attach_system before the first run.
+  explicit Cpu(const Frontend& fe);
+  void attach_system(SystemCore& sys);
+  void detach_system();  // before the SystemCore goes away
+  SystemCore* system() const { return sys_; }
   ~Cpu();
   Cpu(const Cpu&) = delete;
   Cpu& operator=(const Cpu&) = delete;
 
   const Frontend& frontend() const { return fe_; }
-  GuestMemory& memory() { return mem_; }
+  GuestMemory& memory() { return *mem_; }  // user mode only
   uint8_t* state() { return state_.data(); }
   template <class S> S& state_as() { return *reinterpret_cast<S*>(state_.data()); }
   uint64_t pc() const;
@@ -163,17 +173,23 @@ class Cpu final : GuestMemory::CodeWatcher {
   friend struct FaultRecovery;
   struct BlockShaper : ir::Instrumenter {
     Cpu* cpu;
+    uint64_t block_page = 0;  // system mode: blocks stay inside the virtual page they start in
     void on_insn(ir::Builder& b, uint64_t pc, uint8_t length, bool first) override;
     bool ends_block_before(uint64_t pc) const override;
   };
   ir::Block translate(uint64_t pc, unsigned max_insns) const;
   CachedBlock* lookup(uint64_t pc);
   CachedBlock* lookup_single(uint64_t pc);
+  CachedBlock* lookup_in(BlockCache& cache, uint64_t pc, unsigned max_insns);
   CachedBlock* make_block(uint64_t pc, unsigned max_insns);
   std::unique_ptr<CachedBlock> prepared_block(ir::Block ir) const;
   CachedBlock* replay_block(uint64_t pc);
   bool resume_after_code_write(const Stop& s, uint32_t completed_in_block, uint32_t access_index);
   void code_written(uint64_t addr, uint64_t len) override { invalidate(addr, len); }
+  // System mode: the physical page was written (a store, DMA, a loader): its blocks go.
+  void physical_page_written(uint64_t page_paddr);
+  // System mode: a guest event for the SystemCore at a block's end (see run_blocks).
+  const CodeSource& code_source() const;
   void compile(CachedBlock& b, const InterpEnv& env);
   void collect_code();
   void write_perf_map(const CachedBlock& b);
@@ -184,7 +200,8 @@ class Cpu final : GuestMemory::CodeWatcher {
   Stop finish(Stop s, uint64_t completed_in_block);
 
   const Frontend& fe_;
-  GuestMemory& mem_;
+  GuestMemory* mem_ = nullptr;  // user mode
+  SystemCore* sys_ = nullptr;   // system mode
   std::vector<uint8_t> state_;
   const uint32_t pc_offset_;  // fe_.pc_offset(), read by every hook call
   BlockCache cache_;

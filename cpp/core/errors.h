@@ -23,6 +23,11 @@ struct ElfError : VmkitError {
 struct UsageError : VmkitError {
   using VmkitError::VmkitError;
 };
+// System mode: a kernel, initrd, firmware or disk image cannot be used for the configured machine
+// (not a kernel, does not fit in memory, missing file ...). Raised before the guest starts.
+struct BootError : VmkitError {
+  using VmkitError::VmkitError;
+};
 // Strict mode: the guest called a syscall vmkit does not implement.
 struct UnsupportedSyscallError : VmkitError {
   using VmkitError::VmkitError;

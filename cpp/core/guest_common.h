@@ -11,6 +11,15 @@ namespace vmkit {
 // pending == kPendingHookLeave: not a trap; a memory hook called by the helper asked to leave
 // (see HookRuntime), and the helper left its instruction undone.
 constexpr uint32_t kPendingHookLeave = 2;
+// System mode: an architectural exception for the guest's own trap handler (signo = the
+// architecture's cause number, addr = its trap value), raised by a helper or the software MMU.
+constexpr uint32_t kPendingArchTrap = 3;
+// System mode: a store met a physical page holding translations (see SoftMmu). The store has not
+// happened; the execution loop drops the page's translations and runs the instruction again.
+constexpr uint32_t kPendingCodeWrite = 4;
+// System mode: a device write asked the machine to stop (power-off, say). The instruction has
+// completed; the run stops after it.
+constexpr uint32_t kPendingStop = 5;
 
 struct PendingTrap {
   uint32_t pending = 0;   // nonzero: a trap is pending
@@ -30,6 +39,7 @@ struct PendingTrap {
 };
 
 struct HookRuntime;
+class SoftMmu;
 
 // Touches a byte of guest memory (through its host address) as a write that changes nothing, so a
 // helper that writes a range later meets its protection fault here, first and as a write. An
@@ -51,6 +61,11 @@ struct GuestCommon {
   // The hooks of the running CPU: helpers that access memory themselves report to its memory
   // hooks like loads and stores do (null: none).
   HookRuntime* hooks = nullptr;
+  // System mode (both null in user mode): the software MMU that guest virtual addresses go
+  // through (for helpers that access memory: store-conditional, say), and the architecture's
+  // privileged state machine (rv64::System for RISC-V) for CSR helpers.
+  SoftMmu* mmu = nullptr;
+  void* system = nullptr;
 };
 
 }  // namespace vmkit

@@ -178,6 +178,8 @@ RunResult Machine::run(uint64_t begin, const RunOptions& opt) {
       case StopReason::StopPoint:
         r.reason = RunEnd::Until;
         break;
+      case StopReason::System:  // (a bare machine has no system core)
+        break;
       case StopReason::Hooked:
         hooks_.complete_stopped_insn();
         if (hooks_.failed()) break;

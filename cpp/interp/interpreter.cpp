@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 #include "core/guest_common.h"
 #include "ir/semantics.h"
+#include "mmu/softmmu.h"
 
 namespace vmkit {
 
@@ -61,6 +64,8 @@ struct Handlers {
   void* mem[3][4];                 // load / loads(i64) / store, by log2 of the width in bytes
   void* mem_hooked[3][4];          // the same, checking the memory hooks' range
   void* generic_hooked[3];         // load / loads / store of other types, checking that range
+  void* mem_mmu[3][4];             // system mode: through the software MMU's fast table
+  void* generic_mmu[3];
   void* compare_branch[1 << 6];    // compare + br, by the compare's op
   std::unordered_map<const void*, void*> with_put;  // handler -> same handler + put.i64 of D
 };
@@ -76,7 +81,7 @@ struct Handlers {
 //  - a compare used only by the block's br is evaluated by the branch;
 //  - a put.i64 right after the inst that computes its value is done by that inst's handler.
 // Merged insts keep the IR's order of effects, so guest state at a fault is exactly as in the IR.
-void lower(CachedBlock& b, const Handlers& h, bool mem_hooks) {
+void lower(CachedBlock& b, const Handlers& h, bool mem_hooks, bool mmu) {
   const std::vector<Inst>& insts = b.ir.insts;
   const size_t n = insts.size(), ns = b.ir.num_slots();
   std::vector<uint8_t> low32_users_only(ns, 1);
@@ -122,9 +127,14 @@ void lower(CachedBlock& b, const Handlers& h, bool mem_hooks) {
     if (in.op == Op::load || in.op == Op::loads || in.op == Op::store) {
       unsigned kind = in.op == Op::load ? 0 : in.op == Op::loads ? 1 : 2;
       unsigned lg = in.sub == 8 ? 0 : in.sub == 16 ? 1 : in.sub == 32 ? 2 : 3;
-      auto& table = mem_hooks ? h.mem_hooked : h.mem;
-      if (table[kind][lg] && !(kind == 1 && in.type != Type::I64)) t.handler = table[kind][lg];
-      else if (mem_hooks) t.handler = h.generic_hooked[kind];
+      if (mmu) {
+        if (in.sub > 64) throw std::logic_error("system mode: a " + std::to_string(in.sub) + "-bit memory access has no software-MMU path");
+        t.handler = h.mem_mmu[kind][lg] && !(kind == 1 && in.type != Type::I64) ? h.mem_mmu[kind][lg] : h.generic_mmu[kind];
+      } else {
+        auto& table = mem_hooks ? h.mem_hooked : h.mem;
+        if (table[kind][lg] && !(kind == 1 && in.type != Type::I64)) t.handler = table[kind][lg];
+        else if (mem_hooks) t.handler = h.generic_hooked[kind];
+      }
     } else if (in.op == Op::br && !b.ir.slot_is_const[in.a] && def[in.a] != UINT32_MAX && uses[in.a] == 1) {
       // br on a compare used nowhere else: the branch evaluates it (taken target moves to dst).
       const Inst& cmp = insts[def[in.a]];
@@ -269,6 +279,13 @@ static BlockOutcome run_block(CachedBlock& entry, const InterpEnv& env, bool pre
     h.generic_hooked[0] = &&L_load_h;
     h.generic_hooked[1] = &&L_loads_h;
     h.generic_hooked[2] = &&L_store_h;
+    void* mem_mmu[3][4] = {{&&L_load8_mmu, &&L_load16_mmu, &&L_load32_mmu, &&L_load64_mmu},
+                           {&&L_loads8_i64_mmu, &&L_loads16_i64_mmu, &&L_loads32_i64_mmu, nullptr},
+                           {&&L_store8_mmu, &&L_store16_mmu, &&L_store32_mmu, &&L_store64_mmu}};
+    std::memcpy(h.mem_mmu, mem_mmu, sizeof mem_mmu);
+    h.generic_mmu[0] = &&L_load_mmu;
+    h.generic_mmu[1] = &&L_loads_mmu;
+    h.generic_mmu[2] = &&L_store_mmu;
     auto branch = [](Op o) -> void*& { return h.compare_branch[unsigned(o)]; };
     branch(Op::eq) = &&L_br_eq;   branch(Op::ne) = &&L_br_ne;   branch(Op::lts) = &&L_br_lts;
     branch(Op::ltu) = &&L_br_ltu; branch(Op::ges) = &&L_br_ges; branch(Op::geu) = &&L_br_geu;
@@ -278,7 +295,8 @@ static BlockOutcome run_block(CachedBlock& entry, const InterpEnv& env, bool pre
     ready = true;
   }
   auto prepare = [&env](CachedBlock& b) {
-    if (__builtin_expect(b.code_ir_index.empty(), 0)) lower(b, h, env.hooks && env.hooks->has_mem_hooks());
+    if (__builtin_expect(b.code_ir_index.empty(), 0))
+      lower(b, h, env.hooks && env.hooks->has_mem_hooks(), env.mmu != nullptr);
   };
 
   CachedBlock* cb = &entry;
@@ -290,6 +308,7 @@ static BlockOutcome run_block(CachedBlock& entry, const InterpEnv& env, bool pre
   uint8_t* const st = env.state;
   uint8_t* const mem = env.mem_base;
   const uint64_t mem_size = env.mem_size;
+  SoftMmu* const mmu = env.mmu;
   BlockOutcome out{};
   CachedBlock* next;
 
@@ -456,6 +475,78 @@ L_trunc: D = A & M; NEXT();
   GENERIC_MEMORY_HANDLERS(, NO_HOOK, NO_HOOK)
   GENERIC_MEMORY_HANDLERS(_h, READ_HOOK, WRITE_HOOK)
 #undef GENERIC_MEMORY_HANDLERS
+// System mode: the software MMU's fast path inline (one compare against the entry's tag, see
+// softmmu.h), its slow path on a miss; a fault leaves the block with the trap the MMU raised.
+#define MMU_TRAP()                      \
+  do {                                  \
+    out.kind = BlockOutcome::Trap;      \
+    out.inst = uint32_t(ip - first);    \
+    return FINISH(out);                 \
+  } while (0)
+#define MMU_LOAD_HANDLER(label, T, RESULT)                                               \
+  label: {                                                                               \
+    uint64_t addr = A;                                                                   \
+    const SoftMmu::Entry& e = mmu->data_table()[SoftMmu::index(addr)];                   \
+    T x;                                                                                 \
+    if (__builtin_expect(SoftMmu::tag_of(addr, sizeof(T)) == e.tag_read, 1)) {           \
+      ++mmu->stats.hits;                                                                 \
+      std::memcpy(&x, reinterpret_cast<const void*>(addr + e.addend), sizeof(T));        \
+    } else {                                                                             \
+      uint64_t raw;                                                                      \
+      *env.running = ip;                                                                 \
+      if (!mmu->load_slow(addr, sizeof(T), raw)) MMU_TRAP();                             \
+      x = T(raw);                                                                        \
+    }                                                                                    \
+    D = RESULT;                                                                          \
+    NEXT();                                                                              \
+  }
+  MMU_LOAD_HANDLER(L_load8_mmu, uint8_t, x)
+  MMU_LOAD_HANDLER(L_load16_mmu, uint16_t, x)
+  MMU_LOAD_HANDLER(L_load32_mmu, uint32_t, x)
+  MMU_LOAD_HANDLER(L_load64_mmu, uint64_t, x)
+  MMU_LOAD_HANDLER(L_loads8_i64_mmu, int8_t, uint64_t(int64_t(x)))
+  MMU_LOAD_HANDLER(L_loads16_i64_mmu, int16_t, uint64_t(int64_t(x)))
+  MMU_LOAD_HANDLER(L_loads32_i64_mmu, int32_t, uint64_t(int64_t(x)))
+#define MMU_STORE_HANDLER(label, T)                                                      \
+  label: {                                                                               \
+    uint64_t addr = A;                                                                   \
+    const SoftMmu::Entry& e = mmu->data_table()[SoftMmu::index(addr)];                   \
+    T x = T(B);                                                                          \
+    if (__builtin_expect(SoftMmu::tag_of(addr, sizeof(T)) == e.tag_write, 1)) {          \
+      ++mmu->stats.hits;                                                                 \
+      std::memcpy(reinterpret_cast<void*>(addr + e.addend), &x, sizeof(T));              \
+    } else {                                                                             \
+      *env.running = ip;                                                                 \
+      if (!mmu->store_slow(addr, sizeof(T), x)) MMU_TRAP();                              \
+    }                                                                                    \
+    NEXT();                                                                              \
+  }
+  MMU_STORE_HANDLER(L_store8_mmu, uint8_t)
+  MMU_STORE_HANDLER(L_store16_mmu, uint16_t)
+  MMU_STORE_HANDLER(L_store32_mmu, uint32_t)
+  MMU_STORE_HANDLER(L_store64_mmu, uint64_t)
+L_load_mmu: {
+  uint64_t raw;
+  *env.running = ip;
+  if (!mmu->load(A, ip->sub / 8u, raw)) MMU_TRAP();
+  D = raw;
+  NEXT();
+}
+L_loads_mmu: {
+  uint64_t raw;
+  *env.running = ip;
+  if (!mmu->load(A, ip->sub / 8u, raw)) MMU_TRAP();
+  D = uint64_t(sext(raw, ip->sub)) & M;
+  NEXT();
+}
+L_store_mmu: {
+  *env.running = ip;
+  if (!mmu->store(A, ip->sub / 8u, B & (ip->sub >= 64 ? ~0ull : (1ull << ip->sub) - 1))) MMU_TRAP();
+  NEXT();
+}
+#undef MMU_LOAD_HANDLER
+#undef MMU_STORE_HANDLER
+#undef MMU_TRAP
 L_fence:
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   NEXT();
@@ -530,7 +621,7 @@ L_br:
 L_jmpi:
   out.succ = -1;
   out.pc = A;
-  if (env.cache && (next = env.cache->find(out.pc))) goto L_chain;
+  if (env.cache && !mmu && (next = env.cache->find(out.pc))) goto L_chain;
   goto L_next;
 L_chain:
   // Go on into `next` without returning to the execution loop, if it fits in the budget.

@@ -9,6 +9,8 @@
 
 namespace vmkit {
 
+class SoftMmu;
+
 // Blocks finished while chaining, counted where the execution loop can read them even when a
 // host fault leaves the interpreter by longjmp.
 struct ChainProgress {
@@ -35,6 +37,9 @@ struct InterpEnv {
   // Tiering: chaining stops at a block that has compiled code, or that has run this many times
   // (so the execution loop can compile it).
   uint64_t jit_threshold = UINT64_MAX;
+  // System mode: loads and stores go through this software MMU (mem_base/mem_size are unused),
+  // and computed jumps do not chain (their target's translation must be checked by the loop).
+  SoftMmu* mmu = nullptr;
 };
 
 struct BlockOutcome {

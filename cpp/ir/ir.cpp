@@ -52,6 +52,9 @@ const char* exit_kind_name(ExitKind k) {
     case ExitKind::FlushICache: return "flush_icache";
     case ExitKind::Trap: return "trap";
     case ExitKind::StopPoint: return "stop_point";
+    case ExitKind::Xret: return "xret";
+    case ExitKind::Wfi: return "wfi";
+    case ExitKind::Resync: return "resync";
   }
   return "?";
 }

@@ -61,6 +61,12 @@ enum class ExitKind : uint8_t {
   FlushICache,  // fence.i: drop translations, resume at next pc
   Trap,         // raised by a helper (details in the guest state / cpu)
   StopPoint,    // an address the run must stop at (run's `until`, a breakpoint): pc not started
+  // Privileged instructions (system mode; in user mode they are illegal instructions, and the
+  // loop reports them so, with the bits in aux):
+  Xret,         // return from a trap (RISC-V sret/mret): pc = the instruction, aux = its bits
+  Wfi,          // wait for an interrupt: pc = the next instruction, aux = its bits
+  Resync,       // state that shapes translation or interrupts may have changed (a CSR write,
+                // sfence.vma): resume at pc, the next instruction, after the loop looked again
 };
 
 // What a `hook` op runs (see ops.def).

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from vmkit._core import ElfError, MemoryAccessError, UnsupportedSyscallError, UsageError, VmkitError
+from vmkit._core import BootError, ElfError, MemoryAccessError, UnsupportedSyscallError, UsageError, VmkitError
 from vmkit import _core
 
 __all__ = [
     "VmkitError",
     "ElfError",
+    "BootError",
     "UsageError",
     "UnsupportedSyscallError",
     "MemoryAccessError",
@@ -51,6 +52,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 VmkitError.__doc__ = "Base class of vmkit's errors."
+BootError.__doc__ = (
+    "System mode: a kernel, initrd, firmware or disk image cannot be used for the configured machine."
+)
 ElfError.__doc__ = "The program is not a loadable ELF for this guest (or its interpreter is missing)."
 UsageError.__doc__ = "An argument is invalid (bad size, unknown register, overlapping map, ...): the message says what to change."
 UnsupportedSyscallError.__doc__ = "Strict mode: the guest called a syscall vmkit does not implement."

@@ -24,4 +24,7 @@ enum Helper : uint32_t {
 
 const ir::HelperInfo* helper_table();
 
+// helper_check_align's flag for LR, whose misaligned address is a load's exception in system mode.
+constexpr uint32_t kAlignLr = 0x80;
+
 }  // namespace vmkit::rv64

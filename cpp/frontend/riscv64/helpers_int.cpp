@@ -7,6 +7,8 @@
 #include "core/hook_runtime.h"
 #include "frontend/riscv64/helpers.h"
 #include "frontend/riscv64/state.h"
+#include "frontend/riscv64/system.h"
+#include "mmu/softmmu.h"
 
 namespace vmkit::rv64 {
 
@@ -29,6 +31,24 @@ State& st(void* s) { return *static_cast<State*>(s); }
 
 void raise(void* s, int signo, int code, uint64_t addr) { st(s).common.trap.raise(signo, code, addr); }
 
+// System mode: the hart's privileged state (nullptr in user mode).
+System* system_of(State& s) { return static_cast<System*>(s.common.system); }
+
+// System mode: an exception for the guest's trap handler.
+void raise_arch(State& s, uint32_t cause, uint64_t tval) {
+  s.common.trap.pending = kPendingArchTrap;
+  s.common.trap.signo = int32_t(cause);
+  s.common.trap.code = 0;
+  s.common.trap.addr = tval;
+}
+
+// An illegal CSR access: SIGILL in user mode, an illegal-instruction exception in system mode.
+void raise_illegal(void* state) {
+  State& s = st(state);
+  if (system_of(s)) raise_arch(s, exc::kIllegal, 0);
+  else raise(state, SIGILL, kIllIllopc, 0);
+}
+
 // `time` counts the guest clock (core/guest_clock.h) in 100 ns ticks: 10 MHz is the timebase of
 // qemu's riscv `virt` machine (the device tree's timebase-frequency), which is what programs that
 // scale rdtime values assume.
@@ -36,6 +56,7 @@ uint64_t time_ticks() { return guest_clock_ns() / 100; }
 
 // Reads a CSR; false if it does not exist for a user-mode RV64 guest.
 bool csr_get(State& s, uint32_t csr, uint64_t& out) {
+  if (System* sys = system_of(s)) return sys->csr_read(csr, out);
   switch (csr) {
     case kCsrFflags: out = s.fflags & 0x1f; return true;
     case kCsrFrm: out = s.frm & 7; return true;
@@ -52,6 +73,7 @@ bool csr_get(State& s, uint32_t csr, uint64_t& out) {
 // Writes a writable CSR; false if it is unknown or read-only. frm keeps any 3-bit value: an
 // invalid mode (5..7) only traps when a dynamic-rounding instruction uses it.
 bool csr_put(State& s, uint32_t csr, uint64_t v) {
+  if (System* sys = system_of(s)) return sys->csr_write(csr, v);
   switch (csr) {
     case kCsrFflags: s.fflags = uint32_t(v & 0x1f); return true;
     case kCsrFrm: s.frm = uint32_t(v & 7); return true;
@@ -69,10 +91,31 @@ uint64_t csr_modify(void* state, uint64_t csr, uint64_t operand, Combine combine
   State& s = st(state);
   uint64_t old;
   if (!csr_get(s, uint32_t(csr), old) || !csr_put(s, uint32_t(csr), combine(old, operand))) {
-    raise(state, SIGILL, kIllIllopc, 0);
+    raise_illegal(state);
     return 0;
   }
   return old;
+}
+
+// The store of a store-conditional whose reservation holds: a compare-and-swap against the value
+// LR loaded. Returns SC's result (0: stored, 1: failed).
+uint64_t sc_store(uint8_t* host, uint32_t bits, uint64_t reserved_value, uint64_t value) {
+  if (bits == 32) {
+    // The store happens if the word still holds the low half of what the LR loaded; success is
+    // reported only if, sign-extended, it equals all 64 bits of it. The two differ only for an
+    // SC.W paired with an LR.D (the ISA leaves that case open); this is qemu's behaviour, kept so
+    // that the two agree.
+    uint32_t expected = uint32_t(reserved_value);
+    if (!__atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected, uint32_t(value), false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      return 1;
+    return int64_t(int32_t(expected)) == int64_t(reserved_value) ? 0 : 1;
+  }
+  uint64_t expected = reserved_value;
+  return __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(host), &expected, value, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST)
+             ? 0
+             : 1;
 }
 
 }  // namespace
@@ -80,7 +123,7 @@ uint64_t csr_modify(void* state, uint64_t csr, uint64_t operand, Combine combine
 uint64_t helper_csr_read(void* state, uint64_t csr, uint64_t, uint64_t, uint32_t) {
   uint64_t v;
   if (!csr_get(st(state), uint32_t(csr), v)) {
-    raise(state, SIGILL, kIllIllopc, 0);
+    raise_illegal(state);
     return 0;
   }
   return v;
@@ -98,8 +141,26 @@ uint64_t helper_csr_clear(void* state, uint64_t csr, uint64_t v, uint64_t, uint3
   return csr_modify(state, csr, v, [](uint64_t old, uint64_t x) { return old & ~x; });
 }
 
-uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint32_t size) {
-  if (addr & (size - 1)) raise(state, SIGBUS, kBusAdraln, addr);
+// imm = size in bytes, plus kAlignLr for LR (a load; AMOs are stores): system mode raises the
+// matching misaligned-address exception.
+uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint32_t imm) {
+  const uint32_t size = imm & ~kAlignLr;
+  if (!(addr & (size - 1))) return 0;
+  State& s = st(state);
+  if (system_of(s)) raise_arch(s, imm & kAlignLr ? exc::kLoadMisaligned : exc::kStoreMisaligned, addr);
+  else raise(state, SIGBUS, kBusAdraln, addr);
+  return 0;
+}
+
+// sfence.vma: a = rs1's value, b = rs2's value; imm bit 0: rs1 is not x0, bit 1: rs2 is not x0.
+uint64_t helper_sfence_vma(void* state, uint64_t va, uint64_t asid, uint64_t, uint32_t imm) {
+  State& s = st(state);
+  System* sys = system_of(s);
+  if (!sys) {
+    raise(state, SIGILL, kIllIllopc, 0);  // a privileged instruction in user mode
+    return 0;
+  }
+  if (!sys->sfence_vma(imm & 1, va, imm & 2, asid)) raise_arch(s, exc::kIllegal, 0);
   return 0;
 }
 
@@ -116,6 +177,22 @@ uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t pc, uint
   bool reserved = s.res_addr == addr;
   s.res_addr = kNoReservation;
   const uint64_t bytes = bits / 8;
+  if (SoftMmu* mmu = s.common.mmu) {
+    // System mode: a misaligned SC raises its exception; one without a reservation fails without
+    // touching memory; otherwise the target goes through the MMU (a store/AMO fault, or a code
+    // write the loop replays with the reservation given back).
+    if (addr & (bytes - 1)) {
+      raise_arch(s, exc::kStoreMisaligned, addr);
+      return 0;
+    }
+    if (!reserved) return 1;
+    uint8_t* host = mmu->atomic_target(addr, unsigned(bytes));
+    if (!host) {
+      if (s.common.trap.pending == kPendingCodeWrite) s.res_addr = addr;
+      return 0;
+    }
+    return sc_store(host, bits, s.res_value, value);
+  }
   if (!reserved || addr & (bytes - 1) || addr >= s.common.mem_size || s.common.mem_size - addr < bytes)
     return 1;
   uint8_t* host = s.common.mem_base + addr;
@@ -133,22 +210,7 @@ uint64_t helper_sc(void* state, uint64_t addr, uint64_t value, uint64_t pc, uint
       }
     }
   }
-  if (bits == 32) {
-    // The store happens if the word still holds the low half of what the LR loaded; success is
-    // reported only if, sign-extended, it equals all 64 bits of it. The two differ only for an
-    // SC.W paired with an LR.D (the ISA leaves that case open); this is qemu's behaviour, kept so
-    // that the two agree.
-    uint32_t expected = uint32_t(s.res_value);
-    if (!__atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(host), &expected, uint32_t(value), false,
-                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-      return 1;
-    return int64_t(int32_t(expected)) == int64_t(s.res_value) ? 0 : 1;
-  }
-  uint64_t expected = s.res_value;
-  return __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(host), &expected, value, false, __ATOMIC_SEQ_CST,
-                                     __ATOMIC_SEQ_CST)
-             ? 0
-             : 1;
+  return sc_store(host, bits, s.res_value, value);
 }
 
 }  // namespace vmkit::rv64

@@ -26,7 +26,7 @@ void check_align(Ctx& c, Slot addr, unsigned bytes) {
 template <unsigned Bits>
 bool lift_lr(Ctx& c, uint32_t i) {
   Slot addr = c.x(rs1(i));
-  check_align(c, addr, Bits / 8);
+  check_align(c, addr, (Bits / 8) | kAlignLr);
   // lr.w sign-extends like lw; the reservation keeps that value and sc.w compares its low half.
   Slot v = Bits == 32 ? c.b.loads(Type::I64, addr, 32) : c.b.load(Type::I64, addr);
   c.b.put(kOffResAddr, addr);

@@ -173,6 +173,32 @@ bool lift_csr(Ctx& c, uint32_t i) {
     old = c.b.call(Type::I64, WriteHelper, csr, v);
   }
   c.set_x(rd(i), old);
+  // A write to a privileged CSR may change what the next instructions mean: the address
+  // translation (satp, sstatus.SUM/MXR, mstatus.MPRV), the interrupts that are enabled or pending
+  // (sie, sip, stimecmp ...) or the trap setup. The block ends there so the execution loop looks
+  // again before going on. (In user mode such a write traps first, so the exit is never reached.)
+  const uint32_t number = i >> 20;
+  const bool writes = WriteHelper == H_csr_write || src != 0;
+  if (writes && number > csr::kFcsr) c.b.exit(ir::ExitKind::Resync, c.next_pc());
+  return true;
+}
+
+// Privileged instructions (system mode). In user mode the loop reports xRET and WFI as illegal
+// instructions and sfence.vma's helper raises SIGILL, as in a real U-mode.
+bool lift_xret(Ctx& c, uint32_t i) {
+  c.b.exit(ir::ExitKind::Xret, c.pc, i);
+  return true;
+}
+
+bool lift_wfi(Ctx& c, uint32_t i) {
+  c.b.exit(ir::ExitKind::Wfi, c.next_pc(), i);
+  return true;
+}
+
+bool lift_sfence_vma(Ctx& c, uint32_t i) {
+  uint8_t which = uint8_t((rs1(i) != 0 ? 1 : 0) | (rs2(i) != 0 ? 2 : 0));
+  c.b.call(Type::I64, H_sfence_vma, c.x(rs1(i)), c.x(rs2(i)), ir::kNoSlot, which);
+  c.b.exit(ir::ExitKind::Resync, c.next_pc());
   return true;
 }
 
@@ -247,6 +273,10 @@ const InsnDesc kInsns[] = {
 
     {"ecall", kAll, 0x00000073, lift_ecall},
     {"ebreak", kAll, 0x00100073, lift_ebreak},
+    {"sret", kAll, 0x10200073, lift_xret},
+    {"mret", kAll, 0x30200073, lift_xret},
+    {"wfi", kAll, 0x10500073, lift_wfi},
+    {"sfence.vma", 0xfe007fff, 0x12000073, lift_sfence_vma},
     {"csrrw", kF3, 0x1073, lift_csr<H_csr_write, false>},
     {"csrrs", kF3, 0x2073, lift_csr<H_csr_set, false>},
     {"csrrc", kF3, 0x3073, lift_csr<H_csr_clear, false>},

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/guest_common.h"
+#include "frontend/riscv64/priv.h"
 
 namespace vmkit::rv64 {
 
@@ -17,7 +18,8 @@ struct State {
   uint64_t res_value;    // value loaded by the LR that made the reservation
   uint32_t fflags;       // accrued exceptions NV DZ OF UF NX (bits 4..0)
   uint32_t frm;          // dynamic rounding mode (0..4 valid)
-  uint64_t instret;      // counted per block by the execution loop (rdinstret, rdcycle)
+  uint64_t instret;      // user mode: what rdinstret and rdcycle read (see helpers_int.cpp)
+  PrivState sys;         // system mode only: privilege level and the M/S CSRs
 };
 
 constexpr uint64_t kNoReservation = ~0ull;

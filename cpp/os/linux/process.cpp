@@ -307,6 +307,7 @@ void handle_stop(Process& p, const Stop& s) {
   switch (s.reason) {
     case StopReason::Limit:
     case StopReason::StopPoint:  // (the process sets none)
+    case StopReason::System:     // (user mode has no system core)
       stopped_by_hooks(p);       // stop() from another thread
       return;
     case StopReason::Hooked:     // a hook left the block: resume where it left pc, or stop

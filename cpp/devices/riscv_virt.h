@@ -1,0 +1,137 @@
+// The RISC-V `virt` board of system mode: one RV64GC hart (rv64::System) with RAM at 0x80000000,
+// a CLINT, a PLIC, an NS16550A UART and the sifive_test power-off device at qemu virt's addresses,
+// a device tree describing them, and the loop that runs the hart in slices, fires its timers,
+// sleeps while it waits for an interrupt, and stops on power-off.
+//
+// Time: mtime counts the host's monotonic clock at 10 MHz, or (Clock::Virtual) guest
+// instructions, so that a run is deterministic: a WFI then jumps time to the next timer deadline
+// instead of sleeping (qemu's -icount sleep=off).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "devices/bus.h"
+#include "devices/clint.h"
+#include "devices/device.h"
+#include "devices/fdt.h"
+#include "devices/plic.h"
+#include "devices/sifive_test.h"
+#include "devices/uart16550.h"
+#include "frontend/riscv64/system.h"
+#include "mmu/phys_memory.h"
+
+namespace vmkit::devices {
+
+struct RiscvVirtConfig {
+  uint64_t memory = 512ull << 20;
+  enum class Clock : uint8_t { Host, Virtual } clock = Clock::Host;
+  // Clock::Virtual: guest instructions per mtime tick (10 per 100 ns tick: a 100 MIPS machine).
+  uint64_t insns_per_tick = 10;
+  rv64::SatpMode mmu = rv64::SatpMode::Sv48;
+  Engine engine = Engine::Interp;
+};
+
+enum class SystemRunEnd : uint8_t {
+  PowerOff,  // the guest powered the machine off (sifive_test, or SBI system_reset shutdown)
+  Reset,     // the guest asked for a reboot
+  Limit,     // the instruction budget of run() was used up
+  Timeout,   // the wall-clock budget of run() was used up
+  Stopped,   // stop() from another thread, or the console matched what it was waiting for
+  Idle,      // Clock::Virtual: the hart waits for an interrupt that nothing can raise
+};
+const char* system_run_end_name(SystemRunEnd e);
+
+class RiscvVirtMachine {
+ public:
+  explicit RiscvVirtMachine(const RiscvVirtConfig& config);
+  ~RiscvVirtMachine();
+  RiscvVirtMachine(const RiscvVirtMachine&) = delete;
+  RiscvVirtMachine& operator=(const RiscvVirtMachine&) = delete;
+
+  // Bare metal: the hart restarts at `pc` in `priv` (M-mode, as at power-on, by default) with
+  // the CSRs at their reset values. RAM keeps its contents.
+  void reset(uint64_t pc, rv64::Priv priv = rv64::Priv::Machine);
+  // Linux: loads the kernel Image (and initrd) as qemu virt does, builds the device tree with
+  // `append` as the command line, and starts the kernel in S-mode under native SBI. Every problem
+  // with the files is a BootError, raised before anything is changed.
+  void load_kernel(const std::string& kernel, const std::string& initrd, const std::string& append);
+
+  // Runs until power-off, the budgets (max_insns guest instructions, timeout_seconds of wall
+  // time; 0 = none), stop(), or a console match (see wait_for_output).
+  SystemRunEnd run(uint64_t max_insns, double timeout_seconds);
+  // Makes a running run() return Stopped soon (thread-safe).
+  void stop();
+  // run() also returns Stopped as soon as the console output contains `text` after position
+  // `from` (an empty text turns this off); console_match_end() is where the match ends.
+  void wait_for_output(const std::string& text, size_t from);
+  size_t console_match_end() const { return match_end_; }
+
+  // The console: the UART's output (and native SBI's debug console), and input to it.
+  std::string console_output() const;
+  size_t console_size() const;
+  void console_input(const std::string& bytes);
+  // Also called with every byte the guest writes to the console (the CLI's stdout).
+  std::function<void(const uint8_t*, size_t)> on_console_output;
+
+  Cpu& cpu() { return *cpu_; }
+  rv64::State& state() { return cpu_->state_as<rv64::State>(); }
+  rv64::System& hart() { return *hart_; }
+  PhysicalMemory& ram() { return ram_; }
+  Bus& bus() { return bus_; }
+  Uart16550& uart() { return *uart_; }
+  Clint& clint() { return *clint_; }
+  Plic& plic() { return *plic_; }
+  const std::vector<uint8_t>& dtb() const { return dtb_; }
+  const RiscvVirtConfig& config() const { return config_; }
+  uint64_t mtime() const { return clint_->mtime(); }
+  uint64_t instructions() const { return cpu_->stats().insns_executed; }
+  // "on", "off" (after power-off) or "reset" (after a reboot request).
+  const char* power_state() const;
+  uint64_t idle_sleeps() const { return idle_sleeps_; }
+
+ private:
+  class Clock;
+  class ClintTime;
+  void console_bytes(const uint8_t* data, size_t n);
+  void power_request(SifiveTest::PowerRequest r);
+  bool output_matched() const;
+  // Sleeps (or, on the virtual clock, skips time) until the hart has an interrupt to look at.
+  bool wait_for_interrupt(std::chrono::steady_clock::time_point deadline, bool has_deadline);
+  uint64_t next_timer_deadline() const;
+  VirtBoardDescription board_description() const;
+
+  RiscvVirtConfig config_;
+  PhysicalMemory ram_;
+  Bus bus_;
+  HartLines lines_;
+  const Cpu* cpu_view_ = nullptr;  // for the virtual clock (set once cpu_ exists)
+  std::unique_ptr<Clock> clock_;
+  std::unique_ptr<Clint> clint_;
+  std::unique_ptr<ClintTime> hart_time_;
+  std::unique_ptr<Plic> plic_;
+  std::unique_ptr<Uart16550> uart_;
+  std::unique_ptr<SifiveTest> test_;
+  std::unique_ptr<Frontend> frontend_;
+  std::unique_ptr<Cpu> cpu_;
+  std::unique_ptr<rv64::System> hart_;
+  std::vector<uint8_t> dtb_;
+  enum class Power : uint8_t { On, Off, Reset };
+  std::atomic<Power> power_{Power::On};
+  std::atomic<bool> stop_{false};
+  mutable std::mutex console_mu_;
+  std::string console_;
+  std::string match_text_;
+  size_t match_from_ = 0;
+  size_t match_end_ = 0;
+  uint64_t idle_sleeps_ = 0;
+};
+
+}  // namespace vmkit::devices
