@@ -16,6 +16,7 @@ namespace py = pybind11;
 
 void bind_machine(py::module_& m);
 void bind_linux(py::module_& m);
+void bind_system(py::module_& m);
 
 namespace {
 
@@ -61,4 +62,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("lift", &lift, py::arg("arch"), py::arg("code"), py::arg("addr"), py::arg("optimize"));
 
   bind_linux(m);
+  bind_system(m);
 }

@@ -48,6 +48,8 @@ __all__ = [
     "LiftedBlock",
     "lift",
     "linux",
+    "SystemMachine",
+    "ConsoleTimeout",
 ]
 __version__ = "0.1.0"
 
@@ -98,6 +100,7 @@ from vmkit import linux  # noqa: E402  (needs the names above)
 from vmkit.machine import (  # noqa: E402
     Access, Context, Fault, Hook, HookType, IRBlock, Machine, Perm, Region, RunEnd, RunResult, Snapshot,
 )
+from vmkit.system import ConsoleTimeout, SystemMachine  # noqa: E402
 
 
 def __getattr__(name: str) -> object:

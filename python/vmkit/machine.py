@@ -311,12 +311,23 @@ class Memory:
 
 class Machine(_Hookable):
     """A bare machine of guest architecture ``arch`` (``"riscv64"``, ``"aarch64"`` or ``"x86_64"``) with no
-    operating system.
+    operating system. ``mode="system"`` makes a whole RISC-V machine instead (see vmkit.system).
 
     ``address_bits`` sets the size of the guest address space (default 38: 256 GiB, reserved, not
     committed); memory must be mapped before use."""
 
-    def __init__(self, arch: str = "riscv64", *, address_bits: int = 38, engine: str = "auto"):
+    def __new__(cls, arch: str = "riscv64", *, mode: str = "bare", **kw: Any) -> Any:
+        # mode="system": a whole machine that boots a kernel (vmkit.system.SystemMachine).
+        if mode == "system":
+            from .system import SystemMachine
+
+            return SystemMachine(arch, **kw)
+        if mode != "bare":
+            raise UsageError(f"mode {mode!r}: use 'bare' (a CPU and memory you map, the default) or 'system' "
+                             "(a whole machine that boots a kernel)")
+        return super().__new__(cls)
+
+    def __init__(self, arch: str = "riscv64", *, mode: str = "bare", address_bits: int = 38, engine: str = "auto"):
         if not isinstance(arch, str):
             raise TypeError(f"arch must be a string such as 'riscv64', not {type(arch).__name__}")
         if isinstance(address_bits, bool) or not isinstance(address_bits, int) or not 16 <= address_bits <= 46:

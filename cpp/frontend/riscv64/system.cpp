@@ -441,6 +441,14 @@ bool System::csr_read(uint32_t csr, uint64_t& v) {
   return false;
 }
 
+bool System::debug_csr_read(uint32_t csr, uint64_t& value) {
+  const uint64_t priv = state_.sys.priv;
+  state_.sys.priv = uint64_t(Priv::Machine);
+  bool ok = csr_read(csr, value);
+  state_.sys.priv = priv;
+  return ok;
+}
+
 bool System::csr_write(uint32_t csr, uint64_t v) {
   PrivState& p = state_.sys;
   if (((csr >> 8) & 3) > p.priv || (csr >> 10) == 3) return false;

@@ -64,6 +64,8 @@ class System final : public SystemCore, public AddressTranslator, public Physica
   // CSR instructions (helpers_int.cpp): false = illegal instruction.
   bool csr_read(uint32_t csr, uint64_t& value);
   bool csr_write(uint32_t csr, uint64_t value);
+  // A CSR as M-mode reads it, whatever the current privilege (for debuggers and scripts).
+  bool debug_csr_read(uint32_t csr, uint64_t& value);
   // SFENCE.VMA with rs1/rs2 (x0 given as has_* false): false = illegal instruction.
   bool sfence_vma(bool has_va, uint64_t va, bool has_asid, uint64_t asid);
 
