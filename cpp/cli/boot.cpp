@@ -1,20 +1,24 @@
 // vmkit-boot: the `vmkit boot` command as a native program (no Python start-up in boot timings).
 //
 //   vmkit-boot --kernel IMAGE [--initrd FILE] [--append CMDLINE] [--memory SIZE]
-//              [--clock host|virtual] [--timeout SECONDS] [--stats]
+//              [--disk IMG]... [--clock host|virtual] [--engine interp|jit|auto]
+//              [--timeout SECONDS] [--stats] [--stats-json FILE]
 //
 // Boots a RISC-V Linux kernel on vmkit's virt board in system mode. The guest's console (the
 // UART) is this process's stdout, and stdin is its input. The exit status is 0 when the guest
-// powers the machine off, 1 for a boot error, 3 on timeout.
+// powers the machine off, 1 for a boot error, 3 on timeout. Each --disk is a virtio-blk disk backed
+// by the image file (writable), vda first.
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/errors.h"
 #include "devices/riscv_boot.h"
@@ -24,20 +28,53 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vmkit boot [-h] --kernel IMAGE [--initrd FILE] [--append CMDLINE] [--memory SIZE]\n"
-    "                  [--clock {host,virtual}] [--timeout SECONDS] [--stats]\n";
+    "                  [--disk IMG]... [--clock {host,virtual}] [--engine {interp,jit,auto}]\n"
+    "                  [--timeout SECONDS] [--stats] [--stats-json FILE]\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::fprintf(stderr, "%svmkit boot: error: %s\n", kUsage, what.c_str());
   std::exit(2);
 }
 
+// The run's figures for scripts (bench/boot.py): instructions, translations, and the address
+// translation statistics of the fast tables and of the second-level TLB.
+void write_stats_json(const std::string& path, vmkit::devices::RiscvVirtMachine& m, vmkit::devices::SystemRunEnd end,
+                      double seconds) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "vmkit boot: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return;
+  }
+  const vmkit::SoftMmuStats& ms = m.hart().mmu().stats;
+  const vmkit::CpuStats& cs = m.cpu().stats();
+  auto table = [](const vmkit::TlbStats& t) {
+    return "{\"lookups\": " + std::to_string(t.lookups) + ", \"hits\": " + std::to_string(t.hits) +
+           ", \"misses\": " + std::to_string(t.misses) + ", \"flushes_all\": " + std::to_string(t.flushes_all) +
+           ", \"flushes_asid\": " + std::to_string(t.flushes_asid) + ", \"flushes_page\": " +
+           std::to_string(t.flushes_page) + "}";
+  };
+  std::fprintf(f,
+               "{\"end\": \"%s\", \"seconds\": %.6f, \"insns\": %llu, \"blocks_translated\": %llu, "
+               "\"blocks_compiled\": %llu, \"code_write_faults\": %llu, \"fast_hits\": %llu, \"fast_misses\": %llu, "
+               "\"fetch_hits\": %llu, \"fetch_misses\": %llu, \"idle_seconds\": %.6f, \"itlb\": %s, \"dtlb\": %s}\n",
+               vmkit::devices::system_run_end_name(end), seconds, (unsigned long long)cs.insns_executed,
+               (unsigned long long)cs.blocks_translated, (unsigned long long)cs.blocks_compiled,
+               (unsigned long long)cs.code_write_faults, (unsigned long long)ms.hits, (unsigned long long)ms.misses,
+               (unsigned long long)ms.fetch_hits, (unsigned long long)ms.fetch_misses, m.idle_seconds(),
+               table(m.hart().tlb().stats(vmkit::TlbKind::Instruction)).c_str(),
+               table(m.hart().tlb().stats(vmkit::TlbKind::Data)).c_str());
+  std::fclose(f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace vmkit;
-  std::string kernel, initrd, append = "console=ttyS0", memory = "512M", clock = "host";
+  std::string kernel, initrd, append = "console=ttyS0", memory = "512M", clock = "host", engine = "auto";
+  std::vector<std::string> disks;
   double timeout = 0;
   bool stats = false;
+  std::string stats_json;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -53,15 +90,23 @@ int main(int argc, char** argv) {
       initrd = value();
     } else if (a == "--append") {
       append = value();
+    } else if (a == "--disk") {
+      disks.push_back(value());
     } else if (a == "--memory") {
       memory = value();
     } else if (a == "--clock") {
       clock = value();
       if (clock != "host" && clock != "virtual") usage_error("argument --clock: invalid choice: '" + clock + "'");
+    } else if (a == "--engine") {
+      engine = value();
+      if (engine != "interp" && engine != "jit" && engine != "auto")
+        usage_error("argument --engine: invalid choice: '" + engine + "' (choose from 'interp', 'jit', 'auto')");
     } else if (a == "--timeout") {
       timeout = std::atof(value().c_str());
     } else if (a == "--stats") {
       stats = true;
+    } else if (a == "--stats-json") {
+      stats_json = value();
     } else {
       usage_error("unrecognized argument: " + a);
     }
@@ -70,12 +115,14 @@ int main(int argc, char** argv) {
   try {
     devices::RiscvVirtConfig config;
     config.memory = devices::parse_memory_size(memory);
+    config.engine = parse_engine(engine);
     config.clock = clock == "virtual" ? devices::RiscvVirtConfig::Clock::Virtual : devices::RiscvVirtConfig::Clock::Host;
     devices::RiscvVirtMachine m(config);
     m.on_console_output = [](const uint8_t* p, size_t n) {
       std::fwrite(p, 1, n, stdout);
       std::fflush(stdout);
     };
+    for (const std::string& disk : disks) m.add_disk(disk);
     m.load_kernel(kernel, initrd, append);
     // Console input: stdin's bytes go to the UART from a reader thread.
     std::thread([&m] {
@@ -89,6 +136,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     devices::SystemRunEnd end = m.run(0, timeout);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!stats_json.empty()) write_stats_json(stats_json, m, end, secs);
     if (stats) {
       const SoftMmuStats& ms = m.hart().mmu().stats;
       const CpuStats& cs = m.cpu().stats();
@@ -103,6 +151,8 @@ int main(int argc, char** argv) {
                    (unsigned long long)ms.device_writes, (unsigned long long)ms.flushes,
                    (unsigned long long)ms.page_flushes, (unsigned long long)ms.fetch_hits,
                    (unsigned long long)ms.fetch_misses);
+      std::fprintf(stderr, "vmkit boot: idle %llu times, %.3f s asleep\n", (unsigned long long)m.idle_sleeps(),
+                   m.idle_seconds());
     }
     std::fflush(stdout);
     if (end == devices::SystemRunEnd::PowerOff) return 0;

@@ -152,7 +152,7 @@ class BlockCache {
   }
 
   // The direct-mapped table find() tries first; compiled code probes it for computed targets.
-  static constexpr size_t kFastSize = 4096;
+  static constexpr size_t kFastSize = 16384;
   static size_t hash(uint64_t pc) { return (pc >> 1) & (kFastSize - 1); }
   struct Fast {
     uint64_t pc = ~0ull;

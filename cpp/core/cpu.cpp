@@ -498,10 +498,10 @@ void Cpu::compile(CachedBlock& b, const InterpEnv& env) {
   if (!code_cache_) code_cache_ = std::make_unique<jit::CodeCache>(jit_cache_bytes);
   prepare_block(b, env);  // compiled code reports positions in the threaded form
   auto t0 = std::chrono::steady_clock::now();
-  bool ok = jit::compile_block(b, *code_cache_, hooks);
+  bool ok = jit::compile_block(b, *code_cache_, hooks, sys_ != nullptr);
   if (!ok) {
     collect_code();
-    ok = jit::compile_block(b, *code_cache_, hooks);
+    ok = jit::compile_block(b, *code_cache_, hooks, sys_ != nullptr);
   }
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stats_.compile_seconds += took;
@@ -569,7 +569,9 @@ void Cpu::collect_code() {
   code_cache_->flush();
   size_t kept = 0;
   for (CachedBlock* x : compiled) {
-    if (code_cache_->used() >= code_cache_->capacity() / 2 || !jit::compile_block(*x, *code_cache_, hooks)) break;
+    if (code_cache_->used() >= code_cache_->capacity() / 2 ||
+        !jit::compile_block(*x, *code_cache_, hooks, sys_ != nullptr))
+      break;
     ++kept;
   }
   ++stats_.code_cache_flushes;
@@ -587,12 +589,29 @@ std::vector<BlockStat> Cpu::block_stats() const {
   return out;
 }
 
+// System mode: compiled code going to another page or to a computed target asks here for the
+// compiled block the loop would run at pc now. Only a block already translated for pc's current
+// physical page qualifies (nothing is translated from here), so every translation check the loop
+// makes is made here too.
+void* Cpu::system_lookup(jit::JitContext* ctx, uint64_t pc) {
+  Cpu* cpu = static_cast<Cpu*>(ctx->owner);
+  uint64_t key;
+  if (!cpu->sys_->code_key(pc, key)) return nullptr;
+  CachedBlock* b = cpu->cache_.find(pc, key);
+  return b ? b->jit_body : nullptr;
+}
+
 BlockOutcome Cpu::run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget) {
   ctx.insns_left = running_.jit_budget = budget;
+  if (ctx.mmu) {
+    ctx.dtlb = ctx.mmu->data_table();  // the regime may have changed since the last block
+    ctx.mmu_accesses = 0;
+  }
   ctx.block = &b;
   running_.jit = &ctx;
   uint32_t kind = reinterpret_cast<jit::BlockFn>(b.jit)(&ctx, b.frame.data());
   running_.jit = nullptr;
+  if (ctx.mmu) ctx.mmu->stats.hits += ctx.mmu_accesses;
   // The blocks chained through finished (and counted themselves in executions); the last one,
   // ctx.block, is accounted by the execution loop like any block it runs (or has not started).
   running_.progress.insns += budget - ctx.insns_left;
@@ -638,6 +657,11 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
   ctx.mem_limit = mem_ ? mem_->size() - jit::kMaxAccess : 0;
   ctx.hooks = hooks;
   ctx.fast_table = cache_.fast_table();
+  if (sys_) {
+    ctx.mmu = &sys_->mmu();
+    ctx.system_lookup = &Cpu::system_lookup;
+    ctx.owner = this;
+  }
   uint64_t pc = this->pc();
   CachedBlock* b = replay_next_ ? replay_block(pc) : lookup(pc);
   // The exit the last block left through, to be patched into b's compiled code once b has some.
@@ -649,8 +673,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (b->guest_insns > max_insns - executed_) b = lookup_single(b->ir.pc);
     running_.block = b;
     env.budget = max_insns - executed_;
-    // (System mode runs interpreted: tier 1 has no software-MMU access path yet.)
-    if (!sys_ && !b->jit && !b->jit_failed && engine != Engine::Interp &&
+    if (!b->jit && !b->jit_failed && engine != Engine::Interp &&
         (engine == Engine::Jit || b->executions >= jit_threshold))
       compile(*b, env);
     if (link_from && b == link_to && b->jit && link_from->valid && b->valid) link_from->link_compiled(link_exit, *b);
@@ -833,7 +856,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         b->link[out.succ] = next;
       }
     }
-    if (out.succ >= 0 && b->jit) {
+    if (out.succ >= 0 && b->jit && (!sys_ || ((pc ^ b->ir.pc) & SoftMmu::kPageMask) == 0)) {
       link_from = b;
       link_to = next;
       link_exit = unsigned(out.succ);

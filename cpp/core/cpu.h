@@ -194,6 +194,7 @@ class Cpu final : GuestMemory::CodeWatcher {
   void collect_code();
   void write_perf_map(const CachedBlock& b);
   BlockOutcome run_compiled(CachedBlock& b, jit::JitContext& ctx, uint64_t budget);
+  static void* system_lookup(jit::JitContext* ctx, uint64_t pc);
   Stop run_blocks(uint64_t max_insns);
   void take_progress();
   CachedBlock* take_compiled_progress(const jit::JitContext& ctx, uintptr_t rip);

@@ -64,9 +64,6 @@ constexpr uint64_t kSlice = 1 << 16;
 
 RiscvVirtMachine::RiscvVirtMachine(const RiscvVirtConfig& config)
     : config_(config), ram_(virt::kRamBase, config.memory) {
-  if (config.engine != Engine::Interp)
-    throw UsageError(std::string("engine '") + engine_name(config.engine) +
-                     "' does not run system mode yet: use engine='interp'");
   if (config.insns_per_tick == 0) throw UsageError("insns_per_tick must be at least 1");
   clock_ = std::make_unique<Clock>(config_, cpu_view_);
   clint_ = std::make_unique<Clint>(lines_, *clock_);
@@ -114,7 +111,53 @@ VirtBoardDescription RiscvVirtMachine::board_description() const {
   d.mmu_type = config_.mmu == rv64::SatpMode::Sv48 ? "riscv,sv48" : "riscv,sv39";
   // A deterministic machine gets a fixed seed; the host clock's gets a random one, as under qemu.
   if (config_.clock == RiscvVirtConfig::Clock::Host) d.rng_seed = random_rng_seed();
+  for (size_t i = 0; i < virtio_.size(); ++i) d.virtio_mmio.push_back(virt_virtio_mmio_slot(unsigned(i)));
   return d;
+}
+
+void RiscvVirtMachine::require_virtio_slot(const char* what) const {
+  if (kernel_loaded_)
+    throw UsageError(std::string("cannot add a ") + what +
+                     " after load_kernel: the kernel's device tree would not list it; add devices first");
+  if (virtio_.size() >= virt::kVirtioMmioSlots)
+    throw UsageError(std::string("cannot add a ") + what + ": the virt board's " +
+                     std::to_string(virt::kVirtioMmioSlots) + " virtio-mmio slots are all used");
+}
+
+void RiscvVirtMachine::add_virtio(std::unique_ptr<VirtioDevice> device) {
+  require_virtio_slot(device->name());
+  const VirtioMmioSlot slot = virt_virtio_mmio_slot(unsigned(virtio_.size()));
+  auto transport = std::make_unique<VirtioMmio>(ram_, plic_->source(slot.irq), *device);
+  bus_.map(slot.base, virt::kVirtioMmioSize, *transport, device->name());
+  virtio_.push_back({std::move(device), std::move(transport)});
+  dtb_ = build_virt_fdt(board_description());
+}
+
+void RiscvVirtMachine::add_disk(const std::string& path, bool readonly) {
+  require_virtio_slot("disk");  // before the image is opened
+  add_virtio(std::make_unique<VirtioBlk>(path, readonly));
+}
+
+void RiscvVirtMachine::add_virtio_console() {
+  require_virtio_slot("virtio console");
+  if (virtio_console_) throw UsageError("the machine has a virtio console already: it takes one");
+  auto console = std::make_unique<VirtioConsole>();
+  VirtioConsole* c = console.get();
+  c->on_output = [this](const uint8_t* p, size_t n) { console_bytes(p, n); };
+  c->on_input = [this] { lines_.kick(); };
+  add_virtio(std::move(console));
+  virtio_console_ = c;
+}
+
+void RiscvVirtMachine::virtio_console_input(const std::string& bytes) {
+  if (!virtio_console_) throw UsageError("the machine has no virtio console: add_virtio_console() first");
+  virtio_console_->receive(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+bool RiscvVirtMachine::virtio_host_work() {
+  for (VirtioSlotDevices& v : virtio_)
+    if (v.transport->has_host_work()) return true;
+  return false;
 }
 
 void RiscvVirtMachine::reset(uint64_t pc, rv64::Priv priv) {
@@ -146,6 +189,7 @@ void RiscvVirtMachine::load_kernel(const std::string& kernel_path, const std::st
   ram_.write(layout.dtb_start, dtb_.data(), dtb_.size());
   hart_->set_native_sbi(true);
   hart_->enter_supervisor(layout.kernel_start, 0, layout.dtb_start);
+  kernel_loaded_ = true;
 }
 
 void RiscvVirtMachine::console_bytes(const uint8_t* data, size_t n) {
@@ -213,11 +257,10 @@ bool RiscvVirtMachine::wait_for_interrupt(std::chrono::steady_clock::time_point 
       clock_->skip_to(wake);
       return true;
     }
-    if (!uart_->has_pending_input()) return false;
-    return true;
+    return uart_->has_pending_input() || virtio_host_work();
   }
   uint64_t seen = lines_.events();
-  if (uart_->has_pending_input() || stop_) return true;
+  if (uart_->has_pending_input() || virtio_host_work() || stop_) return true;
   auto until = deadline;
   if (wake != ~0ull) {
     uint64_t now = clock_->ticks();
@@ -227,7 +270,9 @@ bool RiscvVirtMachine::wait_for_interrupt(std::chrono::steady_clock::time_point 
   } else if (!has_deadline) {
     until = std::chrono::steady_clock::now() + std::chrono::seconds(1);  // look at stop() now and then
   }
+  auto slept_from = std::chrono::steady_clock::now();
   lines_.wait_until(seen, until);
+  idle_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - slept_from).count();
   return true;
 }
 
@@ -253,6 +298,7 @@ SystemRunEnd RiscvVirtMachine::run(uint64_t max_insns, double timeout_seconds) {
     }
     clint_->update();
     uart_->poll();
+    for (VirtioSlotDevices& v : virtio_) v.transport->poll();
     Stop s = cpu_->run(slice);
     clint_->update();
     if (s.reason == StopReason::System && hart_->halt == rv64::System::Halt::Idle) {

@@ -1,7 +1,8 @@
 // The RISC-V `virt` board of system mode: one RV64GC hart (rv64::System) with RAM at 0x80000000,
 // a CLINT, a PLIC, an NS16550A UART and the sifive_test power-off device at qemu virt's addresses,
-// a device tree describing them, and the loop that runs the hart in slices, fires its timers,
-// sleeps while it waits for an interrupt, and stops on power-off.
+// up to eight virtio-mmio devices (disks, a console), a device tree describing them, and the loop
+// that runs the hart in slices, fires its timers, sleeps while it waits for an interrupt, and stops
+// on power-off.
 //
 // Time: mtime counts the host's monotonic clock at 10 MHz, or (Clock::Virtual) guest
 // instructions, so that a run is deterministic: a WFI then jumps time to the next timer deadline
@@ -25,6 +26,9 @@
 #include "devices/plic.h"
 #include "devices/sifive_test.h"
 #include "devices/uart16550.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_mmio.h"
 #include "frontend/riscv64/system.h"
 #include "mmu/phys_memory.h"
 
@@ -64,6 +68,20 @@ class RiscvVirtMachine {
   // with the files is a BootError, raised before anything is changed.
   void load_kernel(const std::string& kernel, const std::string& initrd, const std::string& append);
 
+  // Virtio devices. Each takes the next free virtio-mmio slot (0..7, PLIC source 1 + slot) and is
+  // in the device tree from then on; the kernel numbers disks in the order they were added (the
+  // first is vda). Add them before load_kernel (UsageError after it, or when all slots are used).
+  // add_disk: an image file, BootError if it cannot be used (see VirtioBlk).
+  void add_disk(const std::string& path, bool readonly = false);
+  // add_virtio_console: one at most (the guest's /dev/hvc0). Its output joins the console output
+  // (console_output, on_console_output); virtio_console_input() is its input.
+  void add_virtio_console();
+  void virtio_console_input(const std::string& bytes);
+  // The transports in slot order, and their devices.
+  size_t virtio_count() const { return virtio_.size(); }
+  VirtioMmio& virtio(size_t slot) { return *virtio_.at(slot).transport; }
+  VirtioConsole* virtio_console() { return virtio_console_; }
+
   // Runs until power-off, the budgets (max_insns guest instructions, timeout_seconds of wall
   // time; 0 = none), stop(), or a console match (see wait_for_output).
   SystemRunEnd run(uint64_t max_insns, double timeout_seconds);
@@ -96,6 +114,7 @@ class RiscvVirtMachine {
   // "on", "off" (after power-off) or "reset" (after a reboot request).
   const char* power_state() const;
   uint64_t idle_sleeps() const { return idle_sleeps_; }
+  double idle_seconds() const { return idle_seconds_; }  // host clock: time slept in WFI
 
  private:
   class Clock;
@@ -107,6 +126,10 @@ class RiscvVirtMachine {
   bool wait_for_interrupt(std::chrono::steady_clock::time_point deadline, bool has_deadline);
   uint64_t next_timer_deadline() const;
   VirtBoardDescription board_description() const;
+  // Maps `device` on the next virtio-mmio slot and adds it to the device tree.
+  void add_virtio(std::unique_ptr<VirtioDevice> device);
+  void require_virtio_slot(const char* what) const;  // UsageError if no device may be added now
+  bool virtio_host_work();  // some virtio device's poll() would deliver host input now
 
   RiscvVirtConfig config_;
   PhysicalMemory ram_;
@@ -119,6 +142,13 @@ class RiscvVirtMachine {
   std::unique_ptr<Plic> plic_;
   std::unique_ptr<Uart16550> uart_;
   std::unique_ptr<SifiveTest> test_;
+  struct VirtioSlotDevices {
+    std::unique_ptr<VirtioDevice> device;
+    std::unique_ptr<VirtioMmio> transport;
+  };
+  std::vector<VirtioSlotDevices> virtio_;  // slot i is virtio_[i]
+  VirtioConsole* virtio_console_ = nullptr;
+  bool kernel_loaded_ = false;
   std::unique_ptr<Frontend> frontend_;
   std::unique_ptr<Cpu> cpu_;
   std::unique_ptr<rv64::System> hart_;
@@ -132,6 +162,7 @@ class RiscvVirtMachine {
   size_t match_from_ = 0;
   size_t match_end_ = 0;
   uint64_t idle_sleeps_ = 0;
+  double idle_seconds_ = 0;
 };
 
 }  // namespace vmkit::devices

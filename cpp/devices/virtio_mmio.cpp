@@ -204,7 +204,8 @@ void VirtQueue::push(const Chain& chain, uint32_t written) {
 
 size_t VirtQueue::read(const Chain& chain, uint64_t offset, void* out, size_t len) const {
   std::vector<Piece> pieces;
-  len = static_cast<size_t>(std::min<uint64_t>(len, chain.readable_bytes > offset ? chain.readable_bytes - offset : 0));
+  const uint64_t available = chain.readable_bytes > offset ? chain.readable_bytes - offset : 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, available));
   if (len == 0 || !readable_pieces(chain, offset, len, pieces)) return 0;
   auto* dst = static_cast<uint8_t*>(out);
   for (const Piece& p : pieces) {
@@ -216,7 +217,8 @@ size_t VirtQueue::read(const Chain& chain, uint64_t offset, void* out, size_t le
 
 size_t VirtQueue::write(const Chain& chain, uint64_t offset, const void* data, size_t len) {
   std::vector<Piece> pieces;
-  len = static_cast<size_t>(std::min<uint64_t>(len, chain.writable_bytes > offset ? chain.writable_bytes - offset : 0));
+  const uint64_t room = chain.writable_bytes > offset ? chain.writable_bytes - offset : 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, room));
   if (len == 0 || !writable_pieces(chain, offset, len, pieces)) return 0;
   auto* src = static_cast<const uint8_t*>(data);
   for (const Piece& p : pieces) {

@@ -27,6 +27,19 @@ struct JitContext {
   uint64_t mem_limit = 0;  // the guest range's size less kMaxAccess (the fast address check)
   HookRuntime* hooks = nullptr;
   const BlockCache::Fast* fast_table = nullptr;  // computed targets (jmpi) are looked up here
+  // System mode: the software MMU, and the fast table of the regime data accesses use now (it
+  // only changes between blocks, where the execution loop sets it again). Compiled code adds
+  // every block's loads and stores to mmu_accesses as it enters the block, and its slow path
+  // takes back the ones that missed, so the loop can credit the MMU's hits without a count per
+  // access.
+  SoftMmu* mmu = nullptr;
+  void* dtlb = nullptr;
+  uint64_t mmu_accesses = 0;
+  // System mode: where compiled code continues at `pc` on another page or at a computed target:
+  // the compiled body of the block the execution loop would run there now (its translation
+  // checked), or nullptr to go back to the loop. `owner` is the Cpu.
+  void* (*system_lookup)(JitContext* ctx, uint64_t pc) = nullptr;
+  void* owner = nullptr;
   // Guest instructions the run may still execute. Every compiled block subtracts its own count on
   // entry and, when that would go below zero, adds it back and returns Resume without running; so
   // compiled blocks chain into each other (patched direct jumps, see CachedBlock::link_compiled)
@@ -46,6 +59,7 @@ struct JitContext {
   int32_t succ = 0;
   uint8_t exit_kind = 0;
   uint8_t write = 0;
+  uint32_t call_result = 0;  // what a cold path's call returned (see call_preserving)
 };
 
 using BlockFn = uint32_t (*)(JitContext* ctx, uint64_t* frame);
@@ -54,6 +68,7 @@ using BlockFn = uint32_t (*)(JitContext* ctx, uint64_t* frame);
 // and b.jit_body. With memory hooks in `hooks`, its loads and stores check their range as it is
 // now (only accesses in it leave the fast path; the owner drops translations when it changes).
 // Returns false when the cache is full (flush and retry).
-bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks);
+// With `system`, guest addresses are virtual and go through JitContext::mmu (system mode).
+bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks, bool system = false);
 
 }  // namespace vmkit::jit

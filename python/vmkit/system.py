@@ -124,7 +124,7 @@ _CSRS = {
 class SystemMachine:
     """A RISC-V ``virt`` machine in system mode; made by ``vmkit.Machine(arch, mode="system", ...)``."""
 
-    def __init__(self, arch: str = "riscv64", *, memory: Union[str, int] = "512M", engine: str = "interp",
+    def __init__(self, arch: str = "riscv64", *, memory: Union[str, int] = "512M", engine: str = "auto",
                  clock: str = "host", mmu: str = "sv48", insns_per_tick: int = 10):
         if isinstance(memory, int) and not isinstance(memory, bool):
             memory = str(memory)

@@ -7,6 +7,9 @@ import struct
 import pytest
 
 import vmkit
+from conftest import EngineChoice
+
+pytestmark = pytest.mark.usefixtures("each_engine")
 
 RAM = 0x80000000
 ROOT, L1, L0, USER_PAGE, DATA = RAM + 0x10000, RAM + 0x11000, RAM + 0x12000, RAM + 0x20000, RAM + 0x30000
@@ -73,7 +76,7 @@ s_trap:
 
 
 def boot_program():
-    m = vmkit.Machine("riscv64", mode="system", memory="64M", clock="virtual", mmu="sv39")
+    m = vmkit.Machine("riscv64", mode="system", memory="64M", clock="virtual", mmu="sv39", engine=EngineChoice.name)
     m.mem.write(RAM, vmkit.asm("riscv64", PROGRAM, RAM))
     # The first GiB (devices) and RAM's are identity-mapped gigapages for S; VA 0x40000000 is a user page.
     for addr, value in ((ROOT, pte(0, V | R | W | A | D)), (ROOT + 8 * 2, pte(RAM, V | R | W | X | A | D)),

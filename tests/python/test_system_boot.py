@@ -47,9 +47,9 @@ def shell(m, command: str) -> str:
     return body.rsplit("\n", 1)[0].replace("\r", "")
 
 
-def test_linux_boots_to_busybox_shell_and_powers_off(linux_guest, guest_busybox):
+def test_linux_boots_to_busybox_shell_and_powers_off(linux_guest, guest_busybox, each_engine):
     kernel, initrd = linux_guest
-    m = vmkit.Machine("riscv64", mode="system", memory="512M")
+    m = vmkit.Machine("riscv64", mode="system", memory="512M", engine=each_engine)
     m.load_kernel(kernel, initrd=initrd, append="console=ttyS0")
     boot_log = m.console.expect("vmkit-init: hello", timeout=BOOT_TIMEOUT)
     assert "Linux version 7.2.12+deb14-riscv64" in boot_log

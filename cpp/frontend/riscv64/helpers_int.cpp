@@ -143,12 +143,18 @@ uint64_t helper_csr_clear(void* state, uint64_t csr, uint64_t v, uint64_t, uint3
 
 // imm = size in bytes, plus kAlignLr for LR (a load; AMOs are stores): system mode raises the
 // matching misaligned-address exception.
+// System mode also checks an AMO's store permission here, before its load: an AMO to a page it
+// may not write raises a store/AMO fault (cause 15 or 7) even when the page is readable or absent,
+// as the privileged spec has it, not the load fault its first access would give.
 uint64_t helper_check_align(void* state, uint64_t addr, uint64_t, uint64_t, uint32_t imm) {
   const uint32_t size = imm & ~kAlignLr;
-  if (!(addr & (size - 1))) return 0;
   State& s = st(state);
-  if (system_of(s)) raise_arch(s, imm & kAlignLr ? exc::kLoadMisaligned : exc::kStoreMisaligned, addr);
-  else raise(state, SIGBUS, kBusAdraln, addr);
+  if (addr & (size - 1)) {
+    if (system_of(s)) raise_arch(s, imm & kAlignLr ? exc::kLoadMisaligned : exc::kStoreMisaligned, addr);
+    else raise(state, SIGBUS, kBusAdraln, addr);
+    return 0;
+  }
+  if (SoftMmu* mmu = s.common.mmu; mmu && !(imm & kAlignLr)) mmu->atomic_target(addr, size);
   return 0;
 }
 

@@ -37,6 +37,7 @@
 #include "interp/interpreter.h"
 #include "ir/semantics.h"
 #include "jit/jit.h"
+#include "mmu/softmmu.h"
 
 namespace vmkit::jit {
 
@@ -88,19 +89,41 @@ constexpr int kCtxFastTable = offsetof(JitContext, fast_table);
 constexpr int kCtxInsnsLeft = offsetof(JitContext, insns_left);
 constexpr int kCtxLoopEntryLeft = offsetof(JitContext, loop_entry_left);
 constexpr int kCtxBlock = offsetof(JitContext, block);
+constexpr int kCtxMmu = offsetof(JitContext, mmu);
+constexpr int kCtxDtlb = offsetof(JitContext, dtlb);
+constexpr int kCtxMmuAccesses = offsetof(JitContext, mmu_accesses);
+constexpr int kCtxCallResult = offsetof(JitContext, call_result);
+constexpr int kCtxSystemLookup = offsetof(JitContext, system_lookup);
+
+// System mode's slow paths (a fast-table miss): the software MMU's full path. They return 0, with
+// a load's value in ctx->value, or 1 with a trap pending in the guest state (a page or access
+// fault, a store into translated code, a device write that stops the machine). The access is
+// taken back from ctx->mmu_accesses: the MMU counts it as a miss.
+uint32_t call_mmu_load(JitContext* ctx, uint64_t va, uint32_t bytes) {
+  --ctx->mmu_accesses;
+  uint64_t v;
+  if (!ctx->mmu->load_slow(va, bytes, v)) return 1;
+  ctx->value = v;
+  return 0;
+}
+uint32_t call_mmu_store(JitContext* ctx, uint64_t va, uint64_t value, uint32_t bytes) {
+  --ctx->mmu_accesses;
+  return ctx->mmu->store_slow(va, bytes, value) ? 0 : 1;
+}
 
 class BlockCompiler : public CodeGenerator {
  public:
   // Code is assembled into `buf` (plain memory, reused from block to block: no allocation or
   // page protection per compile) and copied into the code cache.
-  BlockCompiler(CachedBlock& b, const HookRuntime* hooks, uint8_t* buf, size_t size)
+  BlockCompiler(CachedBlock& b, const HookRuntime* hooks, uint8_t* buf, size_t size, bool system)
       : CodeGenerator(size, buf), cb_(b), b_(b.ir), mem_hooks_(hooks && hooks->has_mem_hooks()),
-        mem_lo_(hooks ? hooks->mem_lo : 1), mem_hi_(hooks ? hooks->mem_hi : 0) {}
+        mem_lo_(hooks ? hooks->mem_lo : 1), mem_hi_(hooks ? hooks->mem_hi : 0), system_(system) {}
   size_t body_offset() const { return size_t(body_.getAddress() - getCode()); }
 
   void compile() {
     stack_spills_ = b_.num_slots() <= kSpillSlots;
     analyse();
+    for (size_t i = 0; i < b_.insts.size(); ++i) mem_ops_ += !skip_[i] && is_memory_op(b_.insts[i].op);
     push(rbp);
     push(rbx);
     push(r12);
@@ -110,7 +133,7 @@ class BlockCompiler : public CodeGenerator {
     sub(rsp, kStackReserve);  // spill area; 16-byte aligned for calls
     mov(rbx, rdi);
     mov(r12, qword[rbx + kCtxState]);
-    mov(r14, qword[rbx + kCtxMemBase]);
+    mov(r14, qword[rbx + (system_ ? kCtxDtlb : kCtxMemBase)]);
     mov(rbp, qword[rbx + kCtxInsnsLeft]);
     // Blocks chained into this one enter here, with the fixed registers set: take this block's
     // instructions from the budget (or return Resume if they do not fit) and count the execution.
@@ -129,6 +152,7 @@ class BlockCompiler : public CodeGenerator {
       mov(rax, reinterpret_cast<uint64_t>(&cb_.executions));
       add(qword[rax], 1);
     }
+    if (system_ && mem_ops_) add(qword[rbx + kCtxMmuAccesses], mem_ops_);
     // A block that branches back to itself: the guest registers it keeps in pinned registers
     // are read once, and the edge back comes in below (see plan_self_loop).
     for (const Pinned& p : pinned_) mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
@@ -154,6 +178,7 @@ class BlockCompiler : public CodeGenerator {
 
  private:
   bool is_const(Slot s) const { return b_.slot_is_const[s]; }
+  static bool is_memory_op(Op op) { return op == Op::load || op == Op::loads || op == Op::store; }
   uint64_t const_value(Slot s) const { return b_.slot_init[s]; }
   // Where a temporary is spilled: slot s of the spill area on the stack, or, in blocks with more
   // slots than it has, of the block's frame. r13 then points at the frame from the first use on
@@ -576,8 +601,10 @@ class BlockCompiler : public CodeGenerator {
   // Registers that hold temporaries: r8-r11, rsi, rdi, r15 and (with stack spills) r13.
   static constexpr unsigned kMaxCacheRegs = 8;
   // (the last npinned_ of them are pinned instead, see plan_self_loop)
-  unsigned cache_regs() const { return (stack_spills_ ? 8 : 7) - npinned_; }
+  // System mode keeps r15 for the fast-table check (see mmu_entry), so it has one fewer.
+  unsigned cache_regs() const { return (stack_spills_ ? 8 : 7) - (system_ ? 1 : 0) - npinned_; }
   const Reg64& cache_reg(unsigned k) const {
+    if (system_ && k >= 6) return r13;
     switch (k) {
       case 0: return r8;
       case 1: return r9;
@@ -1186,6 +1213,7 @@ class BlockCompiler : public CodeGenerator {
         // from the address's register into the result's
         unsigned bytes = in.sub / 8u;
         Reg64 ra = use(in.a, rax);
+        if (system_) return system_load(i, in, bytes, ra);
         check_address(i, bytes, false, ra, ra);
         // (with memory hooks the address is still needed after the load: not its register)
         unsigned k = mem_hooks_ ? pick_reg(in.a, ir::kNoSlot) : dest_for(in.a, ir::kNoSlot);
@@ -1201,6 +1229,7 @@ class BlockCompiler : public CodeGenerator {
         unsigned bytes = in.sub / 8u;
         Reg64 ra = use(in.a, rax);
         Reg64 rv = use(in.b, rcx);
+        if (system_) return system_store(i, bytes, ra, rv);
         check_address(i, bytes, true, ra, rv);
         if (mem_hooks_) {
           mem_hook_check(i, bytes, MemAccess::Write, ra, rv);  // before the store, like the interpreter
@@ -1313,6 +1342,13 @@ class BlockCompiler : public CodeGenerator {
       case Op::jmpi:
         flush_pending();
         load(rax, in.a);
+        if (system_) {
+          // System mode: a computed target's translation must be checked (its page's mapping may
+          // differ from when it was found): system_chain does.
+          mov(dword[rbx + kCtxSucc], -1);
+          system_chain();
+          return;
+        }
         chain_computed();
         return;
       case Op::exit:
@@ -1334,15 +1370,34 @@ class BlockCompiler : public CodeGenerator {
   // jump's rel32, recorded in exit_site_, to enter the successor's code directly).
   std::shared_ptr<Label> direct_exit(unsigned k, uint64_t target) {
     auto stub = std::make_shared<Label>();
-    cold_.push_back([this, stub, k, target] {
+    // System mode links only within the block's virtual page; a jump to another page continues
+    // through a checked lookup (system_chain) instead of back in the loop.
+    const bool other_page = system_ && ((target ^ b_.pc) & SoftMmu::kPageMask) != 0;
+    cold_.push_back([this, stub, k, target, other_page] {
       L(*stub);
       exit_stub_[k] = uint32_t(getSize());
       mov(dword[rbx + kCtxSucc], k);
       mov(rax, target);
+      if (other_page) return system_chain(false);
       mov(qword[rbx + kCtxNextPc], rax);
       leave(BlockOutcome::Next, false);  // (a looping block counted its runs before the jump here)
     });
     return stub;
+  }
+  // System mode: continues at pc (rax; ctx->succ set) in the block the execution loop would run
+  // there now, if it has compiled code, through JitContext::system_lookup (which checks the
+  // translation of pc's page), else back to the loop with Next. The target checks the budget.
+  void system_chain(bool count_runs = true) {
+    mov(qword[rbx + kCtxNextPc], rax);
+    mov(rsi, rax);
+    mov(rdi, rbx);
+    call(qword[rbx + kCtxSystemLookup]);
+    test(rax, rax);
+    auto out = std::make_shared<Label>();
+    jz(*out, T_NEAR);
+    jmp(rax);  // (a block ending in a computed jump never loops on itself: no runs to count)
+    L(*out);
+    leave(BlockOutcome::Next, count_runs);
   }
 
   // Jumps to successor k (target t, a constant: the verifier sees to it) through a patchable
@@ -1403,6 +1458,117 @@ class BlockCompiler : public CodeGenerator {
   }
 
 
+  // System mode: the fast-table check of an access of `bytes` at guest virtual address `addr`
+  // (softmmu.h): rdx = the entry for addr in the current regime's table (r14), r15 = addr with
+  // its page offset cleared except the bits that make it misaligned, compared with the entry's tag
+  // for the access; a mismatch (another page, misaligned, a device or code page) jumps to `miss`.
+  // On a hit rdx ends up holding the entry's addend: the host address is rdx + addr.
+  void mmu_entry(const Reg64& addr, unsigned bytes, int tag_offset, Label& miss) {
+    mov(rdx, addr);
+    shr(rdx, 12);
+    and_(edx, uint32_t(SoftMmu::kEntries - 1));
+    shl(edx, 5);
+    static_assert(sizeof(SoftMmu::Entry) == 32);
+    add(rdx, r14);
+    mov(r15, addr);
+    and_(r15, int32_t(SoftMmu::kPageMask | (bytes - 1)));
+    cmp(r15, qword[rdx + tag_offset]);
+    jne(miss, T_NEAR);
+    mov(rdx, qword[rdx + int(offsetof(SoftMmu::Entry, addend))]);
+  }
+  // A call from a cold path that keeps every register (the hot code's cache registers and pinned
+  // guest registers stay as they are); its 32-bit result is left in JitContext::call_result. rdi
+  // is the JitContext; set_args loads the others, reading registers through load_saved (an
+  // argument register may hold another argument).
+  template <class SetArgs>
+  void call_preserving(const void* fn, SetArgs set_args) {
+    static const Reg64 saved[] = {rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11};  // caller-saved
+    constexpr int n = int(std::size(saved));
+    for (const Reg64& r : saved) push(r);
+    sub(rsp, 8);  // 16-byte alignment for the call
+    auto load_saved = [&](const Reg64& dst, const Reg64& r) {
+      for (int k = 0; k < n; ++k)
+        if (saved[k] == r) {
+          mov(dst, qword[rsp + 8 + 8 * (n - 1 - k)]);
+          return;
+        }
+      mov(dst, r);
+    };
+    set_args(load_saved);
+    mov(rdi, rbx);
+    mov(rax, reinterpret_cast<uint64_t>(fn));
+    call(rax);
+    add(rsp, 8);
+    mov(dword[rbx + kCtxCallResult], eax);
+    for (int k = n - 1; k >= 0; --k) pop(saved[k]);
+  }
+  // A trap from a slow path: the guest-register writes not done yet are done (the state is then
+  // exact at the access's instruction), and the block ends with Trap there. The block's later
+  // accesses, counted on entry, did not happen.
+  void leave_trap(uint32_t i, const std::vector<CachedBlock::JitPending>& pending) {
+    for (const CachedBlock::JitPending& p : pending) put_from(p);
+    uint32_t later = 0;
+    for (size_t k = i + 1; k < b_.insts.size(); ++k) later += !skip_[k] && is_memory_op(b_.insts[k].op);
+    if (later) sub(qword[rbx + kCtxMmuAccesses], later);
+    mov(dword[rbx + kCtxCodeIndex], code_index(i));
+    leave(BlockOutcome::Trap);
+  }
+  void system_load(uint32_t i, const ir::Inst& in, unsigned bytes, const Reg64& ra) {
+    auto miss = std::make_shared<Label>();
+    auto done = std::make_shared<Label>();
+    unsigned k = dest_for(in.a, ir::kNoSlot);
+    const Reg64& d = cache_reg(k);
+    const bool is_signed = in.op == Op::loads;
+    mmu_entry(ra, bytes, int(offsetof(SoftMmu::Entry, tag_read)), *miss);
+    load_from(d, rdx + ra, bytes, is_signed);
+    L(*done);
+    if (is_signed) mask(d, in.type);
+    std::vector<CachedBlock::JitPending> pending = pending_now();
+    cold_.push_back([this, miss, done, i, bytes, ra, d, is_signed, pending] {
+      L(*miss);
+      call_preserving(reinterpret_cast<const void*>(&call_mmu_load), [&](auto load_saved) {
+        load_saved(rsi, ra);
+        mov(edx, bytes);
+      });
+      cmp(dword[rbx + kCtxCallResult], 0);
+      auto trap = std::make_shared<Label>();
+      jnz(*trap, T_NEAR);
+      // the value, extended as the load would
+      load_from(d, rbx + int(kCtxValue), bytes, is_signed);
+      jmp(*done, T_NEAR);
+      L(*trap);
+      leave_trap(i, pending);
+    });
+    defined(k, in.dst);
+  }
+  void system_store(uint32_t i, unsigned bytes, const Reg64& ra, const Reg64& rv) {
+    auto miss = std::make_shared<Label>();
+    auto done = std::make_shared<Label>();
+    mmu_entry(ra, bytes, int(offsetof(SoftMmu::Entry, tag_write)), *miss);
+    switch (bytes) {
+      case 8: mov(qword[rdx + ra], rv); break;
+      case 4: mov(dword[rdx + ra], rv.cvt32()); break;
+      case 2: mov(word[rdx + ra], rv.cvt16()); break;
+      default: mov(byte[rdx + ra], rv.cvt8()); break;
+    }
+    L(*done);
+    std::vector<CachedBlock::JitPending> pending = pending_now();
+    uint64_t m = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+    cold_.push_back([this, miss, done, i, bytes, ra, rv, m, pending] {
+      L(*miss);
+      call_preserving(reinterpret_cast<const void*>(&call_mmu_store), [&](auto load_saved) {
+        load_saved(rsi, ra);
+        load_saved(rdx, rv);
+        mov(rax, m);
+        and_(rdx, rax);
+        mov(ecx, bytes);
+      });
+      cmp(dword[rbx + kCtxCallResult], 0);
+      jz(*done, T_NEAR);
+      leave_trap(i, pending);
+    });
+  }
+
   // A computed target (rax): found through the block cache's direct-mapped table (which is
   // cleared whenever translations are dropped) and entered if it has compiled code (which checks
   // the budget itself), else back to the execution loop.
@@ -1460,37 +1626,20 @@ class BlockCompiler : public CodeGenerator {
     uint64_t m = bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
     cold_.push_back([this, slow, back, ci, bytes, access, addr, value, m] {
       L(*slow);
-      static const Reg64 saved[] = {rax, rcx, rdx, rsi, rdi, r8, r9, r10, r11};  // caller-saved
-      constexpr int n = int(std::size(saved));
-      for (const Reg64& r : saved) push(r);
-      sub(rsp, 8);  // 16-byte alignment for the call
-      store_pins();  // (before the arguments overwrite them) the hooks see the guest state and may change it
-      // the arguments from the saved copies (any of them may be overwritten by another argument;
-      // callee-saved cache registers, r13 and r15, are not: read them as they are)
-      auto load_saved = [&](const Reg64& dst, const Reg64& r) {
-        for (int k = 0; k < n; ++k)
-          if (saved[k] == r) {
-            mov(dst, qword[rsp + 8 + 8 * (n - 1 - k)]);
-            return;
-          }
-        mov(dst, r);
-      };
-      set_block(rdi);
-      mov(qword[rbx + kCtxInsnsLeft], rbp);
-      load_saved(rcx, addr);
-      load_saved(r9, value);
-      mov(rax, m);
-      and_(r9, rax);
-      mov(rdi, rbx);
-      mov(esi, ci);
-      mov(edx, uint32_t(access));
-      mov(r8d, bytes);
-      mov(rax, reinterpret_cast<uint64_t>(&call_mem_hooks));
-      call(rax);
-      add(rsp, 8);
-      test(eax, eax);  // (pops and loads keep the flags)
-      for (int k = n - 1; k >= 0; --k) pop(saved[k]);
+      call_preserving(reinterpret_cast<const void*>(&call_mem_hooks), [&](auto load_saved) {
+        store_pins();  // the hooks see the guest state and may change it
+        set_block(rdi);
+        mov(qword[rbx + kCtxInsnsLeft], rbp);
+        load_saved(rcx, addr);
+        load_saved(r9, value);
+        mov(rax, m);
+        and_(r9, rax);
+        mov(esi, ci);
+        mov(edx, uint32_t(access));
+        mov(r8d, bytes);
+      });
       for (const Pinned& p : pinned_) mov(cache_reg(p.reg), qword[r12 + int(p.offset)]);
+      cmp(dword[rbx + kCtxCallResult], 0);
       jz(*back, T_NEAR);
       mov(dword[rbx + kCtxCodeIndex], ci);
       leave(BlockOutcome::Hooked);
@@ -1507,13 +1656,15 @@ class BlockCompiler : public CodeGenerator {
   Label body_;
   Label epilogue_;
   std::vector<std::function<void()>> cold_;
+  bool system_ = false;
+  uint32_t mem_ops_ = 0;  // loads and stores in the block (system mode's access count)
 };
 
 }  // namespace
 
-bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks) {
+bool compile_block(CachedBlock& b, CodeCache& cache, const HookRuntime* hooks, bool system) {
   static thread_local std::vector<uint8_t> buf(size_t(1) << 18);
-  BlockCompiler c(b, hooks, buf.data(), buf.size());
+  BlockCompiler c(b, hooks, buf.data(), buf.size(), system);
   try {
     c.compile();
   } catch (const Xbyak::Error&) {
