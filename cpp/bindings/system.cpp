@@ -72,6 +72,15 @@ void bind_system(py::module_& mod) {
            py::arg("insns_per_tick"))
       .def("reset", [](RiscvVirtMachine& m, uint64_t pc, const std::string& priv) { m.reset(pc, parse_priv(priv)); })
       .def("load_kernel", &RiscvVirtMachine::load_kernel)
+      .def("add_disk", &RiscvVirtMachine::add_disk)
+      .def("add_virtio_console", &RiscvVirtMachine::add_virtio_console)
+      .def("virtio_console_input", [](RiscvVirtMachine& m, py::bytes data) { m.virtio_console_input(std::string(data)); })
+      .def("virtio_errors",
+           [](RiscvVirtMachine& m) {
+             py::list out;
+             for (size_t i = 0; i < m.virtio_count(); ++i) out.append(m.virtio(i).error());
+             return out;
+           })
       .def("run",
            [](RiscvVirtMachine& m, uint64_t max_insns, double timeout) {
              vmkit::devices::SystemRunEnd e;

@@ -1,7 +1,7 @@
 // vmkit-boot: the `vmkit boot` command as a native program (no Python start-up in boot timings).
 //
 //   vmkit-boot --kernel IMAGE [--initrd FILE] [--append CMDLINE] [--memory SIZE]
-//              [--disk IMG]... [--clock host|virtual] [--engine interp|jit|auto]
+//              [--disk IMG]... [--bios FW_DYNAMIC] [--clock host|virtual] [--engine interp|jit|auto]
 //              [--timeout SECONDS] [--stats] [--stats-json FILE]
 //
 // Boots a RISC-V Linux kernel on vmkit's virt board in system mode. The guest's console (the
@@ -28,7 +28,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vmkit boot [-h] --kernel IMAGE [--initrd FILE] [--append CMDLINE] [--memory SIZE]\n"
-    "                  [--disk IMG]... [--clock {host,virtual}] [--engine {interp,jit,auto}]\n"
+    "                  [--disk IMG]... [--bios FW_DYNAMIC] [--clock {host,virtual}]\n"
+    "                  [--engine {interp,jit,auto}]\n"
     "                  [--timeout SECONDS] [--stats] [--stats-json FILE]\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -70,7 +71,7 @@ void write_stats_json(const std::string& path, vmkit::devices::RiscvVirtMachine&
 
 int main(int argc, char** argv) {
   using namespace vmkit;
-  std::string kernel, initrd, append = "console=ttyS0", memory = "512M", clock = "host", engine = "auto";
+  std::string kernel, initrd, bios, append = "console=ttyS0", memory = "512M", clock = "host", engine = "auto";
   std::vector<std::string> disks;
   double timeout = 0;
   bool stats = false;
@@ -88,6 +89,8 @@ int main(int argc, char** argv) {
       kernel = value();
     } else if (a == "--initrd") {
       initrd = value();
+    } else if (a == "--bios") {
+      bios = value();
     } else if (a == "--append") {
       append = value();
     } else if (a == "--disk") {
@@ -123,7 +126,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     };
     for (const std::string& disk : disks) m.add_disk(disk);
-    m.load_kernel(kernel, initrd, append);
+    m.load_kernel(kernel, initrd, append, bios);
     // Console input: stdin's bytes go to the UART from a reader thread.
     std::thread([&m] {
       char buf[256];

@@ -57,6 +57,22 @@ class RiscvVirtMachine::ClintTime final : public TimeSource {
 };
 
 namespace {
+// The boot ROM (qemu virt's "mrom": 0x1000, 0xf000 bytes) and the reset vector qemu puts there:
+//   auipc t0, 0; addi a2, t0, 40; csrr a0, mhartid; ld a1, 32(t0); ld t0, 24(t0); jr t0
+// then the start address (+24), the device tree's address (+32) and, at +40 (a2), the
+// fw_dynamic_info firmware like OpenSBI's fw_dynamic reads: where the next stage is and its mode.
+constexpr uint64_t kRomSize = 0xf000;
+constexpr uint64_t kFwDynamicMagic = 0x4942534f;  // "OSBI"
+constexpr uint64_t kFwDynamicVersion = 2;
+std::vector<uint8_t> reset_vector_rom(uint64_t start, uint64_t fdt, uint64_t next_addr, uint64_t next_mode) {
+  const uint32_t code[] = {0x00000297, 0x02828613, 0xf1402573, 0x0202b583, 0x0182b283, 0x00028067};
+  const uint64_t data[] = {start, fdt, kFwDynamicMagic, kFwDynamicVersion, next_addr, next_mode, 0, 0};
+  std::vector<uint8_t> rom(sizeof code + sizeof data);
+  std::memcpy(rom.data(), code, sizeof code);
+  std::memcpy(rom.data() + sizeof code, data, sizeof data);
+  return rom;
+}
+
 // How many instructions the hart runs between looks at its timers and devices: short enough for
 // interrupt latency well under a millisecond, long enough that the look costs nothing.
 constexpr uint64_t kSlice = 1 << 16;
@@ -71,6 +87,7 @@ RiscvVirtMachine::RiscvVirtMachine(const RiscvVirtConfig& config)
   plic_ = std::make_unique<Plic>(lines_);
   uart_ = std::make_unique<Uart16550>(plic_->source(virt::kUartIrq));
   test_ = std::make_unique<SifiveTest>();
+  ram_.add_rom(kResetVector, reset_vector_rom(virt::kRamBase, 0, 0, 0), kRomSize);
   bus_.map(virt::kTestBase, virt::kTestSize, *test_, "sifive_test");
   bus_.map(virt::kClintBase, virt::kClintSize, *clint_, "clint");
   bus_.map(virt::kPlicBase, virt::kPlicSize, *plic_, "plic");
@@ -170,9 +187,17 @@ void RiscvVirtMachine::reset(uint64_t pc, rv64::Priv priv) {
 }
 
 void RiscvVirtMachine::load_kernel(const std::string& kernel_path, const std::string& initrd_path,
-                                   const std::string& append) {
+                                   const std::string& append, const std::string& firmware_path) {
   // Everything is read and checked before the machine changes.
   KernelImage kernel = load_kernel_image(kernel_path);
+  std::vector<uint8_t> firmware;
+  if (!firmware_path.empty()) {
+    firmware = read_boot_file(firmware_path, "firmware");
+    if (firmware.size() > kernel.text_offset)
+      throw BootError("firmware '" + firmware_path + "' is " + format_size(firmware.size()) +
+                      ": it must fit below the kernel, in the first " + format_size(kernel.text_offset) +
+                      " of RAM (a fw_dynamic image such as OpenSBI's fw_dynamic.bin)");
+  }
   std::vector<uint8_t> initrd;
   if (!initrd_path.empty()) initrd = read_boot_file(initrd_path, "initrd");
   VirtBoardDescription d = board_description();
@@ -183,12 +208,20 @@ void RiscvVirtMachine::load_kernel(const std::string& kernel_path, const std::st
   if (!initrd.empty()) d.initrd = PhysRange{layout.initrd_start, layout.initrd_end};
   dtb_ = build_virt_fdt(d);
 
-  reset(layout.kernel_start, rv64::Priv::Machine);
   ram_.write(layout.kernel_start, kernel.bytes.data(), kernel.bytes.size());
   if (!initrd.empty()) ram_.write(layout.initrd_start, initrd.data(), initrd.size());
   ram_.write(layout.dtb_start, dtb_.data(), dtb_.size());
-  hart_->set_native_sbi(true);
-  hart_->enter_supervisor(layout.kernel_start, 0, layout.dtb_start);
+  if (!firmware.empty()) {
+    // Firmware at the start of RAM, entered from the reset vector in M-mode; it starts the kernel
+    // in S-mode (next_mode 1) and answers its SBI calls.
+    ram_.write(ram_.ram_base(), firmware.data(), firmware.size());
+    ram_.load_rom(kResetVector, reset_vector_rom(ram_.ram_base(), layout.dtb_start, layout.kernel_start, 1));
+    reset(kResetVector, rv64::Priv::Machine);
+  } else {
+    reset(layout.kernel_start, rv64::Priv::Machine);
+    hart_->set_native_sbi(true);
+    hart_->enter_supervisor(layout.kernel_start, 0, layout.dtb_start);
+  }
   kernel_loaded_ = true;
 }
 
@@ -257,10 +290,11 @@ bool RiscvVirtMachine::wait_for_interrupt(std::chrono::steady_clock::time_point 
       clock_->skip_to(wake);
       return true;
     }
-    return uart_->has_pending_input() || virtio_host_work();
+    return uart_->has_deliverable_input() || virtio_host_work();
   }
   uint64_t seen = lines_.events();
-  if (uart_->has_pending_input() || virtio_host_work() || stop_) return true;
+  // (Input the UART cannot take now, its FIFO full, is no reason to stay awake.)
+  if (uart_->has_deliverable_input() || virtio_host_work() || stop_) return true;
   auto until = deadline;
   if (wake != ~0ull) {
     uint64_t now = clock_->ticks();

@@ -61,12 +61,20 @@ class RiscvVirtMachine {
   RiscvVirtMachine& operator=(const RiscvVirtMachine&) = delete;
 
   // Bare metal: the hart restarts at `pc` in `priv` (M-mode, as at power-on, by default) with
-  // the CSRs at their reset values. RAM keeps its contents.
+  // the CSRs at their reset values. RAM keeps its contents. At kResetVector (the boot ROM, as on
+  // qemu's virt) the hart jumps to the start of RAM with a0 = hart id and a1 = the device tree,
+  // which the reset places at the end of RAM.
   void reset(uint64_t pc, rv64::Priv priv = rv64::Priv::Machine);
+  static constexpr uint64_t kResetVector = 0x1000;
   // Linux: loads the kernel Image (and initrd) as qemu virt does, builds the device tree with
   // `append` as the command line, and starts the kernel in S-mode under native SBI. Every problem
   // with the files is a BootError, raised before anything is changed.
-  void load_kernel(const std::string& kernel, const std::string& initrd, const std::string& append);
+  // With `firmware` (a fw_dynamic image such as Debian's OpenSBI
+  // /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin), the firmware is loaded at the start
+  // of RAM and the hart starts in M-mode at the reset vector, which hands it the device tree and
+  // the kernel's address (fw_dynamic_info); the firmware then answers SBI calls itself.
+  void load_kernel(const std::string& kernel, const std::string& initrd, const std::string& append,
+                   const std::string& firmware = "");
 
   // Virtio devices. Each takes the next free virtio-mmio slot (0..7, PLIC source 1 + slot) and is
   // in the device tree from then on; the kernel numbers disks in the order they were added (the
@@ -77,6 +85,8 @@ class RiscvVirtMachine {
   // (console_output, on_console_output); virtio_console_input() is its input.
   void add_virtio_console();
   void virtio_console_input(const std::string& bytes);
+  // Any other virtio device: maps it on the next slot and adds it to the device tree.
+  void add_virtio(std::unique_ptr<VirtioDevice> device);
   // The transports in slot order, and their devices.
   size_t virtio_count() const { return virtio_.size(); }
   VirtioMmio& virtio(size_t slot) { return *virtio_.at(slot).transport; }
@@ -126,8 +136,6 @@ class RiscvVirtMachine {
   bool wait_for_interrupt(std::chrono::steady_clock::time_point deadline, bool has_deadline);
   uint64_t next_timer_deadline() const;
   VirtBoardDescription board_description() const;
-  // Maps `device` on the next virtio-mmio slot and adds it to the device tree.
-  void add_virtio(std::unique_ptr<VirtioDevice> device);
   void require_virtio_slot(const char* what) const;  // UsageError if no device may be added now
   bool virtio_host_work();  // some virtio device's poll() would deliver host input now
 

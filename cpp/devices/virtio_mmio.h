@@ -20,7 +20,6 @@
 // device models here complete every request synchronously inside the notify.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -154,8 +153,9 @@ class VirtioDevice {
   virtual void features_negotiated(uint64_t features) { (void)features; }
   virtual unsigned queue_count() const = 0;
   virtual uint16_t queue_max_size(unsigned queue) const = 0;
-  // Device configuration space (offset 0x100 of the MMIO window): `size` (1, 2, 4) bytes at
-  // `offset`, little-endian. Bytes past config_size() read as 0 and ignore writes.
+  // Device configuration space (offset 0x100 of the MMIO window): `size` (1 to 8) bytes at
+  // `offset`, little-endian, always inside config_size() (the transport reads the bytes past it as
+  // 0 and drops writes to them).
   virtual uint32_t config_size() const = 0;
   virtual void read_config(uint32_t offset, uint8_t* out, unsigned size) = 0;
   virtual void write_config(uint32_t offset, const uint8_t* data, unsigned size) {
@@ -176,8 +176,9 @@ class VirtioDevice {
   virtual void reset() {}
 };
 
-// The virtio-mmio register window (0x1000 bytes; registers 0x000..0x0ff are 32-bit accesses only,
-// the configuration space from 0x100 takes 1, 2 and 4-byte accesses).
+// The virtio-mmio register window (0x1000 bytes). The control registers (0x000..0x0ff) decode only
+// aligned 32-bit accesses, as the spec allows; the configuration space from 0x100 takes 1, 2, 4 and
+// 8-byte accesses.
 class VirtioMmio : public Device {
  public:
   static constexpr uint64_t kSize = 0x1000;

@@ -1,5 +1,6 @@
 // System mode's physical memory: the machine's RAM as one host mapping at a guest physical base,
-// plus the record of which physical pages hold translated code (for self-modifying code, which
+// read-only memory regions (a boot ROM), plus the record of which physical RAM pages hold
+// translated code (for self-modifying code, which
 // system mode detects by physical page: a kernel patches its text through other virtual
 // addresses than the ones it runs it at). Devices are not here: the Bus holds them.
 #pragma once
@@ -28,10 +29,20 @@ class PhysicalMemory {
   bool in_ram(uint64_t paddr, uint64_t len = 1) const {
     return paddr >= ram_base_ && len <= ram_size_ && paddr - ram_base_ <= ram_size_ - len;
   }
-  // Host address of guest physical [paddr, paddr+len), or nullptr if that is not all RAM.
+  // Host address of guest physical [paddr, paddr+len), or nullptr if that is not all RAM (the
+  // memory the guest, devices and loaders may write).
   uint8_t* host(uint64_t paddr, uint64_t len = 1) { return in_ram(paddr, len) ? ram_ + (paddr - ram_base_) : nullptr; }
-  // The physical address of a host address inside RAM.
-  uint64_t paddr_of(const uint8_t* host) const { return ram_base_ + uint64_t(host - ram_); }
+  // The same for reading and fetching: RAM or ROM.
+  const uint8_t* readable_host(uint64_t paddr, uint64_t len = 1) const;
+  // The physical address of a host address inside RAM or a ROM.
+  uint64_t paddr_of(const uint8_t* host) const;
+
+  // Adds a ROM of `bytes` (a whole number of pages, zero-padded) at `base`: the guest reads and
+  // executes it, a guest store into it is an access fault. UsageError if it overlaps RAM or
+  // another ROM.
+  void add_rom(uint64_t base, const std::vector<uint8_t>& bytes, uint64_t size);
+  // Replaces a ROM's contents (the board rewrites its reset vector for each boot).
+  void load_rom(uint64_t base, const std::vector<uint8_t>& bytes);
 
   // Copies between the host and RAM (loaders, device DMA, Python). UsageError if the range is not
   // all RAM. A write into a page holding translations tells the code-write listener first.
@@ -50,9 +61,17 @@ class PhysicalMemory {
   std::function<void(uint64_t page_paddr)> on_code_written;
 
  private:
+  struct Rom {
+    uint64_t base;
+    std::vector<uint8_t> bytes;
+  };
+  Rom* rom_at(uint64_t paddr);
+  const Rom* rom_at(uint64_t paddr) const;
+
   uint64_t ram_base_;
   uint64_t ram_size_;
   uint8_t* ram_ = nullptr;
+  std::vector<Rom> roms_;
   std::vector<uint8_t> code_pages_;  // 1 per RAM page that holds translations
 };
 

@@ -51,10 +51,16 @@ SoftMmu::Entry* SoftMmu::fill(uint64_t va, MmuAccess access, uint32_t* cause) {
   }
   const uint64_t page_va = va & kPageMask, page_pa = t.pa & kPageMask;
   Entry& e = (fetch ? fetch_ : data_)[index(va)];
-  if (uint8_t* host = ram_.host(page_pa, PhysicalMemory::kPageSize)) {
+  if (const uint8_t* host = ram_.readable_host(page_pa, PhysicalMemory::kPageSize)) {
+    // RAM, or a ROM (read and executed in place; a store into it is an access fault).
+    const bool rom = !ram_.in_ram(page_pa);
+    if (rom && access == MmuAccess::Store) {
+      *cause = translator_.access_fault_cause(access);
+      return nullptr;
+    }
     e.addend = reinterpret_cast<uintptr_t>(host) - page_va;
     e.tag_read = t.read ? page_va : kInvalidTag;
-    e.tag_write = t.write ? page_va | (ram_.holds_code(page_pa) ? kTagCode : 0) : kInvalidTag;
+    e.tag_write = t.write && !rom ? page_va | (ram_.holds_code(page_pa) ? kTagCode : 0) : kInvalidTag;
     e.tag_exec = t.exec ? page_va : kInvalidTag;
   } else {
     // A device page, or nothing: data accesses go to the bus (which answers an access fault where
@@ -146,8 +152,8 @@ bool SoftMmu::store_slow(uint64_t va, unsigned size, uint64_t value) {
   if (crosses_page(va, size)) {
     // Both pages must take the store before any byte is written, so a fault leaves memory as
     // it was (the instruction is then precise).
-    uint64_t last = va + size - 1;
-    for (uint64_t page_va : {va, last}) {
+    // (The second part's trap value is the first byte on its page, as for the split load.)
+    for (uint64_t page_va : {va, (va + size - 1) & kPageMask}) {
       Entry* e = &data_[index(page_va)];
       if (e->tag_write == kInvalidTag || (e->tag_write & kPageMask) != (page_va & kPageMask)) {
         e = fill_or_raise(page_va, MmuAccess::Store);
@@ -246,7 +252,7 @@ bool MmuCodeSource::fetch(uint64_t addr, void* out, size_t n) const {
     if ((addr & SoftMmu::kPageMask) != page_) straddles = true;
     if (pages.empty() || pages.back() != page_pa) pages.push_back(page_pa);
     size_t chunk = std::min<size_t>(n, PhysicalMemory::kPageSize - (addr & (PhysicalMemory::kPageSize - 1)));
-    std::memcpy(dst, mmu_.ram().host(pa, chunk), chunk);
+    std::memcpy(dst, mmu_.ram().readable_host(pa, chunk), chunk);
     dst += chunk;
     addr += chunk;
     n -= chunk;

@@ -139,16 +139,33 @@ class SystemMachine:
         self.console = Console(self)
 
     def load_kernel(self, kernel: Union[str, os.PathLike], initrd: Optional[Union[str, os.PathLike]] = None,
-                    append: str = "console=ttyS0") -> None:
+                    append: str = "console=ttyS0", bios: Optional[Union[str, os.PathLike]] = None) -> None:
         """Loads a RISC-V Linux ``Image`` (Debian's vmlinuz is one) and an optional initrd as qemu's
-        virt board does, and starts the kernel in S-mode with the device tree in a1. Raises
+        virt board does, and starts the kernel in S-mode with the device tree in a1; SBI calls are
+        answered natively. With ``bios`` (a fw_dynamic firmware such as Debian's OpenSBI,
+        /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin) the hart starts in M-mode at the
+        reset vector, the firmware starts the kernel and answers its SBI calls. Raises
         ``vmkit.BootError`` before anything runs if a file is missing, is not a kernel, or does not
         fit in memory."""
-        self._core.load_kernel(os.fspath(kernel), os.fspath(initrd) if initrd else "", str(append))
+        self._core.load_kernel(os.fspath(kernel), os.fspath(initrd) if initrd else "", str(append),
+                               os.fspath(bios) if bios else "")
 
-    def reset(self, pc: int, priv: str = "M") -> None:
+    def add_disk(self, image: Union[str, os.PathLike], readonly: bool = False) -> None:
+        """Adds a virtio-blk disk backed by an image file (the first is the guest's /dev/vda);
+        guest writes go to the file. Add disks before ``load_kernel``. Raises ``vmkit.BootError``
+        if the file is missing, not writable (unless ``readonly``), or not whole 512-byte sectors."""
+        self._core.add_disk(os.fspath(image), bool(readonly))
+
+    def add_virtio_console(self) -> None:
+        """Adds a virtio console (the guest's /dev/hvc0); its output joins ``console.output``."""
+        self._core.add_virtio_console()
+
+    RESET_VECTOR = 0x1000
+
+    def reset(self, pc: int = RESET_VECTOR, priv: str = "M") -> None:
         """Bare metal: restarts the hart at ``pc`` in privilege ``priv`` ("M", "S" or "U") with its
-        CSRs at their reset values (RAM is kept)."""
+        CSRs at their reset values (RAM is kept). The default is power-on: M-mode at the boot ROM,
+        which jumps to the start of RAM (0x80000000) with a0 = 0, the hart id."""
         self._core.reset(_int("pc", pc), priv)
 
     def run(self, timeout: Optional[float] = None, max_insns: Optional[int] = None) -> str:
@@ -199,5 +216,8 @@ class SystemMachine:
         return d
 
     def stats(self) -> dict:
-        """Execution statistics: instructions, translations, code writes, device accesses."""
-        return self._core.stats()
+        """Execution statistics: instructions, translations, code writes, device accesses, and
+        ``virtio_errors``: per virtio device, why it stopped serving a broken ring ("" if it did not)."""
+        d = self._core.stats()
+        d["virtio_errors"] = self._core.virtio_errors()
+        return d

@@ -395,3 +395,12 @@ def elf_code_at(prog: Path, vaddr: int) -> tuple:
                 return lo, 2
             return struct.unpack_from("<I", data, off)[0], 4
     raise AssertionError(f"{vaddr:#x} is not in a loaded segment of {prog}")
+
+
+def console_shell(m, command: str, timeout: float = 600) -> str:
+    """System mode: runs a command at the guest's shell prompt on the console and returns its
+    output (without the echoed command line and the next prompt)."""
+    m.console.send(command + "\n")
+    out = m.console.expect("# ", timeout=timeout)
+    body = out.split("\n", 1)[1] if "\n" in out else ""
+    return body.rsplit("\n", 1)[0].replace("\r", "")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, console_shell
 
 import vmkit
 
@@ -39,12 +39,7 @@ def guest_busybox() -> Path:
 
 
 def shell(m, command: str) -> str:
-    """Runs a command at the guest's shell prompt and returns its output (without the echo)."""
-    m.console.send(command + "\n")
-    out = m.console.expect("# ", timeout=BOOT_TIMEOUT)
-    # The terminal echoes the command line; output follows it, then the next prompt.
-    body = out.split("\n", 1)[1] if "\n" in out else ""
-    return body.rsplit("\n", 1)[0].replace("\r", "")
+    return console_shell(m, command, BOOT_TIMEOUT)
 
 
 def test_linux_boots_to_busybox_shell_and_powers_off(linux_guest, guest_busybox, each_engine):
@@ -57,6 +52,7 @@ def test_linux_boots_to_busybox_shell_and_powers_off(linux_guest, guest_busybox,
     assert "SBI specification v2.0 detected" in boot_log
     assert "Run /init as init process" in boot_log
     m.console.expect("# ", timeout=BOOT_TIMEOUT)
+    shell(m, "dmesg -n 1")  # kernel messages off the console: they would interleave with output
 
     assert shell(m, "uname -r") == "7.2.12+deb14-riscv64"
     assert shell(m, "echo $((6*7))") == "42"
@@ -84,3 +80,37 @@ def test_linux_boots_to_busybox_shell_and_powers_off(linux_guest, guest_busybox,
     st = m.stats()
     assert st["insns_executed"] > 100_000_000
     assert st["code_write_faults"] > 0  # the kernel patches its own text at boot
+
+
+OPENSBI = Path("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin")
+
+
+def test_linux_boots_under_debians_opensbi_firmware(linux_guest):
+    """The second SBI path: Debian's OpenSBI (package opensbi) runs unmodified in M-mode from the
+    reset vector (fw_dynamic), starts the kernel in S-mode and answers its SBI calls; power-off goes
+    through OpenSBI's SRST to the sifive_test device."""
+    if not OPENSBI.exists():
+        pytest.skip(f"{OPENSBI} is missing: apt-get install opensbi (scripts/setup.sh does)")
+    kernel, initrd = linux_guest
+    m = vmkit.Machine("riscv64", mode="system", memory="512M")
+    m.load_kernel(kernel, initrd=initrd, append="console=ttyS0", bios=OPENSBI)
+    assert m.priv == "M"
+    log = m.console.expect("vmkit-init: hello", timeout=BOOT_TIMEOUT)
+    assert "OpenSBI v1.1" in log and "Platform Name             : vmkit,riscv-virt" in log
+    assert "Boot HART ISA Extensions  : time,sstc" in log
+    assert "SBI implementation ID=0x1" in log  # OpenSBI's, not vmkit's native SBI (0x766d6b74)
+    m.console.expect("# ", timeout=BOOT_TIMEOUT)
+    shell(m, "dmesg -n 1")
+    assert shell(m, "echo $((7*6))") == "42"
+    m.console.send("poweroff -f\n")
+    assert m.run(timeout=BOOT_TIMEOUT) == "power_off"
+
+
+def test_native_sbi_identifies_itself(linux_guest):
+    kernel, initrd = linux_guest
+    m = vmkit.Machine("riscv64", mode="system", memory="256M")
+    m.load_kernel(kernel, initrd=initrd, append="console=ttyS0 vmkit.poweroff")
+    assert m.priv == "S" and m.regs.a0 == 0 and m.regs.a1 == m.mem.base + m.mem.size - (2 << 20)
+    log = m.console.expect("vmkit-init: hello", timeout=BOOT_TIMEOUT)
+    assert "SBI implementation ID=0x766d6b74 Version=0x1" in log
+    assert m.run(timeout=BOOT_TIMEOUT) == "power_off"
