@@ -75,6 +75,41 @@ void bind_system(py::module_& mod) {
       .def("add_disk", &RiscvVirtMachine::add_disk)
       .def("add_virtio_console", &RiscvVirtMachine::add_virtio_console)
       .def("virtio_console_input", [](RiscvVirtMachine& m, py::bytes data) { m.virtio_console_input(std::string(data)); })
+      .def("add_virtio_net",
+           [](RiscvVirtMachine& m, py::bytes mac, bool responder) {
+             std::string b = mac;
+             if (b.size() != 6) throw vmkit::UsageError("a MAC address is 6 bytes");
+             vmkit::devices::MacAddress a;
+             std::copy(b.begin(), b.end(), a.begin());
+             m.add_virtio_net(a, responder);
+           })
+      .def("take_net_frames",
+           [](RiscvVirtMachine& m) {
+             py::list out;
+             for (const auto& f : m.take_net_frames())
+               out.append(py::bytes(reinterpret_cast<const char*>(f.data()), f.size()));
+             return out;
+           })
+      .def("net_receive",
+           [](RiscvVirtMachine& m, py::bytes frame) {
+             std::string f = frame;
+             m.net_receive(reinterpret_cast<const uint8_t*>(f.data()), f.size());
+           })
+      .def("net_stats",
+           [](RiscvVirtMachine& m) {
+             py::dict d;
+             if (!m.virtio_net()) return d;
+             const auto s = m.virtio_net()->stats();
+             d["tx_frames"] = s.tx_frames;
+             d["tx_bytes"] = s.tx_bytes;
+             d["rx_frames"] = s.rx_frames;
+             d["rx_bytes"] = s.rx_bytes;
+             d["tx_dropped"] = s.tx_dropped;
+             d["rx_dropped_overflow"] = s.rx_dropped_overflow;
+             d["rx_dropped_too_big"] = s.rx_dropped_too_big;
+             d["rx_dropped_malformed"] = s.rx_dropped_malformed;
+             return d;
+           })
       .def("virtio_errors",
            [](RiscvVirtMachine& m) {
              py::list out;

@@ -166,6 +166,40 @@ void RiscvVirtMachine::add_virtio_console() {
   virtio_console_ = c;
 }
 
+void RiscvVirtMachine::add_virtio_net(const MacAddress& mac, bool responder) {
+  require_virtio_slot("network card");
+  if (virtio_net_) throw UsageError("the machine has a network card already: it takes one");
+  auto net = std::make_unique<VirtioNet>(mac);
+  VirtioNet* n = net.get();
+  n->on_input = [this] { lines_.kick(); };  // a frame from another thread wakes a hart in WFI
+  if (responder) net_responder_ = std::make_unique<ArpIcmpResponder>();
+  n->on_transmit = [this, n](const uint8_t* frame, size_t len) {
+    if (net_responder_) {
+      auto replies = net_responder_->respond(frame, len);
+      if (!replies.empty()) {
+        for (auto& r : replies) n->receive(std::move(r));
+        return;
+      }
+    }
+    std::lock_guard<std::mutex> lock(net_mu_);
+    // Bounded like the device's own receive queue: a script that never reads loses the oldest.
+    if (net_out_.size() >= 1024) net_out_.erase(net_out_.begin());
+    net_out_.emplace_back(frame, frame + len);
+  };
+  add_virtio(std::move(net));
+  virtio_net_ = n;
+}
+
+std::vector<std::vector<uint8_t>> RiscvVirtMachine::take_net_frames() {
+  std::lock_guard<std::mutex> lock(net_mu_);
+  return std::exchange(net_out_, {});
+}
+
+void RiscvVirtMachine::net_receive(const uint8_t* frame, size_t len) {
+  if (!virtio_net_) throw UsageError("the machine has no network card: add_virtio_net() first");
+  virtio_net_->receive(frame, len);
+}
+
 void RiscvVirtMachine::virtio_console_input(const std::string& bytes) {
   if (!virtio_console_) throw UsageError("the machine has no virtio console: add_virtio_console() first");
   virtio_console_->receive(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());

@@ -23,6 +23,8 @@
 #include "devices/clint.h"
 #include "devices/device.h"
 #include "devices/fdt.h"
+#include "devices/net_backend.h"
+#include "devices/virtio_net.h"
 #include "devices/plic.h"
 #include "devices/sifive_test.h"
 #include "devices/uart16550.h"
@@ -85,6 +87,14 @@ class RiscvVirtMachine {
   // (console_output, on_console_output); virtio_console_input() is its input.
   void add_virtio_console();
   void virtio_console_input(const std::string& bytes);
+  // add_virtio_net: a network card (the guest's eth0) whose frames go to and come from the host:
+  // with `responder`, ARP and ping for 10.0.2.2 are answered here (ArpIcmpResponder, so the
+  // guest has a peer with no host network); every other frame the guest sends waits in a queue
+  // for take_net_frames(), and net_receive() hands the guest a frame (any thread).
+  void add_virtio_net(const MacAddress& mac, bool responder);
+  std::vector<std::vector<uint8_t>> take_net_frames();
+  void net_receive(const uint8_t* frame, size_t len);
+  VirtioNet* virtio_net() { return virtio_net_; }
   // Any other virtio device: maps it on the next slot and adds it to the device tree.
   void add_virtio(std::unique_ptr<VirtioDevice> device);
   // The transports in slot order, and their devices.
@@ -137,7 +147,11 @@ class RiscvVirtMachine {
   uint64_t next_timer_deadline() const;
   VirtBoardDescription board_description() const;
   void require_virtio_slot(const char* what) const;  // UsageError if no device may be added now
-  bool virtio_host_work();  // some virtio device's poll() would deliver host input now
+  bool virtio_host_work();
+  VirtioNet* virtio_net_ = nullptr;
+  std::unique_ptr<ArpIcmpResponder> net_responder_;
+  std::mutex net_mu_;
+  std::vector<std::vector<uint8_t>> net_out_;  // frames the guest sent, for take_net_frames  // some virtio device's poll() would deliver host input now
 
   RiscvVirtConfig config_;
   PhysicalMemory ram_;

@@ -87,6 +87,27 @@ class Console:
         return out
 
 
+class Network:
+    """The machine's network card (``m.add_network()``) as the host sees it: Ethernet frames.
+
+    ``recv()`` returns the frames the guest sent (except what the built-in responder answered:
+    ARP and ping for 10.0.2.2), oldest first; ``send(frame)`` delivers a frame to the guest (from
+    any thread; the guest sees it as it runs)."""
+
+    def __init__(self, core: Any):
+        self._core = core
+
+    def recv(self) -> list:
+        return self._core.take_net_frames()
+
+    def send(self, frame: Union[bytes, bytearray, memoryview]) -> None:
+        self._core.net_receive(bytes(frame))
+
+    def stats(self) -> dict:
+        """Frames and bytes each way, and drops by reason."""
+        return self._core.net_stats()
+
+
 class PhysicalMemory:
     """The machine's RAM by physical address (``m.mem.read(0x80000000, 16)``)."""
 
@@ -155,6 +176,21 @@ class SystemMachine:
         guest writes go to the file. Add disks before ``load_kernel``. Raises ``vmkit.BootError``
         if the file is missing, not writable (unless ``readonly``), or not whole 512-byte sectors."""
         self._core.add_disk(os.fspath(image), bool(readonly))
+
+    def add_network(self, mac: str = "52:54:00:12:34:56", responder: bool = True) -> "Network":
+        """Adds a virtio-net card (the guest's eth0) and returns ``m.net``: the host end, frames in
+        and out from Python. With ``responder`` (the default), ARP and ping for 10.0.2.2 (qemu's
+        user-network gateway address) are answered at once, so ``ping 10.0.2.2`` works in a guest
+        with no host network. Add it before ``load_kernel``."""
+        try:
+            raw = bytes(int(part, 16) for part in mac.split(":"))
+        except (AttributeError, ValueError):
+            raw = b""
+        if len(raw) != 6:
+            raise UsageError(f"MAC address {mac!r}: write it as six hex bytes, e.g. '52:54:00:12:34:56'")
+        self._core.add_virtio_net(raw, bool(responder))
+        self.net = Network(self._core)
+        return self.net
 
     def add_virtio_console(self) -> None:
         """Adds a virtio console (the guest's /dev/hvc0); its output joins ``console.output``."""
