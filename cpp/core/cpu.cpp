@@ -662,6 +662,12 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     ctx.system_lookup = &Cpu::system_lookup;
     ctx.owner = this;
   }
+  // System mode: hands a guest event to the SystemCore (the instructions before it completed),
+  // which leaves pc where execution goes on; false when the run must stop.
+  auto deliver = [&](SystemEvent ev, uint64_t insn_pc, uint64_t detail, uint64_t addr) {
+    sys_->retired = stats_.insns_executed + executed_;
+    return sys_->on_event(ev, insn_pc, detail, addr);
+  };
   uint64_t pc = this->pc();
   CachedBlock* b = replay_next_ ? replay_block(pc) : lookup(pc);
   // The exit the last block left through, to be patched into b's compiled code once b has some.
@@ -721,8 +727,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
             default: ev = SystemEvent::Resync; insn_pc = out.pc; completes = true; break;  // Resync, FlushICache
           }
           executed_ += before + (completes ? 1 : 0);
-          sys_->retired = stats_.insns_executed + executed_;
-          if (!sys_->on_event(ev, insn_pc, out.detail, addr)) return finish(Stop{StopReason::System, this->pc()}, 0);
+          if (!deliver(ev, insn_pc, out.detail, addr)) return finish(Stop{StopReason::System, this->pc()}, 0);
           if (!b->valid) {
             cache_.collect();
             single_cache_.collect();
@@ -782,8 +787,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
           executed_ += describe_insn(at, b->ir, b->ir_index(out.inst));
           PendingTrap t = common->trap;
           common->trap = PendingTrap{};
-          sys_->retired = stats_.insns_executed + executed_;
-          if (!sys_->on_event(SystemEvent::ArchTrap, at.pc, uint32_t(t.signo), t.addr))
+          if (!deliver(SystemEvent::ArchTrap, at.pc, uint32_t(t.signo), t.addr))
             return finish(Stop{StopReason::System, this->pc()}, 0);
           if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, this->pc()}, 0);
           b = lookup(this->pc());
@@ -841,13 +845,13 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
     if (executed_ >= max_insns) return finish(Stop{StopReason::Limit, pc}, 0);
     CachedBlock* next = nullptr;
     uint64_t epoch = cache_.epoch();
+    // System mode links only within a virtual page (qemu's rule): a block was entered through a
+    // checked translation, and the mapping of its own page cannot change while it runs, so the
+    // link stays right; a target on another page needs its translation checked each time.
+    const bool linkable = !sys_ || ((pc ^ b->ir.pc) & SoftMmu::kPageMask) == 0;
     if (out.succ >= 0 && b->link_epoch == epoch) next = b->link[out.succ];
     if (!next) {
       next = lookup(pc);
-      // System mode links only within a virtual page (qemu's rule): a block was entered through a
-      // checked translation, and the mapping of its own page cannot change while it runs, so the
-      // link stays right; a target on another page needs its translation checked each time.
-      const bool linkable = !sys_ || ((pc ^ b->ir.pc) & SoftMmu::kPageMask) == 0;
       if (out.succ >= 0 && b->valid && next->valid && linkable) {
         if (b->link_epoch != cache_.epoch()) {
           b->link[0] = b->link[1] = nullptr;
@@ -856,7 +860,7 @@ Stop Cpu::run_blocks(uint64_t max_insns) {
         b->link[out.succ] = next;
       }
     }
-    if (out.succ >= 0 && b->jit && (!sys_ || ((pc ^ b->ir.pc) & SoftMmu::kPageMask) == 0)) {
+    if (out.succ >= 0 && b->jit && linkable) {
       link_from = b;
       link_to = next;
       link_exit = unsigned(out.succ);

@@ -108,6 +108,13 @@ bool SoftMmu::device_access(uint64_t pa, unsigned size, uint64_t& value, bool wr
   return true;
 }
 
+SoftMmu::Entry* SoftMmu::data_entry(uint64_t va, MmuAccess access) {
+  Entry* e = &data_[index(va)];
+  const uint64_t tag = access == MmuAccess::Load ? e->tag_read : e->tag_write;
+  if (tag != kInvalidTag && (tag & kPageMask) == (va & kPageMask)) return e;
+  return fill_or_raise(va, access);
+}
+
 static bool crosses_page(uint64_t va, unsigned size) {
   return (va & (PhysicalMemory::kPageSize - 1)) + size > PhysicalMemory::kPageSize;
 }
@@ -125,11 +132,8 @@ bool SoftMmu::load_slow(uint64_t va, unsigned size, uint64_t& value) {
     value = v;
     return true;
   }
-  Entry* e = &data_[index(va)];
-  if (e->tag_read == kInvalidTag || (e->tag_read & kPageMask) != (va & kPageMask)) {
-    e = fill_or_raise(va, MmuAccess::Load);
-    if (!e) return false;
-  }
+  Entry* e = data_entry(va, MmuAccess::Load);
+  if (!e) return false;
   if (e->tag_read & kTagDevice) return device_access(va + e->addend, size, value, false, va);
   value = read_host(reinterpret_cast<const uint8_t*>(va + e->addend), size);
   return true;
@@ -154,21 +158,14 @@ bool SoftMmu::store_slow(uint64_t va, unsigned size, uint64_t value) {
     // it was (the instruction is then precise).
     // (The second part's trap value is the first byte on its page, as for the split load.)
     for (uint64_t page_va : {va, (va + size - 1) & kPageMask}) {
-      Entry* e = &data_[index(page_va)];
-      if (e->tag_write == kInvalidTag || (e->tag_write & kPageMask) != (page_va & kPageMask)) {
-        e = fill_or_raise(page_va, MmuAccess::Store);
-        if (!e) return false;
-      }
+      if (!data_entry(page_va, MmuAccess::Store)) return false;
     }
     for (unsigned i = 0; i < size; ++i)
       if (!store(va + i, 1, (value >> (8 * i)) & 0xff)) return false;
     return true;
   }
-  Entry* e = &data_[index(va)];
-  if (e->tag_write == kInvalidTag || (e->tag_write & kPageMask) != (va & kPageMask)) {
-    e = fill_or_raise(va, MmuAccess::Store);
-    if (!e) return false;
-  }
+  Entry* e = data_entry(va, MmuAccess::Store);
+  if (!e) return false;
   if (e->tag_write & kTagDevice) return device_access(va + e->addend, size, value, true, va);
   if ((e->tag_write & kTagCode) && code_write(*e, va)) return false;
   write_host(reinterpret_cast<uint8_t*>(va + e->addend), size, value);
@@ -179,10 +176,8 @@ uint8_t* SoftMmu::atomic_target(uint64_t va, unsigned size) {
   Entry* e = &data_[index(va)];
   if (tag_of(va, size) != e->tag_write) {
     ++stats.misses;
-    if (e->tag_write == kInvalidTag || (e->tag_write & kPageMask) != (va & kPageMask)) {
-      e = fill_or_raise(va, MmuAccess::Store);
-      if (!e) return nullptr;
-    }
+    e = data_entry(va, MmuAccess::Store);
+    if (!e) return nullptr;
     if (e->tag_write & kTagDevice) {
       raise(translator_.access_fault_cause(MmuAccess::Store), va);
       return nullptr;

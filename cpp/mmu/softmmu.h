@@ -155,6 +155,9 @@ class SoftMmu {
   Entry* fill(uint64_t va, MmuAccess access, uint32_t* cause);
   // The same, raising the fault.
   Entry* fill_or_raise(uint64_t va, MmuAccess access);
+  // The current data regime's entry for va's page with a tag for `access` (a load or a store),
+  // filled first if it has none; nullptr with the fault raised.
+  Entry* data_entry(uint64_t va, MmuAccess access);
   bool raise(uint32_t cause, uint64_t tval);
   // A store through e (whose write tag has kTagCode) into a page that still holds translations:
   // raises kPendingCodeWrite and returns true. Otherwise clears the stale tag.
